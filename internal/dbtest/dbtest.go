@@ -1,0 +1,103 @@
+// Package dbtest gives each test a warehouse of its own: a fresh schema in
+// the database named by TEST_DATABASE_URL, migrated and dropped again when
+// the test ends, so tests run in parallel without sharing rows. It is used
+// only from tests.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"syncer/internal/migrate"
+)
+
+// Env is the variable that names the test database.
+const Env = "TEST_DATABASE_URL"
+
+// DB is one test's warehouse.
+type DB struct {
+	Pool   *pgxpool.Pool
+	Schema string
+	// URL connects to the same schema (search_path set), for subprocesses.
+	URL string
+}
+
+// New creates a migrated schema for t and registers its removal.
+func New(t testing.TB) *DB {
+	t.Helper()
+	base := os.Getenv(Env)
+	if base == "" {
+		t.Fatalf("%s is not set: run `make test`, which finds or starts a PostgreSQL server, or point %s at a database you can create schemas in", Env, Env)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "t_" + hex.EncodeToString(b[:])
+
+	admin, err := pgxpool.New(ctx, base)
+	if err != nil {
+		t.Fatalf("dbtest: connect: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("dbtest: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admin, err := pgxpool.New(ctx, base)
+		if err != nil {
+			t.Errorf("dbtest: connect for cleanup: %v", err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dbtest: drop schema %s: %v", schema, err)
+		}
+	})
+
+	u, err := WithSearchPath(base, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		t.Fatalf("dbtest: connect to schema: %v", err)
+	}
+	t.Cleanup(pool.Close)
+
+	m, err := migrate.New(pool, schema, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatalf("dbtest: migrate: %v", err)
+	}
+	return &DB{Pool: pool, Schema: schema, URL: u}
+}
+
+// WithSearchPath returns the URL with search_path set to schema.
+func WithSearchPath(rawURL, schema string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("dbtest: %s is not a URL: %w", Env, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
