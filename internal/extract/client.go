@@ -1,0 +1,613 @@
+// Package extract owns talking to the platforms over HTTP: one client with
+// retries, rate limits and redaction that every platform's extractor under
+// extract/<platform> uses. It must not know about the warehouse.
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"syncer/internal/version"
+)
+
+const (
+	defaultTimeout             = 30 * time.Second
+	defaultMaxRetries          = 5
+	defaultMaxRateLimitRetries = 10
+	defaultMinBackoff          = 500 * time.Millisecond
+	defaultMaxBackoff          = 30 * time.Second
+	defaultMinRetryAfter       = 250 * time.Millisecond
+	defaultMaxRetryAfter       = 5 * time.Minute
+	defaultMaxBodyBytes        = 64 << 20
+
+	errorBodyBytes = 64 << 10 // how much of a non-2xx body is read
+	snippetRunes   = 200      // how much of a body goes into an error
+	maxRedirects   = 10
+
+	redactedText = "[REDACTED]"
+)
+
+// ClientConfig configures a Client. Zero values take the defaults given.
+type ClientConfig struct {
+	Source     string        // source name from config, e.g. "acme-ogmma"; appears in every error
+	BaseURL    string        // e.g. "https://oapi.ogmma.com.br"; may have a path prefix, request paths are appended to it
+	Timeout    time.Duration // per attempt, body included; default 30s
+	RateLimit  float64       // requests per second to this source, shared by all goroutines; 0 = unlimited
+	RateBurst  int           // requests let through at once before RateLimit applies; default 1
+	MaxRetries int           // retries after the first attempt for 5xx, network errors and cut bodies; default 5
+	// MaxRateLimitRetries bounds retries for 429, 420 and 503; default 10.
+	MaxRateLimitRetries int
+	MinBackoff          time.Duration // default 500ms
+	MaxBackoff          time.Duration // default 30s
+	MinRetryAfter       time.Duration // floor for Retry-After (so "0" is never a busy loop); default 250ms
+	MaxRetryAfter       time.Duration // a longer Retry-After ends the retries at once as rate limited; default 5m
+	MaxBodyBytes        int64         // cap on a response body; default 64 MiB
+	// Secrets are every credential value. They are replaced by "[REDACTED]"
+	// in errors and log lines, also URL-encoded.
+	Secrets []string
+	// Auth, if set, puts the credentials on each attempt (not on Fetch).
+	Auth func(ctx context.Context, req *http.Request) error
+	// Renew, if set, is called when the platform answers 401 or 403; the
+	// request is then sent once more, and a second refusal fails. Several
+	// requests may call it at once. Requests made with the ctx it is given
+	// never call it again.
+	Renew  func(ctx context.Context) error
+	Logger *slog.Logger // default discards
+	// HTTPClient sends the requests; default a client with its own transport.
+	// Its CheckRedirect is replaced; timeouts come from Timeout through ctx.
+	HTTPClient *http.Client
+	Sleep      func(ctx context.Context, d time.Duration) error // default waits on a timer or ctx.Done
+	Now        func() time.Time                                 // default time.Now
+	Rand       func() float64                                   // jitter in [0, 1); default math/rand/v2
+}
+
+// Client sends requests to one source with retries, a rate limit, a body size
+// cap and redaction. It is safe for concurrent use.
+type Client struct {
+	cfg      ClientConfig // defaults applied
+	base     *url.URL
+	api      *http.Client // follows redirects only within the same host
+	limiter  *limiter     // nil: unlimited
+	redactor *strings.Replacer
+}
+
+// Response is a response whose body was read in full.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	URL    string // final URL, redacted
+}
+
+// NewClient validates cfg and applies its defaults.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.Source == "" {
+		return nil, errors.New("new HTTP client: source name is empty")
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("source %q: new HTTP client: "+format, append([]any{cfg.Source}, args...)...)
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	switch {
+	case err != nil:
+		return nil, fail("base URL is not a valid URL")
+	case base.Scheme != "http" && base.Scheme != "https":
+		return nil, fail("base URL must start with http:// or https://")
+	case base.Host == "":
+		return nil, fail("base URL has no host")
+	case base.Fragment != "":
+		return nil, fail("base URL must not have a #fragment")
+	}
+	if math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0) || cfg.RateLimit < 0 {
+		return nil, fail("rate limit must be a number >= 0, got %v", cfg.RateLimit)
+	}
+	if cfg.RateBurst < 0 || cfg.MaxRetries < 0 || cfg.MaxRateLimitRetries < 0 || cfg.MaxBodyBytes < 0 ||
+		cfg.Timeout < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.MinRetryAfter < 0 || cfg.MaxRetryAfter < 0 {
+		return nil, fail("negative limits are not allowed")
+	}
+
+	setDefault(&cfg.Timeout, defaultTimeout)
+	setDefault(&cfg.RateBurst, 1)
+	setDefault(&cfg.MaxRetries, defaultMaxRetries)
+	setDefault(&cfg.MaxRateLimitRetries, defaultMaxRateLimitRetries)
+	setDefault(&cfg.MinBackoff, defaultMinBackoff)
+	setDefault(&cfg.MaxBackoff, defaultMaxBackoff)
+	setDefault(&cfg.MinRetryAfter, defaultMinRetryAfter)
+	setDefault(&cfg.MaxRetryAfter, defaultMaxRetryAfter)
+	setDefault(&cfg.MaxBodyBytes, defaultMaxBodyBytes)
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 16
+		cfg.HTTPClient = &http.Client{Transport: transport}
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+
+	c := &Client{cfg: cfg, base: base, redactor: newRedactor(cfg.Secrets)}
+	api := *cfg.HTTPClient
+	api.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if len(via) >= maxRedirects {
+			return &permanentError{fmt.Errorf("stopped after %d redirects", maxRedirects)}
+		}
+		if !strings.EqualFold(req.URL.Host, first.Host) || (first.Scheme == "https" && req.URL.Scheme != "https") {
+			return &permanentError{fmt.Errorf("%w: redirect to another host or to plain http", ErrURLNotAllowed)}
+		}
+		return nil
+	}
+	c.api = &api
+	if cfg.RateLimit > 0 {
+		c.limiter = newLimiter(cfg.RateLimit, cfg.RateBurst)
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Source returns the source name the Client was made for.
+func (c *Client) Source() string { return c.cfg.Source }
+
+// Do sends one logical request with retries. path is an escaped path appended
+// to BaseURL ("/v1/channels/x"; escape outside values with url.PathEscape);
+// query and header may be nil; body may be nil and is re-sent on each
+// attempt. Any 2xx answer is a success.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, header http.Header, body []byte) (*Response, error) {
+	u, err := c.resolve(path, query)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %s %s: %w", c.cfg.Source, method, c.Redact(path), err)
+	}
+	return c.send(ctx, &request{method: method, url: u, header: header, body: body, hc: c.api, auth: true})
+}
+
+// GetJSON is Do(GET) followed by json.Unmarshal of the body into v. A body
+// that is not valid JSON (cut off midway, say) is retried like a network
+// error; valid JSON that does not fit v fails at once. A 204 leaves v alone.
+func (c *Client) GetJSON(ctx context.Context, path string, query url.Values, header http.Header, v any) (*Response, error) {
+	u, err := c.resolve(path, query)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: GET %s: %w", c.cfg.Source, c.Redact(path), err)
+	}
+	return c.sendJSON(ctx, &request{method: http.MethodGet, url: u, header: header, hc: c.api, auth: true, wantJSON: true}, v)
+}
+
+// PostJSON marshals in (nil: no body), POSTs it with Content-Type:
+// application/json and unmarshals the answer into out (which may be nil).
+// It retries like Do, so use it only for requests that are safe to repeat
+// (token grants, searches).
+func (c *Client) PostJSON(ctx context.Context, path string, in, out any) (*Response, error) {
+	u, err := c.resolve(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: POST %s: %w", c.cfg.Source, c.Redact(path), err)
+	}
+	var body []byte
+	if in != nil {
+		if body, err = json.Marshal(in); err != nil {
+			return nil, fmt.Errorf("source %q: POST %s: encode request: %w", c.cfg.Source, c.Redact(u.String()), err)
+		}
+	}
+	header := http.Header{"Content-Type": {"application/json"}}
+	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, hc: c.api, auth: true, wantJSON: out != nil}, out)
+}
+
+// Fetch downloads an absolute URL (an export file link) with the same
+// retries, caps, User-Agent and redaction as Do but without Auth. The URL, and
+// every redirect, must be https to a host in allowHosts (a bare host allows
+// any port); allowInsecure also lets plain http through to a loopback host,
+// for tests.
+func (c *Client) Fetch(ctx context.Context, rawURL string, allowHosts []string, allowInsecure bool) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: fetch %s: %w: not a valid URL", c.cfg.Source, c.Redact(rawURL), ErrURLNotAllowed)
+	}
+	if err := checkFetchURL(u, allowHosts, allowInsecure); err != nil {
+		return nil, fmt.Errorf("source %q: fetch %s: %w", c.cfg.Source, c.Redact(u.String()), err)
+	}
+	hc := *c.cfg.HTTPClient
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return &permanentError{fmt.Errorf("stopped after %d redirects", maxRedirects)}
+		}
+		if err := checkFetchURL(req.URL, allowHosts, allowInsecure); err != nil {
+			return &permanentError{fmt.Errorf("redirect: %w", err)}
+		}
+		return nil
+	}
+	header := http.Header{"Accept": {"*/*"}}
+	return c.send(ctx, &request{method: http.MethodGet, url: u, header: header, hc: &hc})
+}
+
+func checkFetchURL(u *url.URL, allowHosts []string, allowInsecure bool) error {
+	host := u.Hostname()
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowInsecure && isLoopback(host):
+	default:
+		return fmt.Errorf("%w: scheme %q (only https download links are followed)", ErrURLNotAllowed, u.Scheme)
+	}
+	for _, h := range allowHosts {
+		if strings.EqualFold(h, host) || strings.EqualFold(h, u.Host) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: host %q is not among the allowed download hosts (file_hosts)", ErrURLNotAllowed, host)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// resolve appends the escaped path to the base URL and merges query into the
+// base URL's own query.
+func (c *Client) resolve(path string, query url.Values) (*url.URL, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, errors.New("path must not hold a query or fragment; pass query values instead")
+	}
+	u := *c.base
+	rawPath := strings.TrimSuffix(c.base.EscapedPath(), "/")
+	if path != "" {
+		rawPath += "/" + strings.TrimPrefix(path, "/")
+	}
+	p, err := url.PathUnescape(rawPath)
+	if err != nil {
+		return nil, fmt.Errorf("path is not validly escaped: %w", err)
+	}
+	u.Path, u.RawPath = p, rawPath
+	if len(query) > 0 {
+		q := c.base.Query()
+		for k, vs := range query {
+			q[k] = append(q[k], vs...)
+		}
+		u.RawQuery = q.Encode()
+	}
+	return &u, nil
+}
+
+// request is one logical request; send may put it on the wire several times.
+type request struct {
+	method   string
+	url      *url.URL
+	header   http.Header
+	body     []byte
+	hc       *http.Client
+	auth     bool // apply Auth and Renew
+	wantJSON bool // a 2xx body that is not valid JSON is retried
+}
+
+func (c *Client) sendJSON(ctx context.Context, r *request, v any) (*Response, error) {
+	resp, err := c.send(ctx, r)
+	if err != nil || v == nil || resp.Status == http.StatusNoContent {
+		return resp, err
+	}
+	if err := json.Unmarshal(resp.Body, v); err != nil {
+		return nil, fmt.Errorf("source %q: %s %s: decode response: %w", c.cfg.Source, r.method, resp.URL, err)
+	}
+	return resp, nil
+}
+
+type renewingKey struct{}
+
+// send runs the retry loop of one logical request.
+func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
+	target := c.Redact(r.url.String())
+	fail := func(err error) error {
+		return fmt.Errorf("source %q: %s %s: %w", c.cfg.Source, r.method, target, err)
+	}
+	var retries, rateRetries int
+	// Renew at most once per logical request, and never from inside Renew.
+	canRenew := r.auth && c.cfg.Renew != nil && ctx.Value(renewingKey{}) == nil
+	for attempt := 1; ; attempt++ {
+		if err := c.waitTurn(ctx); err != nil {
+			return nil, fail(err)
+		}
+		resp, err := c.attempt(ctx, r)
+		if err != nil && ctx.Err() != nil {
+			return nil, fail(ctx.Err())
+		}
+		if err == nil && r.wantJSON && isSuccess(resp.Status) && resp.Status != http.StatusNoContent && !json.Valid(resp.Body) {
+			err = fmt.Errorf("response is not valid JSON (%d bytes; cut off?)", len(resp.Body))
+		}
+
+		var wait time.Duration
+		switch status := statusOf(resp); {
+		case err != nil:
+			if perm := (*permanentError)(nil); errors.As(err, &perm) {
+				return nil, fail(c.redactErr(perm.err))
+			}
+			if retries >= c.cfg.MaxRetries {
+				return nil, fmt.Errorf("source %q: %s %s: %w (gave up after %d attempts)", c.cfg.Source, r.method, target, c.redactErr(err), attempt)
+			}
+			retries++
+			wait = c.backoff(retries)
+		case isSuccess(status):
+			return resp, nil
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			if !canRenew {
+				return nil, &AuthError{Source: c.cfg.Source, Status: status, Message: c.serverMessage(resp.Body)}
+			}
+			canRenew = false
+			c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "platform refused the credentials; renewing them",
+				slog.String("source", c.cfg.Source), slog.Int("status", status))
+			if err := c.cfg.Renew(context.WithValue(ctx, renewingKey{}, true)); err != nil {
+				if authErr := (*AuthError)(nil); errors.As(err, &authErr) {
+					return nil, authErr
+				}
+				return nil, fmt.Errorf("source %q: renew credentials: %w", c.cfg.Source, c.redactErr(err))
+			}
+			continue
+		case status == http.StatusTooManyRequests || status == 420 || status == http.StatusServiceUnavailable:
+			after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+			if ok && after > c.cfg.MaxRetryAfter {
+				return nil, &RateLimitError{Source: c.cfg.Source, Status: status, Attempts: attempt, RetryAfter: after, tooLong: true}
+			}
+			if rateRetries >= c.cfg.MaxRateLimitRetries {
+				return nil, &RateLimitError{Source: c.cfg.Source, Status: status, Attempts: attempt, RetryAfter: after}
+			}
+			rateRetries++
+			wait = max(after, c.cfg.MinRetryAfter)
+			if !ok {
+				wait = c.backoff(rateRetries)
+			}
+		case status >= 500 && retries < c.cfg.MaxRetries:
+			retries++
+			wait = c.backoff(retries)
+		default: // other 4xx, unfollowed 3xx, 5xx past the budget
+			return nil, &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
+		}
+
+		attrs := []slog.Attr{
+			slog.String("source", c.cfg.Source), slog.String("method", r.method), slog.String("url", target),
+			slog.Int("status", statusOf(resp)), slog.Int("attempt", attempt), slog.Duration("wait", wait),
+		}
+		if err != nil {
+			attrs = append(attrs, slog.String("error", c.Redact(err.Error())))
+		}
+		c.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "retrying request to platform", attrs...)
+		if err := c.cfg.Sleep(ctx, wait); err != nil {
+			return nil, fail(err)
+		}
+	}
+}
+
+func isSuccess(status int) bool { return status >= 200 && status < 300 }
+
+func statusOf(resp *Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.Status
+}
+
+// waitTurn waits for the rate limiter.
+func (c *Client) waitTurn(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.limiter == nil {
+		return nil
+	}
+	if d := c.limiter.reserve(c.cfg.Now()); d > 0 {
+		return c.cfg.Sleep(ctx, d)
+	}
+	return nil
+}
+
+// attempt puts r on the wire once and reads the body. A non-2xx body is
+// read only in part, for the error message.
+func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return nil, &permanentError{err}
+	}
+	for k, vs := range r.header {
+		req.Header[k] = slices.Clone(vs)
+	}
+	req.Header.Set("User-Agent", version.UserAgent())
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	if r.auth && c.cfg.Auth != nil {
+		if err := c.cfg.Auth(ctx, req); err != nil {
+			return nil, &permanentError{fmt.Errorf("set credentials: %w", err)}
+		}
+	}
+
+	httpResp, err := r.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	defer httpResp.Body.Close()
+
+	limit := c.cfg.MaxBodyBytes
+	ok := isSuccess(httpResp.StatusCode)
+	if !ok {
+		limit = min(limit, errorBodyBytes)
+	} else if httpResp.ContentLength > limit {
+		return nil, &permanentError{fmt.Errorf("%w (%d bytes announced, limit %d)", ErrBodyTooLarge, httpResp.ContentLength, limit)}
+	}
+	b, err := io.ReadAll(io.LimitReader(httpResp.Body, limit+1))
+	if int64(len(b)) > limit {
+		if ok {
+			return nil, &permanentError{fmt.Errorf("%w (limit %d bytes)", ErrBodyTooLarge, limit)}
+		}
+		b = b[:limit]
+	} else if err != nil && ok {
+		return nil, fmt.Errorf("read response body: %w", c.transportError(ctx, err))
+	}
+	return &Response{
+		Status: httpResp.StatusCode,
+		Header: httpResp.Header,
+		Body:   b,
+		URL:    c.Redact(httpResp.Request.URL.String()),
+	}, nil
+}
+
+// transportError turns an error from the transport into what the retry loop
+// needs: the attempt's own timeout said plainly, *url.Error unwrapped (it
+// repeats the method and the unredacted URL).
+func (c *Client) transportError(attemptCtx context.Context, err error) error {
+	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no complete response within %s", c.cfg.Timeout)
+	}
+	if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) {
+		return urlErr.Err
+	}
+	return err
+}
+
+// backoff is the wait before retry n (1-based): exponential with equal
+// jitter, within [MinBackoff, MaxBackoff].
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := c.cfg.MinBackoff
+	for i := 0; i < n && ceiling < c.cfg.MaxBackoff; i++ {
+		if ceiling > c.cfg.MaxBackoff/2 {
+			ceiling = c.cfg.MaxBackoff
+		} else {
+			ceiling *= 2
+		}
+	}
+	d := ceiling/2 + time.Duration(c.cfg.Rand()*float64(ceiling/2))
+	return min(max(d, c.cfg.MinBackoff), c.cfg.MaxBackoff)
+}
+
+// parseRetryAfter reads a Retry-After value: integer seconds or an HTTP date.
+// Zero, negative and past values give 0; ok is false when v is absent or
+// unparseable.
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		const maxSecs = int64(math.MaxInt64 / time.Second)
+		return time.Duration(min(max(secs, 0), maxSecs)) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// serverMessage is what the platform said in an error body: its JSON
+// "message" or "errorMessage" field, else a snippet of the body; redacted.
+func (c *Client) serverMessage(body []byte) string {
+	var fields struct {
+		Message      json.RawMessage `json:"message"`
+		ErrorMessage json.RawMessage `json:"errorMessage"`
+	}
+	if json.Unmarshal(body, &fields) == nil {
+		for _, raw := range []json.RawMessage{fields.Message, fields.ErrorMessage} {
+			var s string
+			if json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
+				return snippet(c.Redact(s))
+			}
+		}
+	}
+	return snippet(c.Redact(string(body)))
+}
+
+// snippet collapses whitespace and cuts s to snippetRunes runes. Redact
+// before cutting, so that a secret cannot be cut in half and escape.
+func snippet(s string) string {
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
+	if utf8.RuneCountInString(s) <= snippetRunes {
+		return s
+	}
+	return string([]rune(s)[:snippetRunes]) + "…"
+}
+
+// userinfoPassword matches the password of a URL's userinfo: scheme://user:PASSWORD@.
+var userinfoPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:)[^/?#@\s]*@`)
+
+func newRedactor(secrets []string) *strings.Replacer {
+	var forms []string
+	for _, s := range secrets {
+		if s != "" {
+			forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	// Longest first: a Replacer tries its pairs in order at each position.
+	slices.SortFunc(forms, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	forms = slices.Compact(forms)
+	if len(forms) == 0 {
+		return nil
+	}
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, redactedText)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// Redact replaces every configured secret in s, as is or URL-encoded (query
+// or path form), and every password in a URL's userinfo by "[REDACTED]".
+// Other packages use it for their own errors and log lines.
+func (c *Client) Redact(s string) string {
+	if c.redactor != nil {
+		s = c.redactor.Replace(s)
+	}
+	return userinfoPassword.ReplaceAllString(s, "${1}"+redactedText+"@")
+}
+
+func (c *Client) redactErr(err error) error {
+	return &redactedError{msg: c.Redact(err.Error()), err: err}
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,779 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"syncer/internal/version"
+)
+
+const testSource = "acme-ogmma"
+
+func testNow() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }
+
+// fakeServer answers the n-th request with steps[n], repeating the last step.
+type fakeServer struct {
+	*httptest.Server
+	hits atomic.Int32
+}
+
+func newFakeServer(t *testing.T, steps ...http.HandlerFunc) *fakeServer {
+	t.Helper()
+	fs := &fakeServer{}
+	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(fs.hits.Add(1)) - 1
+		steps[min(n, len(steps)-1)](w, r)
+	}))
+	t.Cleanup(fs.Close)
+	return fs
+}
+
+func reply(status int, header map[string]string, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+// cutBody promises more bytes than it sends, so the client reads
+// io.ErrUnexpectedEOF.
+func cutBody(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)+100))
+		io.WriteString(w, body)
+	}
+}
+
+// sleeper records the waits the client asks for instead of sleeping.
+type sleeper struct {
+	mu    sync.Mutex
+	waits []time.Duration
+	hook  func() // runs on each Sleep, e.g. to cancel the caller's ctx
+}
+
+func (s *sleeper) Sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	hook := s.hook
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return ctx.Err()
+}
+
+func (s *sleeper) Waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.waits)
+}
+
+// newTestClient returns a client for srv whose sleeps are recorded, whose
+// clock is frozen and whose jitter is 0; edit adjusts the config.
+func newTestClient(t *testing.T, baseURL string, edit func(*ClientConfig)) (*Client, *sleeper) {
+	t.Helper()
+	s := &sleeper{}
+	cfg := ClientConfig{
+		Source:     testSource,
+		BaseURL:    baseURL,
+		MinBackoff: 100 * time.Millisecond,
+		MaxBackoff: time.Second,
+		Sleep:      s.Sleep,
+		Now:        testNow,
+		Rand:       func() float64 { return 0 },
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c, s
+}
+
+func TestNewClientValidates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  ClientConfig
+		want string // "" means valid
+	}{
+		{"valid", ClientConfig{Source: "s", BaseURL: "https://oapi.ogmma.com.br"}, ""},
+		{"valid with path prefix", ClientConfig{Source: "s", BaseURL: "http://127.0.0.1:1234/ogmma"}, ""},
+		{"no source", ClientConfig{BaseURL: "https://x.example"}, "source name is empty"},
+		{"bad URL", ClientConfig{Source: "s", BaseURL: "https://x.example/%zz"}, "not a valid URL"},
+		{"other scheme", ClientConfig{Source: "s", BaseURL: "ftp://x.example"}, "http:// or https://"},
+		{"no host", ClientConfig{Source: "s", BaseURL: "https:///v1"}, "no host"},
+		{"negative rate", ClientConfig{Source: "s", BaseURL: "https://x.example", RateLimit: -1}, "rate limit"},
+		{"negative retries", ClientConfig{Source: "s", BaseURL: "https://x.example", MaxRetries: -1}, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewClient(tt.cfg)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("NewClient: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("NewClient error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClientSendsHeadersAndJoinsURL(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Clone(context.Background())
+		io.WriteString(w, `{"ok":true}`)
+	})
+	c, _ := newTestClient(t, srv.URL+"/ogmma/", nil)
+
+	var out struct{ OK bool }
+	resp, err := c.GetJSON(t.Context(), "/v1/channels/a%2Fb/conversations", url.Values{"limit": {"500"}}, nil, &out)
+	if err != nil {
+		t.Fatalf("GetJSON: %v", err)
+	}
+	if !out.OK || resp.Status != http.StatusOK {
+		t.Errorf("GetJSON = %d %+v, want 200 {OK:true}", resp.Status, out)
+	}
+	if p := got.URL.EscapedPath(); p != "/ogmma/v1/channels/a%2Fb/conversations" {
+		t.Errorf("path = %q", p)
+	}
+	if q := got.URL.RawQuery; q != "limit=500" {
+		t.Errorf("query = %q", q)
+	}
+	if ua := got.Header.Get("User-Agent"); ua != version.UserAgent() {
+		t.Errorf("User-Agent = %q, want %q", ua, version.UserAgent())
+	}
+	if a := got.Header.Get("Accept"); a != "application/json" {
+		t.Errorf("Accept = %q, want application/json", a)
+	}
+
+	if _, err := c.Do(t.Context(), http.MethodGet, "/export", nil, http.Header{"Accept": {"text/csv"}}, nil); err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	if a := got.Header.Get("Accept"); a != "text/csv" {
+		t.Errorf("Accept with override = %q, want text/csv", a)
+	}
+}
+
+func TestClientPostJSON(t *testing.T) {
+	t.Parallel()
+	var contentType, body string
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		contentType, body = r.Header.Get("Content-Type"), string(b)
+		io.WriteString(w, `{"access_token":"t2"}`)
+	})
+	c, _ := newTestClient(t, srv.URL, nil)
+
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if _, err := c.PostJSON(t.Context(), "/api/v1/oauth/token", map[string]string{"grant_type": "password"}, &out); err != nil {
+		t.Fatalf("PostJSON: %v", err)
+	}
+	if contentType != "application/json" || body != `{"grant_type":"password"}` || out.AccessToken != "t2" {
+		t.Errorf("sent %q %q, got %+v", contentType, body, out)
+	}
+}
+
+func TestClientRetriesServerErrors(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t,
+		reply(http.StatusInternalServerError, nil, "boom"),
+		reply(http.StatusBadGateway, nil, "<html>bad gateway</html>"),
+		reply(http.StatusOK, nil, `{"n":1}`),
+	)
+	var logs bytes.Buffer
+	c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+
+	var out struct{ N int }
+	if _, err := c.GetJSON(t.Context(), "/v1/x", nil, nil, &out); err != nil {
+		t.Fatalf("GetJSON: %v", err)
+	}
+	if out.N != 1 || srv.hits.Load() != 3 {
+		t.Errorf("got %+v after %d requests, want {N:1} after 3", out, srv.hits.Load())
+	}
+	// Equal jitter with Rand()=0: half of 200ms, then half of 400ms.
+	if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}; !slices.Equal(s.Waits(), want) {
+		t.Errorf("waits = %v, want %v", s.Waits(), want)
+	}
+	for _, want := range []string{"level=WARN", "source=acme-ogmma", "method=GET", "status=502", "attempt=2", "wait=200ms"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+func TestClientServerErrorBudget(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, reply(http.StatusBadGateway, nil, "upstream down"))
+	c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.MaxRetries = 2 })
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusBadGateway || se.Body != "upstream down" {
+		t.Fatalf("err = %#v, want a 502 StatusError", err)
+	}
+	if srv.hits.Load() != 3 || len(s.Waits()) != 2 {
+		t.Errorf("%d requests, %d waits; want 3 and 2", srv.hits.Load(), len(s.Waits()))
+	}
+}
+
+func TestClientBackoff(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	tests := []struct {
+		rand float64
+		want []time.Duration // retries 1, 2, 3, ...
+	}{
+		{0, []time.Duration{100 * ms, 200 * ms, 400 * ms, 500 * ms, 500 * ms, 500 * ms}},
+		{0.5, []time.Duration{150 * ms, 300 * ms, 600 * ms, 750 * ms, 750 * ms, 750 * ms}},
+		{1, []time.Duration{200 * ms, 400 * ms, 800 * ms, time.Second, time.Second, time.Second}},
+	}
+	for _, tt := range tests {
+		c, _ := newTestClient(t, "http://127.0.0.1", func(cfg *ClientConfig) { cfg.Rand = func() float64 { return tt.rand } })
+		var got []time.Duration
+		for n := range len(tt.want) {
+			got = append(got, c.backoff(n+1))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("rand %v: backoff = %v, want %v", tt.rand, got, tt.want)
+		}
+	}
+}
+
+func TestClientRateLimitWaits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		status     int
+		retryAfter string
+		want       time.Duration
+	}{
+		{"429 seconds", 429, "1", time.Second},
+		{"429 HTTP date", 429, testNow().Add(3 * time.Second).Format(http.TimeFormat), 3 * time.Second},
+		{"429 date in the past", 429, testNow().Add(-time.Hour).Format(http.TimeFormat), 250 * time.Millisecond},
+		{"429 zero", 429, "0", 250 * time.Millisecond},
+		{"429 negative", 429, "-5", 250 * time.Millisecond},
+		{"429 unparseable", 429, "soon", 100 * time.Millisecond},
+		{"429 without header", 429, "", 100 * time.Millisecond},
+		{"420 seconds", 420, "2", 2 * time.Second},
+		{"503 seconds", 503, "7", 7 * time.Second},
+		{"503 without header", 503, "", 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			header := map[string]string{}
+			if tt.retryAfter != "" {
+				header["Retry-After"] = tt.retryAfter
+			}
+			srv := newFakeServer(t,
+				reply(tt.status, header, `{"message":"Limite de requisicoes excedido.","code":"RATE_LIMIT_EXCEEDED"}`),
+				reply(http.StatusOK, nil, `{}`),
+			)
+			c, s := newTestClient(t, srv.URL, nil)
+			if _, err := c.GetJSON(t.Context(), "/v1/x", nil, nil, &struct{}{}); err != nil {
+				t.Fatalf("GetJSON: %v", err)
+			}
+			if want := []time.Duration{tt.want}; !slices.Equal(s.Waits(), want) {
+				t.Errorf("waits = %v, want %v", s.Waits(), want)
+			}
+			if srv.hits.Load() != 2 {
+				t.Errorf("%d requests, want 2", srv.hits.Load())
+			}
+		})
+	}
+}
+
+func TestClientRateLimitBudget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		retryAfter     string
+		wantAttempts   int
+		wantRetryAfter time.Duration
+		wantText       string
+	}{
+		{"retries run out", "1", 4, time.Second, "after 4 attempts"},
+		{"wait too long", "600", 1, 10 * time.Minute, "asked to wait 10m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newFakeServer(t, reply(http.StatusTooManyRequests, map[string]string{"Retry-After": tt.retryAfter}, ""))
+			c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.MaxRateLimitRetries = 3 })
+
+			_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
+			var rl *RateLimitError
+			if !errors.As(err, &rl) || !errors.Is(err, ErrRateLimited) {
+				t.Fatalf("err = %v, want a RateLimitError", err)
+			}
+			if rl.Attempts != tt.wantAttempts || rl.RetryAfter != tt.wantRetryAfter || rl.Status != 429 {
+				t.Errorf("err = %+v, want %d attempts, Retry-After %v", rl, tt.wantAttempts, tt.wantRetryAfter)
+			}
+			if int(srv.hits.Load()) != tt.wantAttempts || len(s.Waits()) != tt.wantAttempts-1 {
+				t.Errorf("%d requests, %d waits", srv.hits.Load(), len(s.Waits()))
+			}
+			for _, want := range []string{`source "acme-ogmma"`, tt.wantText, "next run resumes"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestClientAuthErrorIsRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t/+ k&y"
+	var gotAuth, gotToken string
+	srv := newFakeServer(t,
+		// The platform echoes the secret back, as is and URL-encoded.
+		func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, "failed for %s at %s", secret, r.URL)
+		},
+		func(w http.ResponseWriter, r *http.Request) {
+			gotAuth, gotToken = r.Header.Get("Authorization"), r.URL.Query().Get("token")
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{
+				"message": fmt.Sprintf("Token %s (%s) invalido ou ausente.", secret, url.PathEscape(secret)),
+				"code":    "UNAUTHORIZED",
+			})
+		},
+	)
+	var logs bytes.Buffer
+	c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
+		cfg.Secrets = []string{secret}
+		cfg.Auth = func(ctx context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+secret)
+			return nil
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", url.Values{"token": {secret}}, nil, nil)
+	if gotAuth != "Bearer "+secret || gotToken != secret {
+		t.Fatalf("server saw Authorization %q and token %q; the test proves nothing", gotAuth, gotToken)
+	}
+	var ae *AuthError
+	if !errors.As(err, &ae) || !errors.Is(err, ErrUnauthorized) || ae.Status != http.StatusUnauthorized {
+		t.Fatalf("err = %v, want a 401 AuthError", err)
+	}
+	want := `source "acme-ogmma": the platform refused the credentials (HTTP 401: Token [REDACTED] ([REDACTED]) invalido ou ausente.); check the api_key/token in the config`
+	if err.Error() != want {
+		t.Errorf("err = %q\nwant  %q", err, want)
+	}
+	if !strings.Contains(logs.String(), "[REDACTED]") {
+		t.Errorf("log does not show the redacted URL:\n%s", logs.String())
+	}
+	for _, text := range []string{err.Error(), logs.String()} {
+		if strings.Contains(text, "s3cr3t") {
+			t.Errorf("secret leaked: %s", text)
+		}
+	}
+}
+
+func TestClientRenew(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		statuses   []int
+		noRenew    bool
+		wantErr    bool
+		wantHits   int
+		wantRenews int
+	}{
+		{"401 then renewed", []int{401, 200}, false, false, 2, 1},
+		{"403 then renewed", []int{403, 200}, false, false, 2, 1},
+		{"second 401 fails", []int{401, 401, 200}, false, true, 2, 1},
+		{"no Renew fails at once", []int{401, 200}, true, true, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				mu     sync.Mutex
+				token  = "old"
+				tokens []string
+				steps  []http.HandlerFunc
+			)
+			for _, st := range tt.statuses {
+				steps = append(steps, func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					tokens = append(tokens, r.Header.Get("Authorization"))
+					mu.Unlock()
+					reply(st, nil, `{"message":"Invalid token: access token is invalid"}`)(w, r)
+				})
+			}
+			srv := newFakeServer(t, steps...)
+			var renews atomic.Int32
+			c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
+				cfg.Auth = func(ctx context.Context, req *http.Request) error {
+					mu.Lock()
+					defer mu.Unlock()
+					req.Header.Set("Authorization", "Bearer "+token)
+					return nil
+				}
+				if !tt.noRenew {
+					cfg.Renew = func(ctx context.Context) error {
+						renews.Add(1)
+						mu.Lock()
+						defer mu.Unlock()
+						token = "new"
+						return nil
+					}
+				}
+			})
+
+			_, err := c.Do(t.Context(), http.MethodGet, "/api/v1/tickets", nil, nil, nil)
+			if gotErr := errors.Is(err, ErrUnauthorized); gotErr != tt.wantErr || (err != nil && !gotErr) {
+				t.Fatalf("err = %v, want an AuthError: %v", err, tt.wantErr)
+			}
+			if int(srv.hits.Load()) != tt.wantHits || int(renews.Load()) != tt.wantRenews {
+				t.Errorf("%d requests, %d renewals; want %d and %d", srv.hits.Load(), renews.Load(), tt.wantHits, tt.wantRenews)
+			}
+			if !tt.noRenew && tokens[len(tokens)-1] != "Bearer new" {
+				t.Errorf("tokens sent = %v, want the renewed one last", tokens)
+			}
+		})
+	}
+}
+
+// TestClientRenewIsNotReentrant: a Renew that uses the client itself and is
+// refused must not renew again, over and over.
+func TestClientRenewIsNotReentrant(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, reply(http.StatusUnauthorized, nil, `{"message":"bad password"}`))
+	var c *Client
+	c, _ = newTestClient(t, srv.URL, func(cfg *ClientConfig) {
+		cfg.Renew = func(ctx context.Context) error {
+			_, err := c.PostJSON(ctx, "/api/v1/oauth/token", map[string]string{"grant_type": "password"}, nil)
+			return err
+		}
+	})
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/api/v1/tickets", nil, nil, nil)
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "bad password") {
+		t.Fatalf("err = %v, want the AuthError of the token request", err)
+	}
+	if srv.hits.Load() != 2 {
+		t.Errorf("%d requests, want 2", srv.hits.Load())
+	}
+}
+
+func TestClientDoesNotRetryClientErrors(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, reply(http.StatusNotFound, nil, `{"error":"NotFound","message":"Channel not found"}`))
+	c, s := newTestClient(t, srv.URL, nil)
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/channels/x", nil, nil, nil)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound || se.Source != testSource || se.Method != http.MethodGet {
+		t.Fatalf("err = %#v, want a 404 StatusError", err)
+	}
+	if se.URL != srv.URL+"/v1/channels/x" || !strings.Contains(se.Body, "Channel not found") {
+		t.Errorf("err = %+v", se)
+	}
+	if !strings.HasPrefix(err.Error(), `source "acme-ogmma": GET `) {
+		t.Errorf("err = %q, want it to name the source", err)
+	}
+	if srv.hits.Load() != 1 || len(s.Waits()) != 0 {
+		t.Errorf("%d requests, %d waits; want 1 and 0", srv.hits.Load(), len(s.Waits()))
+	}
+}
+
+func TestClientRetriesBrokenBodies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		first http.HandlerFunc
+		json  bool
+	}{
+		{"cut off, GetJSON", cutBody(`{"data":[{"id":`), true},
+		{"cut off, Do", cutBody(`{"data":[{"id":`), false},
+		{"complete but not JSON", reply(http.StatusOK, nil, `{"data":[{"id":`), true},
+		{"empty", reply(http.StatusOK, nil, ""), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newFakeServer(t, tt.first, reply(http.StatusOK, nil, `{"data":[{"id":"m1"}]}`))
+			c, s := newTestClient(t, srv.URL, nil)
+
+			var out struct{ Data []struct{ ID string } }
+			var err error
+			if tt.json {
+				_, err = c.GetJSON(t.Context(), "/v1/x", nil, nil, &out)
+			} else {
+				var resp *Response
+				if resp, err = c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil); err == nil {
+					err = json.Unmarshal(resp.Body, &out)
+				}
+			}
+			if err != nil {
+				t.Fatalf("request: %v", err)
+			}
+			if len(out.Data) != 1 || out.Data[0].ID != "m1" || srv.hits.Load() != 2 || len(s.Waits()) != 1 {
+				t.Errorf("got %+v after %d requests and %d waits", out, srv.hits.Load(), len(s.Waits()))
+			}
+		})
+	}
+}
+
+func TestClientDoesNotRetryJSONOfTheWrongShape(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, reply(http.StatusOK, nil, `{"data":"not a list"}`))
+	c, _ := newTestClient(t, srv.URL, nil)
+
+	var out struct{ Data []string }
+	_, err := c.GetJSON(t.Context(), "/v1/x", nil, nil, &out)
+	if err == nil || !strings.Contains(err.Error(), "decode response") || srv.hits.Load() != 1 {
+		t.Fatalf("err = %v after %d requests, want a decode error after 1", err, srv.hits.Load())
+	}
+}
+
+func TestClientGivesUpOnNetworkErrors(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nothing listens any more
+	c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
+		cfg.MaxRetries = 2
+		cfg.Secrets = []string{"k3y"}
+	})
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", url.Values{"key": {"k3y"}}, nil, nil)
+	if err == nil || len(s.Waits()) != 2 {
+		t.Fatalf("err = %v after %d waits, want an error after 2", err, len(s.Waits()))
+	}
+	want := fmt.Sprintf(`source "acme-ogmma": GET %s/v1/x?key=[REDACTED]: `, srv.URL)
+	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "after 3 attempts") {
+		t.Errorf("err = %q, want it to start with %q", err, want)
+	}
+}
+
+func TestClientBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 100)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"announced", reply(http.StatusOK, nil, big)},
+		{"chunked", func(w http.ResponseWriter, r *http.Request) {
+			w.(http.Flusher).Flush()
+			io.WriteString(w, big)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newFakeServer(t, tt.handler)
+			c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.MaxBodyBytes = 16 })
+
+			_, err := c.Do(t.Context(), http.MethodGet, "/export", nil, nil, nil)
+			if !errors.Is(err, ErrBodyTooLarge) || srv.hits.Load() != 1 {
+				t.Fatalf("err = %v after %d requests, want ErrBodyTooLarge after 1", err, srv.hits.Load())
+			}
+		})
+	}
+}
+
+func TestClientRateLimiterSpacesRequests(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, reply(http.StatusOK, nil, `{}`))
+	c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.RateLimit = 10 })
+
+	for range 3 {
+		if _, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil); err != nil {
+			t.Fatalf("Do: %v", err)
+		}
+	}
+	// The clock is frozen, so each request waits one more slot.
+	if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}; !slices.Equal(s.Waits(), want) {
+		t.Errorf("waits = %v, want %v", s.Waits(), want)
+	}
+}
+
+func TestClientStopsWhenCallerCancels(t *testing.T) {
+	t.Parallel()
+
+	t.Run("while waiting to retry", func(t *testing.T) {
+		t.Parallel()
+		srv := newFakeServer(t, reply(http.StatusInternalServerError, nil, ""))
+		ctx, cancel := context.WithCancel(t.Context())
+		c, s := newTestClient(t, srv.URL, nil)
+		s.hook = cancel
+
+		_, err := c.Do(ctx, http.MethodGet, "/v1/x", nil, nil, nil)
+		if !errors.Is(err, context.Canceled) || srv.hits.Load() != 1 {
+			t.Fatalf("err = %v after %d requests, want context.Canceled after 1", err, srv.hits.Load())
+		}
+	})
+
+	t.Run("while the request is in flight", func(t *testing.T) {
+		t.Parallel()
+		started := make(chan struct{})
+		srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+			close(started)
+			<-r.Context().Done()
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			<-started
+			cancel()
+		}()
+		c, s := newTestClient(t, srv.URL, nil)
+
+		_, err := c.Do(ctx, http.MethodGet, "/v1/x", nil, nil, nil)
+		if !errors.Is(err, context.Canceled) || len(s.Waits()) != 0 {
+			t.Fatalf("err = %v after %d waits, want context.Canceled and no retry", err, len(s.Waits()))
+		}
+	})
+
+	t.Run("an attempt that times out is retried", func(t *testing.T) {
+		t.Parallel()
+		srv := newFakeServer(t,
+			func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			reply(http.StatusOK, nil, `{}`),
+		)
+		c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.Timeout = 100 * time.Millisecond })
+
+		if _, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil); err != nil || srv.hits.Load() != 2 {
+			t.Fatalf("err = %v after %d requests, want success after 2", err, srv.hits.Load())
+		}
+	})
+}
+
+func TestClientRefusesRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	other := newFakeServer(t, reply(http.StatusOK, nil, `{}`))
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1), http.StatusFound)
+	})
+	c, _ := newTestClient(t, srv.URL, nil)
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
+	if !errors.Is(err, ErrURLNotAllowed) || srv.hits.Load() != 1 || other.hits.Load() != 0 {
+		t.Fatalf("err = %v, want ErrURLNotAllowed without retry", err)
+	}
+}
+
+func TestFetch(t *testing.T) {
+	t.Parallel()
+	var gotAuth, gotUA string
+	files := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotUA = r.Header.Get("Authorization"), r.Header.Get("User-Agent")
+		io.WriteString(w, "source;session_created_at\n5511999999999;2025-03-01 09:00:00\n")
+	})
+	localhostURL := strings.Replace(files.URL, "127.0.0.1", "localhost", 1)
+	redirector := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, localhostURL+"/sessions.csv", http.StatusFound)
+	})
+	c, _ := newTestClient(t, "https://api-messaging.wavy.global", func(cfg *ClientConfig) {
+		cfg.Auth = func(ctx context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer secret")
+			return nil
+		}
+	})
+
+	tests := []struct {
+		name          string
+		url           string
+		hosts         []string
+		allowInsecure bool
+		wantErr       error
+	}{
+		{"allowed", files.URL + "/sessions.csv", []string{"127.0.0.1"}, true, nil},
+		{"host not listed", files.URL + "/sessions.csv", []string{"chatclub-cdn.wavy.global"}, true, ErrURLNotAllowed},
+		{"plain http", files.URL + "/sessions.csv", []string{"127.0.0.1"}, false, ErrURLNotAllowed},
+		{"plain http to another host", "http://chatclub-cdn.wavy.global/s.csv", []string{"chatclub-cdn.wavy.global"}, true, ErrURLNotAllowed},
+		{"redirect to a host not listed", redirector.URL + "/s.csv", []string{"127.0.0.1"}, true, ErrURLNotAllowed},
+		{"not a URL", "https://%zz", []string{"127.0.0.1"}, true, ErrURLNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := files.hits.Load()
+			resp, err := c.Fetch(t.Context(), tt.url, tt.hosts, tt.allowInsecure)
+			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
+				t.Fatalf("Fetch err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil {
+				if files.hits.Load() != before {
+					t.Errorf("a refused URL was fetched")
+				}
+				return
+			}
+			if !strings.HasPrefix(string(resp.Body), "source;session_created_at") {
+				t.Errorf("body = %q", resp.Body)
+			}
+			if gotAuth != "" || gotUA != version.UserAgent() {
+				t.Errorf("Fetch sent Authorization %q and User-Agent %q; want none and %q", gotAuth, gotUA, version.UserAgent())
+			}
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	c, _ := newTestClient(t, "https://x.example", func(cfg *ClientConfig) {
+		cfg.Secrets = []string{"p@ss word/1", "abc", "abcdef", ""}
+	})
+	tests := []struct{ in, want string }{
+		{"token p@ss word/1 refused", "token [REDACTED] refused"},
+		{"https://x.example/v1?key=" + url.QueryEscape("p@ss word/1"), "https://x.example/v1?key=[REDACTED]"},
+		{"https://x.example/v1/" + url.PathEscape("p@ss word/1") + "/x", "https://x.example/v1/[REDACTED]/x"},
+		{"abcdef and abc", "[REDACTED] and [REDACTED]"},
+		{"postgres://user:hunter2@db:5432/x and https://u:p@h/", "postgres://user:[REDACTED]@db:5432/x and https://u:[REDACTED]@h/"},
+		{"https://user@h/ and a@b:c", "https://user@h/ and a@b:c"},
+		{"nothing to hide", "nothing to hide"},
+	}
+	for _, tt := range tests {
+		if got := c.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestServerMessage(t *testing.T) {
+	t.Parallel()
+	c, _ := newTestClient(t, "https://x.example", nil)
+	tests := []struct{ body, want string }{
+		{`{"message":"Token de autenticacao invalido ou ausente.","code":"UNAUTHORIZED"}`, "Token de autenticacao invalido ou ausente."},
+		{`{"errorCode":401,"errorMessage":"Authentication Error: No user was found."}`, "Authentication Error: No user was found."},
+		{`{"message":{"type":"TEXT"}}`, `{"message":{"type":"TEXT"}}`},
+		{"<html>\n  <body>Forbidden</body>\n</html>", "<html> <body>Forbidden</body> </html>"},
+		{strings.Repeat("é", 300), strings.Repeat("é", 200) + "…"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := c.serverMessage([]byte(tt.body)); got != tt.want {
+			t.Errorf("serverMessage(%q) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
