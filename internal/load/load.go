@@ -1,0 +1,160 @@
+// Package load writes to the warehouse: one transaction per batch that
+// stages rows with COPY, merges them into the tables, quarantines
+// rejections, advances the stream's checkpoint and counts the run. It also
+// owns the bookkeeping around a run (sources, runs, cursors, leases). It
+// must not fetch or interpret platform data; every statement it runs lives
+// in sql/queries.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"syncer/internal/cursor"
+	"syncer/sql/queries"
+)
+
+// ErrNotMigrated means the warehouse tables are missing.
+var ErrNotMigrated = errors.New("the warehouse tables do not exist: run `syncer migrate up` first")
+
+// Loader writes batches to one warehouse.
+type Loader struct {
+	pool         *pgxpool.Pool
+	logger       *slog.Logger
+	worker       string
+	batchTimeout time.Duration
+}
+
+// New returns a loader on pool. logger may be nil.
+func New(pool *pgxpool.Pool, logger *slog.Logger) *Loader {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	host, _ := os.Hostname()
+	return &Loader{pool: pool, logger: logger, worker: host + ":" + strconv.Itoa(os.Getpid()), batchTimeout: 10 * time.Minute}
+}
+
+// Pool is the loader's connection pool.
+func (l *Loader) Pool() *pgxpool.Pool { return l.pool }
+
+// Source is a configured source as the warehouse knows it.
+type Source struct {
+	ID       int32
+	Name     string
+	Platform string
+}
+
+// Source returns the warehouse row of a configured source, creating it the
+// first time. A source's platform cannot change under the same name.
+func (l *Loader) Source(ctx context.Context, name, platform string) (Source, error) {
+	s := Source{Name: name}
+	err := l.pool.QueryRow(ctx, queries.Get("ensure_source"), name, platform).Scan(&s.ID, &s.Platform)
+	if errors.Is(err, pgx.ErrNoRows) { // inserted concurrently by another process: read it again
+		err = l.pool.QueryRow(ctx, queries.Get("ensure_source"), name, platform).Scan(&s.ID, &s.Platform)
+	}
+	if err != nil {
+		return Source{}, dbError(fmt.Sprintf("register source %q", name), err)
+	}
+	if s.Platform != platform {
+		return Source{}, fmt.Errorf("source %q is stored in the warehouse as a %s source but configured as %s: a source's platform cannot change; give the new source another name", name, s.Platform, platform)
+	}
+	return s, nil
+}
+
+// Cursors returns the saved cursor of every partition of a stream.
+func (l *Loader) Cursors(ctx context.Context, src Source, stream string) (map[string]cursor.Cursor, error) {
+	rows, err := l.pool.Query(ctx, queries.Get("get_cursors"), src.ID, stream)
+	if err != nil {
+		return nil, dbError("read cursors", err)
+	}
+	out := map[string]cursor.Cursor{}
+	for rows.Next() {
+		var part string
+		var raw []byte
+		if err := rows.Scan(&part, &raw); err != nil {
+			return nil, dbError("read cursors", err)
+		}
+		c, err := cursor.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("source %q stream %s partition %q: %w", src.Name, stream, part, err)
+		}
+		out[part] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("read cursors", err)
+	}
+	return out, nil
+}
+
+// Lease is the right to run one (source, stream): a PostgreSQL session
+// advisory lock, held on its own connection until Release. A process that
+// dies loses it with its connection.
+type Lease struct {
+	conn           *pgxpool.Conn
+	source, stream string
+}
+
+// TryLease takes the lease of (source, stream) if no other process holds it.
+func (l *Loader) TryLease(ctx context.Context, source, stream string) (*Lease, bool, error) {
+	conn, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, dbError("acquire a connection for the lease", err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, queries.Get("try_lease"), source, stream).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, dbError("take the lease", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	return &Lease{conn: conn, source: source, stream: stream}, true, nil
+}
+
+// Release gives the lease back. It is safe to call twice.
+func (le *Lease) Release() {
+	if le == nil || le.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var released bool
+	if err := le.conn.QueryRow(ctx, queries.Get("release_lease"), le.source, le.stream).Scan(&released); err != nil || !released {
+		// The lock dies with the session: close the connection instead of
+		// returning it to the pool still holding it.
+		le.conn.Hijack().Close(ctx)
+	} else {
+		le.conn.Release()
+	}
+	le.conn = nil
+}
+
+// dbError wraps a database error once, naming what was being done, and maps
+// the codes a user can act on.
+func dbError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return fmt.Errorf("%s: %w (%s)", what, ErrNotMigrated, pgErr.Message)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// retryable reports errors after which a whole transaction may be tried
+// again: deadlocks and serialization failures.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}

@@ -1,0 +1,258 @@
+-- Merges from staging into the warehouse. Each keeps one row per key (the
+-- newest when a batch holds a key twice), skips rows equal to what is stored
+-- before touching them (so unchanged rows are neither written nor locked),
+-- and never lets an older version of a record replace a newer one. Rows go
+-- in key order so that concurrent batches lock in one order.
+
+-- name: merge_channels
+INSERT INTO channels AS t (source_id, external_id, name, kind, phone, status, connected_at, created_at, updated_at,
+    deleted_at, raw)
+SELECT n.source_id, n.external_id, n.name, n.kind, n.phone, n.status, n.connected_at, n.created_at,
+       n.updated_at, n.deleted_at, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_channels
+    ORDER BY source_id, external_id, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (
+    SELECT FROM channels c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.name, c.kind, c.phone, c.status, c.connected_at, c.created_at, c.updated_at,
+           c.deleted_at, c.raw)
+          IS NOT DISTINCT FROM
+          (n.name, n.kind, n.phone, n.status, n.connected_at, n.created_at, n.updated_at,
+           n.deleted_at, n.raw))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    name = excluded.name, kind = excluded.kind, phone = excluded.phone, status = excluded.status,
+    connected_at = excluded.connected_at, created_at = excluded.created_at,
+    updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, raw = excluded.raw,
+    synced_at = now()
+WHERE (t.name, t.kind, t.phone, t.status, t.connected_at, t.created_at, t.updated_at, t.deleted_at,
+       t.raw)
+      IS DISTINCT FROM
+      (excluded.name, excluded.kind, excluded.phone, excluded.status, excluded.connected_at,
+       excluded.created_at, excluded.updated_at, excluded.deleted_at, excluded.raw)
+  AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- Channels inferred from other records only fill what is missing.
+-- name: merge_channels_derived
+INSERT INTO channels AS t (source_id, external_id, name, kind, phone, status, raw)
+SELECT DISTINCT ON (s.source_id, s.external_id) s.source_id, s.external_id, s.name, s.kind, s.phone, s.status, s.raw
+FROM stage_channels s
+WHERE NOT EXISTS (
+    SELECT FROM channels c
+    WHERE c.source_id = s.source_id AND c.external_id = s.external_id
+      AND (c.name IS NOT NULL OR s.name IS NULL) AND (c.kind IS NOT NULL OR s.kind IS NULL)
+      AND (c.phone IS NOT NULL OR s.phone IS NULL))
+ORDER BY s.source_id, s.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    name = coalesce(t.name, excluded.name), kind = coalesce(t.kind, excluded.kind),
+    phone = coalesce(t.phone, excluded.phone), synced_at = now()
+WHERE (t.name IS NULL AND excluded.name IS NOT NULL)
+   OR (t.kind IS NULL AND excluded.kind IS NOT NULL)
+   OR (t.phone IS NULL AND excluded.phone IS NOT NULL);
+
+-- name: merge_contacts
+INSERT INTO contacts AS t (source_id, external_id, name, phone, channel_external_id, created_at, updated_at, deleted_at,
+    raw)
+SELECT n.source_id, n.external_id, n.name, n.phone, n.channel_external_id, n.created_at,
+       n.updated_at, n.deleted_at, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_contacts
+    ORDER BY source_id, external_id, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (
+    SELECT FROM contacts c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.name, c.phone, c.channel_external_id, c.created_at, c.updated_at, c.deleted_at, c.raw)
+          IS NOT DISTINCT FROM
+          (n.name, n.phone, n.channel_external_id, n.created_at, n.updated_at, n.deleted_at, n.raw))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    name = excluded.name, phone = excluded.phone, channel_external_id = excluded.channel_external_id,
+    created_at = excluded.created_at, updated_at = excluded.updated_at,
+    deleted_at = excluded.deleted_at, raw = excluded.raw, synced_at = now()
+WHERE (t.name, t.phone, t.channel_external_id, t.created_at, t.updated_at, t.deleted_at, t.raw)
+      IS DISTINCT FROM
+      (excluded.name, excluded.phone, excluded.channel_external_id, excluded.created_at,
+       excluded.updated_at, excluded.deleted_at, excluded.raw)
+  AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- name: merge_contacts_derived
+INSERT INTO contacts AS t (source_id, external_id, name, phone, channel_external_id, raw)
+SELECT DISTINCT ON (s.source_id, s.external_id) s.source_id, s.external_id, s.name, s.phone, s.channel_external_id, s.raw
+FROM stage_contacts s
+WHERE NOT EXISTS (
+    SELECT FROM contacts c
+    WHERE c.source_id = s.source_id AND c.external_id = s.external_id
+      AND (c.name IS NOT NULL OR s.name IS NULL) AND (c.phone IS NOT NULL OR s.phone IS NULL)
+      AND (c.channel_external_id IS NOT NULL OR s.channel_external_id IS NULL))
+ORDER BY s.source_id, s.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    name = coalesce(t.name, excluded.name), phone = coalesce(t.phone, excluded.phone),
+    channel_external_id = coalesce(t.channel_external_id, excluded.channel_external_id), synced_at = now()
+WHERE (t.name IS NULL AND excluded.name IS NOT NULL)
+   OR (t.phone IS NULL AND excluded.phone IS NOT NULL)
+   OR (t.channel_external_id IS NULL AND excluded.channel_external_id IS NOT NULL);
+
+-- name: merge_agents
+INSERT INTO agents AS t (source_id, external_id, name, email, created_at, updated_at, deleted_at, raw)
+SELECT n.source_id, n.external_id, n.name, n.email, n.created_at, n.updated_at, n.deleted_at, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_agents
+    ORDER BY source_id, external_id, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (
+    SELECT FROM agents c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.name, c.email, c.created_at, c.updated_at, c.deleted_at, c.raw)
+          IS NOT DISTINCT FROM
+          (n.name, n.email, n.created_at, n.updated_at, n.deleted_at, n.raw))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    name = excluded.name, email = excluded.email, created_at = excluded.created_at,
+    updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, raw = excluded.raw,
+    synced_at = now()
+WHERE (t.name, t.email, t.created_at, t.updated_at, t.deleted_at, t.raw)
+      IS DISTINCT FROM
+      (excluded.name, excluded.email, excluded.created_at, excluded.updated_at, excluded.deleted_at,
+       excluded.raw)
+  AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- name: merge_departments
+INSERT INTO departments AS t (source_id, external_id, name, created_at, updated_at, deleted_at, raw)
+SELECT n.source_id, n.external_id, n.name, n.created_at, n.updated_at, n.deleted_at, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_departments
+    ORDER BY source_id, external_id, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (
+    SELECT FROM departments c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.name, c.created_at, c.updated_at, c.deleted_at, c.raw)
+          IS NOT DISTINCT FROM
+          (n.name, n.created_at, n.updated_at, n.deleted_at, n.raw))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    name = excluded.name, created_at = excluded.created_at, updated_at = excluded.updated_at,
+    deleted_at = excluded.deleted_at, raw = excluded.raw, synced_at = now()
+WHERE (t.name, t.created_at, t.updated_at, t.deleted_at, t.raw)
+      IS DISTINCT FROM
+      (excluded.name, excluded.created_at, excluded.updated_at, excluded.deleted_at, excluded.raw)
+  AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- name: merge_conversations
+INSERT INTO conversations AS t (source_id, external_id, kind, channel_external_id, contact_external_id, protocol, is_open,
+    opened_at, closed_at, agent_external_id, department_external_id, topics, created_at, updated_at,
+    raw)
+SELECT n.source_id, n.external_id, n.kind, n.channel_external_id, n.contact_external_id, n.protocol,
+       n.is_open, n.opened_at, n.closed_at, n.agent_external_id, n.department_external_id, n.topics,
+       n.created_at, n.updated_at, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_conversations
+    ORDER BY source_id, external_id, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (
+    SELECT FROM conversations c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.kind, c.channel_external_id, c.contact_external_id, c.protocol, c.is_open, c.opened_at,
+           c.closed_at, c.agent_external_id, c.department_external_id, c.topics, c.created_at,
+           c.updated_at, c.raw)
+          IS NOT DISTINCT FROM
+          (n.kind, n.channel_external_id, n.contact_external_id, n.protocol, n.is_open, n.opened_at,
+           n.closed_at, n.agent_external_id, n.department_external_id, n.topics, n.created_at,
+           n.updated_at, n.raw))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    kind = excluded.kind, channel_external_id = excluded.channel_external_id,
+    contact_external_id = excluded.contact_external_id, protocol = excluded.protocol,
+    is_open = excluded.is_open, opened_at = excluded.opened_at, closed_at = excluded.closed_at,
+    agent_external_id = excluded.agent_external_id,
+    department_external_id = excluded.department_external_id, topics = excluded.topics,
+    created_at = excluded.created_at, updated_at = excluded.updated_at, raw = excluded.raw,
+    synced_at = now()
+WHERE (t.kind, t.channel_external_id, t.contact_external_id, t.protocol, t.is_open, t.opened_at,
+       t.closed_at, t.agent_external_id, t.department_external_id, t.topics, t.created_at,
+       t.updated_at, t.raw)
+      IS DISTINCT FROM
+      (excluded.kind, excluded.channel_external_id, excluded.contact_external_id, excluded.protocol,
+       excluded.is_open, excluded.opened_at, excluded.closed_at, excluded.agent_external_id,
+       excluded.department_external_id, excluded.topics, excluded.created_at, excluded.updated_at,
+       excluded.raw)
+  AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- Conversations built from their messages: fill missing ids and widen the
+-- span [opened_at, updated_at]; what the platform said of them stays.
+-- name: merge_conversations_derived
+INSERT INTO conversations AS t (source_id, external_id, kind, channel_external_id, contact_external_id, opened_at, updated_at, raw)
+SELECT n.source_id, n.external_id, n.kind, n.channel_external_id, n.contact_external_id, n.opened_at, n.updated_at, n.raw
+FROM (
+    SELECT source_id, external_id, min(kind) AS kind, min(channel_external_id) AS channel_external_id,
+           min(contact_external_id) AS contact_external_id, min(opened_at) AS opened_at,
+           max(updated_at) AS updated_at, (array_agg(raw))[1] AS raw
+    FROM stage_conversations
+    GROUP BY source_id, external_id
+) n
+WHERE NOT EXISTS (
+    SELECT FROM conversations c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.channel_external_id IS NOT NULL OR n.channel_external_id IS NULL)
+      AND (c.contact_external_id IS NOT NULL OR n.contact_external_id IS NULL)
+      AND (c.opened_at <= n.opened_at OR n.opened_at IS NULL)
+      AND (c.updated_at >= n.updated_at OR n.updated_at IS NULL))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    channel_external_id = coalesce(t.channel_external_id, excluded.channel_external_id),
+    contact_external_id = coalesce(t.contact_external_id, excluded.contact_external_id),
+    opened_at = least(t.opened_at, excluded.opened_at),
+    updated_at = greatest(t.updated_at, excluded.updated_at),
+    synced_at = now()
+WHERE (t.channel_external_id IS NULL AND excluded.channel_external_id IS NOT NULL)
+   OR (t.contact_external_id IS NULL AND excluded.contact_external_id IS NOT NULL)
+   OR (excluded.opened_at < t.opened_at OR (t.opened_at IS NULL AND excluded.opened_at IS NOT NULL))
+   OR (excluded.updated_at > t.updated_at OR (t.updated_at IS NULL AND excluded.updated_at IS NOT NULL));
+
+-- name: merge_messages
+INSERT INTO messages AS t (source_id, external_id, conversation_external_id, channel_external_id, contact_external_id,
+    direction, kind, status, body, media_url, from_addr, to_addr, sent_at, updated_at, is_bot, raw)
+SELECT n.source_id, n.external_id, n.conversation_external_id, n.channel_external_id,
+       n.contact_external_id, n.direction, n.kind, n.status, n.body, n.media_url, n.from_addr,
+       n.to_addr, n.sent_at, n.updated_at, n.is_bot, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_messages
+    ORDER BY source_id, external_id, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (
+    SELECT FROM messages c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND (c.conversation_external_id, c.channel_external_id, c.contact_external_id, c.direction,
+           c.kind, c.status, c.body, c.media_url, c.from_addr, c.to_addr, c.sent_at, c.updated_at,
+           c.is_bot, c.raw)
+          IS NOT DISTINCT FROM
+          (n.conversation_external_id, n.channel_external_id, n.contact_external_id, n.direction,
+           n.kind, n.status, n.body, n.media_url, n.from_addr, n.to_addr, n.sent_at, n.updated_at,
+           n.is_bot, n.raw))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    conversation_external_id = excluded.conversation_external_id,
+    channel_external_id = excluded.channel_external_id,
+    contact_external_id = excluded.contact_external_id, direction = excluded.direction,
+    kind = excluded.kind, status = excluded.status, body = excluded.body,
+    media_url = excluded.media_url, from_addr = excluded.from_addr, to_addr = excluded.to_addr,
+    sent_at = excluded.sent_at, updated_at = excluded.updated_at, is_bot = excluded.is_bot,
+    raw = excluded.raw, synced_at = now()
+WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id, t.direction, t.kind,
+       t.status, t.body, t.media_url, t.from_addr, t.to_addr, t.sent_at, t.updated_at, t.is_bot,
+       t.raw)
+      IS DISTINCT FROM
+      (excluded.conversation_external_id, excluded.channel_external_id, excluded.contact_external_id,
+       excluded.direction, excluded.kind, excluded.status, excluded.body, excluded.media_url,
+       excluded.from_addr, excluded.to_addr, excluded.sent_at, excluded.updated_at, excluded.is_bot,
+       excluded.raw)
+  AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
