@@ -1,0 +1,79 @@
+package extract
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"syncer/internal/cursor"
+)
+
+// Request says what part of a stream to read.
+type Request struct {
+	// Backfill reads [Since, Until) and moves no cursor. Otherwise the run is
+	// incremental from Cursors (or StartDate where a partition has none).
+	Backfill     bool
+	Since, Until time.Time
+	// Full ignores the saved cursors and reads from StartDate.
+	Full      bool
+	StartDate time.Time
+	Cursors   map[string]cursor.Cursor
+}
+
+// Lower is where an incremental read of partition starts: its saved cursor,
+// else StartDate.
+func (r Request) Lower(partition string) cursor.Cursor {
+	if c, ok := r.Cursors[partition]; ok && !r.Full {
+		return c
+	}
+	return cursor.Cursor{TS: r.StartDate}
+}
+
+// InWindow reports whether t falls in the backfill window, or at or after
+// StartDate for other reads.
+func (r Request) InWindow(t time.Time) bool {
+	if r.Backfill {
+		return (r.Since.IsZero() || !t.Before(r.Since)) && (r.Until.IsZero() || t.Before(r.Until))
+	}
+	return r.StartDate.IsZero() || !t.Before(r.StartDate)
+}
+
+// Page is one response's records and where the stream continues once they
+// are committed.
+type Page struct {
+	// Partition names the part of the stream the cursor belongs to (an
+	// Ogmma conversation, say); "" for a stream with one cursor.
+	Partition string
+	Records   []json.RawMessage
+	// Cursor is the partition's checkpoint after this page; nil leaves it.
+	Cursor *cursor.Cursor
+	// SuspectedGap says records may have been missed before this page
+	// (the API cannot reach back far enough).
+	SuspectedGap bool
+}
+
+// Emit hands a page to the loader; it returns once the page is committed.
+// It is safe for concurrent use.
+type Emit func(ctx context.Context, p Page) error
+
+// Stream reads one stream of one source.
+type Stream interface {
+	Name() string
+	Extract(ctx context.Context, req Request, emit Emit) error
+}
+
+// PartialError means a stream stopped before the end, or left parts unread,
+// with everything it did read committed: the run is partial and the next one
+// resumes.
+type PartialError struct{ Err error }
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// IsPartial reports whether err leaves a run partial rather than failed:
+// a PartialError, or a rate limit that outlasted the retry budget.
+func IsPartial(err error) bool {
+	var p *PartialError
+	return errors.As(err, &p) || errors.Is(err, ErrRateLimited)
+}

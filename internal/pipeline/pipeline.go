@@ -1,0 +1,160 @@
+// Package pipeline runs one stream of one source from end to end: it takes
+// the stream's lease, reads the saved cursors, lets the extractor page
+// through the platform, maps each page with its transform and commits it
+// with its checkpoint through the loader, then records how the run ended.
+// It decides nothing about when streams run; that is package schedule.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"syncer/internal/extract"
+	"syncer/internal/load"
+	"syncer/internal/transform"
+)
+
+// ErrBusy means another process holds the stream's lease.
+var ErrBusy = errors.New("another syncer process is running this stream; it was skipped")
+
+// Transform maps one page's records.
+type Transform func(records []json.RawMessage) transform.Batch
+
+// Job is one stream of one source to run.
+type Job struct {
+	Source    string // configured name
+	Platform  string
+	Stream    extract.Stream
+	Transform Transform
+	Request   extract.Request
+}
+
+// Outcome is how a job ended.
+type Outcome struct {
+	Source   string
+	Stream   string
+	RunID    int64
+	Status   string // succeeded, partial, failed, or skipped
+	Err      error
+	Totals   load.Totals
+	Duration time.Duration
+}
+
+// StatusSkipped is an Outcome status for a stream another process holds.
+const StatusSkipped = "skipped"
+
+// Runner runs jobs against one warehouse.
+type Runner struct {
+	Loader    *load.Loader
+	Logger    *slog.Logger
+	Now       func() time.Time
+	SafetyLag time.Duration // the saved cursor never passes Now() - SafetyLag
+}
+
+// Run runs one job to its end and records it in sync_runs. It never
+// returns an error of its own: everything is in the Outcome.
+func (r *Runner) Run(ctx context.Context, job Job) Outcome {
+	start := time.Now()
+	name := job.Stream.Name()
+	out := Outcome{Source: job.Source, Stream: name}
+	log := r.Logger.With(slog.String("source", job.Source), slog.String("stream", name))
+	fail := func(err error) Outcome {
+		out.Status, out.Err, out.Duration = load.StatusFailed, err, time.Since(start)
+		return out
+	}
+
+	src, err := r.Loader.Source(ctx, job.Source, job.Platform)
+	if err != nil {
+		return fail(err)
+	}
+	lease, ok, err := r.Loader.TryLease(ctx, job.Source, name)
+	if err != nil {
+		return fail(err)
+	}
+	if !ok {
+		log.WarnContext(ctx, "stream skipped: another syncer process holds its lease")
+		out.Status, out.Err, out.Duration = StatusSkipped, ErrBusy, time.Since(start)
+		return out
+	}
+	defer lease.Release()
+	if n, err := r.Loader.FailAbandonedRuns(ctx, src, name); err != nil {
+		return fail(err)
+	} else if n > 0 {
+		log.WarnContext(ctx, "earlier runs of this stream were interrupted; marked failed, their commits are kept", slog.Int64("runs", n))
+	}
+
+	req := job.Request
+	mode := load.ModeIncremental
+	if req.Backfill {
+		mode = load.ModeBackfill
+	} else if req.Cursors, err = r.Loader.Cursors(ctx, src, name); err != nil {
+		return fail(err)
+	}
+	run, err := r.Loader.StartRun(ctx, src, name, mode, req.Since, req.Until)
+	if err != nil {
+		return fail(err)
+	}
+	out.RunID = run.ID
+	log = log.With(slog.Int64("run_id", run.ID))
+	log.InfoContext(ctx, "run started", slog.String("mode", mode), slog.Bool("full", req.Full))
+
+	var mu sync.Mutex // Emit may be called from several goroutines
+	emit := func(ctx context.Context, p extract.Page) error {
+		batch := job.Transform(p.Records)
+		c := load.Commit{Batch: &batch, Partition: p.Partition, Pages: 1, RowsRead: len(p.Records)}
+		if p.SuspectedGap {
+			c.SuspectedGaps = 1
+		}
+		if p.Cursor != nil && !req.Backfill {
+			capped := p.Cursor.Cap(r.Now().Add(-r.SafetyLag))
+			c.Cursor = &capped
+		}
+		res, err := r.Loader.Commit(ctx, run, c)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		log.DebugContext(ctx, "page committed", slog.String("partition", p.Partition),
+			slog.Int("records", len(p.Records)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined))
+		return nil
+	}
+	runErr := job.Stream.Extract(ctx, req, emit)
+
+	status := load.StatusSucceeded
+	switch {
+	case runErr == nil:
+	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
+		status = load.StatusPartial
+		runErr = fmt.Errorf("stopped by shutdown; the next run resumes from the last checkpoint")
+	case extract.IsPartial(runErr):
+		status = load.StatusPartial
+	default:
+		status = load.StatusFailed
+	}
+	totals, err := r.Loader.FinishRun(ctx, run, status, runErr)
+	if err != nil {
+		log.ErrorContext(ctx, "could not record the end of the run", slog.Any("error", err))
+	} else {
+		status = totals.Status
+	}
+	out.Status, out.Err, out.Totals, out.Duration = status, runErr, totals, time.Since(start)
+
+	attrs := []any{slog.String("status", status), slog.Int64("pages", totals.Pages), slog.Int64("rows_read", totals.RowsRead),
+		slog.Int64("rows_written", totals.RowsWritten), slog.Int64("rows_quarantined", totals.RowsQuarantined),
+		slog.Int64("suspected_gaps", totals.SuspectedGaps), slog.Duration("took", out.Duration)}
+	switch {
+	case status == load.StatusFailed:
+		log.ErrorContext(ctx, "run failed", append(attrs, slog.String("error", runErr.Error()))...)
+	case runErr != nil:
+		log.WarnContext(ctx, "run partial", append(attrs, slog.String("error", runErr.Error()))...)
+	default:
+		log.InfoContext(ctx, "run finished", attrs...)
+	}
+	return out
+}
