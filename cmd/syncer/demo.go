@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"syncer/internal/demo"
+	"syncer/internal/migrate"
+	"syncer/internal/sim"
+	"syncer/sql/queries"
+)
+
+// demoSchema is where `syncer demo` writes; it is dropped and made anew on
+// every run, and nothing else is touched.
+const demoSchema = "syncer_demo"
+
+func (e *env) demo(ctx context.Context, args []string) error {
+	messages := 20_000
+	if _, err := e.parseCommand("demo", "demo [--messages N]", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&messages, "messages", messages, "about how many simulated messages to sync")
+	}); err != nil {
+		return err
+	}
+	if messages < 1 || messages > 5_000_000 {
+		return usagef("--messages %d: want 1 to 5000000", messages)
+	}
+	if err := e.loadConfig(false); err != nil {
+		return err
+	}
+	e.cfg.Schema = demoSchema
+	pool, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	var drop, create string
+	if err := pool.QueryRow(ctx, queries.Get("demo_reset_schema"), demoSchema).Scan(&drop, &create); err != nil {
+		return fmt.Errorf("reset schema %s: %w", demoSchema, err)
+	}
+	for _, stmt := range []string{drop, create} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("reset schema %s: %w", demoSchema, err)
+		}
+	}
+	m, err := migrate.New(pool, demoSchema, e.logger)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "syncer demo: warehouse in schema %s (made anew; nothing else is touched)\n", demoSchema)
+	if err := demo.Run(ctx, demo.Options{Pool: pool, Messages: messages, Out: e.stdout, Logger: e.logger}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nLook around: psql \"$DATABASE_URL\" -c 'SET search_path = %s' -c 'SELECT * FROM conversation_handling_time LIMIT 5'\n", demoSchema)
+	return nil
+}
+
+func (e *env) simulate(ctx context.Context, args []string) error {
+	listen := "127.0.0.1:8089"
+	var seed int64 = 1
+	conversations, messages := 20, 100
+	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N]", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&listen, "listen", listen, "address to serve the simulators on")
+		fs.Int64Var(&seed, "seed", seed, "seed of the generated data")
+		fs.IntVar(&conversations, "conversations", conversations, "Ogmma conversations per channel")
+		fs.IntVar(&messages, "messages", messages, "initial messages per Ogmma conversation")
+	}); err != nil {
+		return err
+	}
+	if conversations < 1 || messages < 1 {
+		return usagef("--conversations and --messages must be at least 1")
+	}
+	if err := e.setupLogger(); err != nil {
+		return err
+	}
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	srv := &http.Server{Handler: sim.NewServer(og), ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, og.APIKey())
+	for _, ch := range og.Channels() {
+		fmt.Fprintf(e.stdout, "      - id: %s\n        discover: true\n", ch.ID)
+	}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"syncer/internal/config"
+	"syncer/internal/logging"
+)
+
+var errHelp = errors.New("help shown")
+
+// globals are the flags every command takes.
+type globals struct {
+	configPath  string
+	configSet   bool // --config or $SYNCER_CONFIG given: the file must exist
+	databaseURL string
+	logFormat   string
+	logLevel    string
+}
+
+func (g *globals) register(fs *flag.FlagSet) {
+	fs.Func("config", "config file", func(s string) error { g.configPath, g.configSet = s, true; return nil })
+	fs.StringVar(&g.databaseURL, "database-url", g.databaseURL, "PostgreSQL URL")
+	fs.StringVar(&g.logFormat, "log-format", g.logFormat, "text or json")
+	fs.StringVar(&g.logLevel, "log-level", g.logLevel, "debug, info, warn or error")
+}
+
+// parseGlobals reads the global flags given before the command.
+func parseGlobals(args []string) (*globals, []string, error) {
+	g := &globals{configPath: "syncer.yaml", databaseURL: os.Getenv("DATABASE_URL"), logFormat: "text", logLevel: "info"}
+	if p := os.Getenv("SYNCER_CONFIG"); p != "" {
+		g.configPath, g.configSet = p, true
+	}
+	fs := flag.NewFlagSet("syncer", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	g.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return g, fs.Args(), nil
+}
+
+// parseCommand parses a command's flags, which may come before, between or
+// after its positional arguments, together with the global flags.
+func (e *env) parseCommand(name, synopsis string, args []string, setup func(fs *flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet("syncer "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	e.globals.register(fs)
+	if setup != nil {
+		setup(fs)
+	}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(e.stdout, "Usage: syncer %s\n\nFlags:\n", synopsis)
+				fs.SetOutput(e.stdout)
+				fs.PrintDefaults()
+				return nil, errHelp
+			}
+			return nil, usagef("%s: %v (see syncer %s --help)", name, err, name)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// env is what a command runs with: the parsed globals and, once asked for,
+// the config, the logger and the database pool.
+type env struct {
+	globals *globals
+	stdout  io.Writer
+	stderr  io.Writer
+
+	cfg     *config.Config
+	logger  *slog.Logger
+	secrets []string
+	pool    *pgxpool.Pool
+}
+
+func (e *env) close() {
+	if e.pool != nil {
+		e.pool.Close()
+	}
+}
+
+func (e *env) redact(s string) string {
+	for _, sec := range e.secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// loadConfig reads the config file. When required is false, a missing
+// default ./syncer.yaml is not an error (migrate and status can run on a
+// database URL alone).
+func (e *env) loadConfig(required bool) error {
+	if e.cfg != nil {
+		return nil
+	}
+	if _, err := os.Stat(e.globals.configPath); errors.Is(err, os.ErrNotExist) && !required && !e.globals.configSet {
+		e.cfg = &config.Config{}
+		e.cfg.ApplyDefaults()
+		return e.setupLogger()
+	}
+	cfg, err := config.Load(e.globals.configPath, nil)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return usagef("config file %s does not exist: pass --config FILE or set SYNCER_CONFIG (see the README for an example)", e.globals.configPath)
+		}
+		return usagef("%v", err)
+	}
+	e.cfg = cfg
+	e.secrets = cfg.Secrets()
+	return e.setupLogger()
+}
+
+func (e *env) setupLogger() error {
+	secrets := e.secrets
+	if e.globals.databaseURL != "" {
+		secrets = append(secrets, dbPassword(e.globals.databaseURL)...)
+		e.secrets = secrets
+	}
+	l, err := logging.New(e.stderr, e.globals.logFormat, e.globals.logLevel, secrets)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	e.logger = l
+	return nil
+}
+
+// databaseURL resolves --database-url, then $DATABASE_URL, then the config.
+func (e *env) databaseURL() (string, error) {
+	if e.globals.databaseURL != "" {
+		return e.globals.databaseURL, nil
+	}
+	if e.cfg != nil && e.cfg.DatabaseURL.Reveal() != "" {
+		return e.cfg.DatabaseURL.Reveal(), nil
+	}
+	return "", usagef("no database: pass --database-url, set DATABASE_URL, or set database_url in the config")
+}
+
+// connect opens the pool on the warehouse schema and checks it answers.
+func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
+	if e.pool != nil {
+		return e.pool, nil
+	}
+	url, err := e.databaseURL()
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, usagef("the database URL is not valid: %s", e.redact(err.Error()))
+	}
+	if e.cfg.Schema != "" {
+		pc.ConnConfig.RuntimeParams["search_path"] = e.cfg.Schema
+	}
+	pc.ConnConfig.RuntimeParams["application_name"] = "syncer"
+	maxPerSource := int32(1)
+	for _, s := range e.cfg.Sources {
+		maxPerSource = max(maxPerSource, int32(s.Concurrency))
+	}
+	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*(1+maxPerSource)+2)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the database: %s", e.redact(err.Error()))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redact(err.Error()))
+	}
+	e.pool = pool
+	return pool, nil
+}
+
+func hostOf(pc *pgxpool.Config) string {
+	return fmt.Sprintf("%s:%d/%s", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database)
+}
+
+// dbPassword returns the password inside a database URL, to redact.
+func dbPassword(url string) []string {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil || pc.ConnConfig.Password == "" {
+		return nil
+	}
+	return []string{pc.ConnConfig.Password}
+}
+
+func (e *env) version(args []string) error {
+	if _, err := e.parseCommand("version", "version", args, nil); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, versionString())
+	return nil
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"syncer/internal/dbtest"
+	"syncer/internal/sim"
+)
+
+// cli runs the command in process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// ogmmaConfig writes a config for the simulator behind baseURL.
+func ogmmaConfig(t *testing.T, baseURL, apiKey string, og *sim.Ogmma, extra string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "concurrency: 2\nsources:\n  - name: acme-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 1000\n    concurrency: 4\n%s    channels:\n", baseURL, apiKey, extra)
+	for _, ch := range og.Channels() {
+		fmt.Fprintf(&b, "      - id: %s\n        conversations:\n", ch.ID)
+		for _, c := range ch.Conversations {
+			fmt.Fprintf(&b, "          - %s\n", c)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "syncer.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	t.Setenv("SYNCER_CONFIG", "")
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badConfig, []byte("sources:\n  - name: x\n    platform: ogmma\n    base_url: https://oapi.ogmma.com.br\n    colour: blue\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage:"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"migrate"}, "migrate takes one of up, down or status"},
+		{[]string{"migrate", "sideways"}, "migrate takes one of up, down or status"},
+		{[]string{"sync", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"sync", "--config", filepath.Join(dir, "missing.yaml")}, "does not exist"},
+		{[]string{"sync", "--config", badConfig}, "colour"},
+		{[]string{"--log-format", "xml", "status"}, "--log-format"},
+		{[]string{"demo", "--messages", "0"}, "--messages 0"},
+	} {
+		code, _, stderr := cli(t, tc.args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, exitUsage, stderr)
+		}
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: stderr %q does not say %q", tc.args, stderr, tc.want)
+		}
+	}
+}
+
+func TestSyncFlagsAreChecked(t *testing.T) {
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--source", "nope"}, `--source "nope" is not in`},
+		{[]string{"--stream", "tickets"}, `--stream "tickets" is not a configured stream`},
+		{[]string{"--since", "yesterday"}, `--since "yesterday"`},
+		{[]string{"--since", "2024-02-01", "--until", "2024-01-01"}, "is not before"},
+		{[]string{"--since", "2024-01-01", "--full"}, "cannot be combined"},
+	} {
+		code, _, stderr := cli(t, append([]string{"sync", "--config", cfg, "--database-url", "postgres://127.0.0.1:1/x"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+func TestSyncStatusAndMigrateAgainstTheSimulator(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 3, Channels: 2, ConversationsPerChannel: 3, MessagesPerConversation: 40})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+
+	code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("sync exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "acme-ogmma") || !strings.Contains(stdout, "succeeded") || !strings.Contains(stdout, "240") {
+		t.Fatalf("sync summary: %s", stdout)
+	}
+
+	code, stdout, stderr = cli(t, "status", "--json", "--config", cfg, "--database-url", db.URL)
+	if code != exitOK {
+		t.Fatalf("status exit %d: %s", code, stderr)
+	}
+	var st struct {
+		Streams []struct {
+			Source, Stream string
+			Partitions     int
+			LastRun        *struct {
+				Status   string
+				RowsRead int64 `json:"rows_read"`
+			} `json:"last_run"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, stdout)
+	}
+	if len(st.Streams) != 1 || st.Streams[0].Partitions != 6 || st.Streams[0].LastRun == nil || st.Streams[0].LastRun.RowsRead != 240 {
+		t.Fatalf("status: %+v", st)
+	}
+	if strings.Contains(stdout, og.APIKey()) {
+		t.Fatal("status prints the API key")
+	}
+	if code, stdout, _ = cli(t, "status", "--config", cfg, "--database-url", db.URL); code != exitOK || !strings.Contains(stdout, "messages") {
+		t.Fatalf("status table: exit %d\n%s", code, stdout)
+	}
+
+	code, stdout, _ = cli(t, "migrate", "status", "--database-url", db.URL)
+	if code != exitOK || !strings.Contains(stdout, "applied") || strings.Contains(stdout, "pending") {
+		t.Fatalf("migrate status: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ = cli(t, "migrate", "up", "--database-url", db.URL); code != exitOK || !strings.Contains(stdout, "up to date") {
+		t.Fatalf("migrate up: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestWrongKeyExitsNonZeroWithoutPrintingIt(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 4, ConversationsPerChannel: 2})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	const key = "sk-live-0123456789abcdef"
+	cfg := ogmmaConfig(t, srv.URL, key, og, "")
+	code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "debug")
+	if code == exitOK {
+		t.Fatal("sync with a wrong key exited 0")
+	}
+	all := stdout + stderr
+	if strings.Contains(all, key) {
+		t.Fatalf("the key is printed:\n%s", all)
+	}
+	for _, want := range []string{"acme-ogmma", "refused the credentials"} {
+		if !strings.Contains(stderr, want) {
+			t.Fatalf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestQuarantineExits3(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+	code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
+	if code != exitPartial {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "quarantine") {
+		t.Fatalf("stderr does not point at the quarantine:\n%s", stderr)
+	}
+}
+
+func TestSyncRefusesAnUnmigratedWarehouse(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 6})
+	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
+	if code, stdout, _ := cli(t, "migrate", "down", "--database-url", db.URL); code != exitOK || !strings.Contains(stdout, "rolled back") {
+		t.Fatalf("migrate down: %d %s", code, stdout)
+	}
+	code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL)
+	if code != exitFailed || !strings.Contains(stderr, "syncer migrate up") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

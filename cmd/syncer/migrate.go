@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"syncer/internal/migrate"
+	"syncer/sql/queries"
+)
+
+func (e *env) migrate(ctx context.Context, args []string) error {
+	pos, err := e.parseCommand("migrate", "migrate up|down|status", args, nil)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || (pos[0] != "up" && pos[0] != "down" && pos[0] != "status") {
+		return usagef("migrate takes one of up, down or status")
+	}
+	if err := e.loadConfig(false); err != nil {
+		return err
+	}
+	pool, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	if pos[0] == "up" && e.cfg.Schema != "" {
+		var stmt string
+		if err := pool.QueryRow(ctx, queries.Get("create_schema_statement"), e.cfg.Schema).Scan(&stmt); err != nil {
+			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
+		}
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
+		}
+	}
+	m, err := migrate.New(pool, e.cfg.Schema, e.logger)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch pos[0] {
+	case "up":
+		n, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			fmt.Fprintln(e.stdout, "warehouse schema is up to date")
+		} else {
+			fmt.Fprintf(e.stdout, "applied %d migration(s); warehouse schema is up to date\n", n)
+		}
+	case "down":
+		v, err := m.Down(ctx)
+		if err != nil {
+			return err
+		}
+		if v == "" {
+			fmt.Fprintln(e.stdout, "no migration to roll back")
+		} else {
+			fmt.Fprintf(e.stdout, "rolled back migration %s\n", v)
+		}
+	case "status":
+		st, err := m.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			state := "pending"
+			if s.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(e.stdout, "%05d  %-8s %s\n", s.Version, state, s.Name)
+		}
+	}
+	return nil
+}

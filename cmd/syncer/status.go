@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"syncer/internal/load"
+	"syncer/internal/version"
+)
+
+func versionString() string { return "syncer " + version.Version }
+
+func (e *env) status(ctx context.Context, args []string) error {
+	var asJSON bool
+	if _, err := e.parseCommand("status", "status [--json]", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	}); err != nil {
+		return err
+	}
+	if err := e.loadConfig(false); err != nil {
+		return err
+	}
+	pool, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := load.New(pool, e.logger).Status(ctx)
+	if err != nil {
+		return err
+	}
+	st = e.withConfiguredStreams(st)
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if st == nil {
+			st = []load.StreamStatus{}
+		}
+		return enc.Encode(map[string]any{"streams": st})
+	}
+	if len(st) == 0 {
+		fmt.Fprintln(e.stdout, "nothing synced yet: run `syncer sync`")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tSTREAM\tCURSOR\tLAG\tLAST RUN\tSTATUS\tREAD\tWRITTEN\tQUARANTINED\tGAPS")
+	for _, s := range st {
+		cur, lag := "-", "-"
+		if s.OldestCursor != nil {
+			cur = s.OldestCursor.UTC().Format(time.RFC3339)
+			if s.Partitions > 1 {
+				cur += fmt.Sprintf(" (oldest of %d)", s.Partitions)
+			}
+		}
+		if s.LagSeconds != nil {
+			lag = (time.Duration(*s.LagSeconds) * time.Second).Round(time.Second).String()
+		}
+		last, status := "never", "-"
+		var read, written, quarantined, gaps int64
+		if r := s.LastRun; r != nil {
+			last = r.StartedAt.UTC().Format(time.RFC3339)
+			status = r.Status
+			read, written, quarantined, gaps = r.RowsRead, r.RowsWritten, r.RowsQuarantined, r.SuspectedGaps
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Source, s.Stream, cur, lag, last, status, read, written, quarantined, gaps)
+	}
+	tw.Flush()
+	for _, s := range st {
+		if s.LastRun != nil && s.LastRun.Error != nil {
+			fmt.Fprintf(e.stdout, "%s/%s last error: %s\n", s.Source, s.Stream, e.redact(*s.LastRun.Error))
+		}
+	}
+	return nil
+}
+
+// withConfiguredStreams adds the configured streams that never ran.
+func (e *env) withConfiguredStreams(st []load.StreamStatus) []load.StreamStatus {
+	seen := map[[2]string]bool{}
+	for _, s := range st {
+		seen[[2]string{s.Source, s.Stream}] = true
+	}
+	for _, src := range e.cfg.Sources {
+		for _, stream := range src.Streams {
+			if !seen[[2]string{src.Name, stream}] {
+				st = append(st, load.StreamStatus{Source: src.Name, Platform: src.Platform, Stream: stream})
+			}
+		}
+	}
+	return st
+}

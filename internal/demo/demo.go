@@ -1,0 +1,183 @@
+// Package demo runs `syncer demo`: the platform simulators in process, a
+// real sync of their data into PostgreSQL, and a short summary with two
+// analyst queries. It owns nothing the real sync path depends on.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"syncer/internal/config"
+	"syncer/internal/extract"
+	"syncer/internal/load"
+	"syncer/internal/pipeline"
+	"syncer/internal/platforms"
+	"syncer/internal/schedule"
+	"syncer/internal/sim"
+	"syncer/sql/queries"
+)
+
+// Options of a demo run.
+type Options struct {
+	Pool     *pgxpool.Pool // on a freshly migrated schema
+	Messages int           // about how many Ogmma messages to generate, default 20,000
+	Out      io.Writer
+	Logger   *slog.Logger
+}
+
+// Run runs the demo and prints its summary to opts.Out.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Messages <= 0 {
+		opts.Messages = 20_000
+	}
+	const channels, perConversation = 4, 200
+	convsPerChannel := max(1, opts.Messages/(channels*perConversation))
+	now := time.Now().UTC()
+	span := 30 * 24 * time.Hour
+	og := sim.NewOgmma(sim.OgmmaConfig{
+		Seed:                    2024,
+		Channels:                channels,
+		ConversationsPerChannel: convsPerChannel,
+		MessagesPerConversation: perConversation,
+		Start:                   now.Add(-2 * span),
+		Step:                    span / perConversation,
+		Now:                     time.Now,
+	})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+
+	src := config.Source{
+		Name:        "demo-ogmma",
+		Platform:    config.Ogmma,
+		BaseURL:     srv.URL + "/ogmma",
+		APIKey:      config.Secret(og.APIKey()),
+		RateLimit:   1000,
+		Concurrency: 4,
+	}
+	for _, ch := range og.Channels() {
+		src.Channels = append(src.Channels, config.OgmmaChannel{ID: ch.ID, Conversations: ch.Conversations})
+	}
+	cfg := config.Config{Sources: []config.Source{src}}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo config: %w", err)
+	}
+	jobs, err := platforms.Jobs(&cfg.Sources[0], nil, extract.Request{}, cfg.Secrets(), opts.Logger)
+	if err != nil {
+		return err
+	}
+	loader := load.New(opts.Pool, opts.Logger)
+	runner := &pipeline.Runner{Loader: loader, Logger: opts.Logger, Now: time.Now, SafetyLag: cfg.SafetyLag.Std()}
+
+	fmt.Fprintf(opts.Out, "Ogmma simulator: %d channels, %d conversations, %d messages\n",
+		channels, channels*convsPerChannel, og.MessageCount())
+	start := time.Now()
+	first := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
+	took := time.Since(start)
+	if err := failed(first); err != nil {
+		return err
+	}
+	counts, order, err := loader.TableCounts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "\nFirst sync: %s, %.0f messages/s\n\n", took.Round(time.Millisecond), float64(counts["messages"])/took.Seconds())
+	tw := tabwriter.NewWriter(opts.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\trows\t")
+	for _, name := range order {
+		fmt.Fprintf(tw, "%s\t%d\t\n", name, counts[name])
+	}
+	tw.Flush()
+
+	added := len(og.AddMessages(300))
+	touched := len(og.Touch(100))
+	start = time.Now()
+	second := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
+	if err := failed(second); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "\nThe simulator received %d new messages and %d status changes; the next sync wrote %d rows in %s.\n",
+		added, touched, written(second), time.Since(start).Round(time.Millisecond))
+	third := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
+	if err := failed(third); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "A sync with nothing new wrote %d rows.\n", written(third))
+
+	fmt.Fprintln(opts.Out, "\nMessages per day, last 7 days (daily_message_volume):")
+	if err := printQuery(ctx, opts, "demo_daily_volume"); err != nil {
+		return err
+	}
+	fmt.Fprintln(opts.Out, "\nFirst human response per channel, in seconds (conversation_first_response):")
+	return printQuery(ctx, opts, "demo_first_response_by_channel")
+}
+
+func failed(outcomes []pipeline.Outcome) error {
+	for _, o := range outcomes {
+		if o.Status != load.StatusSucceeded {
+			return fmt.Errorf("demo sync of %s/%s ended %s: %v", o.Source, o.Stream, o.Status, o.Err)
+		}
+	}
+	return nil
+}
+
+func written(outcomes []pipeline.Outcome) int64 {
+	var n int64
+	for _, o := range outcomes {
+		n += o.Totals.RowsWritten
+	}
+	return n
+}
+
+func printQuery(ctx context.Context, opts Options, name string) error {
+	rows, err := opts.Pool.Query(ctx, queries.Get(name))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer rows.Close()
+	tw := tabwriter.NewWriter(opts.Out, 0, 0, 2, ' ', 0)
+	for i, f := range rows.FieldDescriptions() {
+		if i > 0 {
+			fmt.Fprint(tw, "\t")
+		}
+		fmt.Fprint(tw, f.Name)
+	}
+	fmt.Fprintln(tw)
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		for i, v := range vals {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, cell(v))
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return tw.Flush()
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case time.Time:
+		return x.Format("2006-01-02")
+	case float64:
+		return fmt.Sprintf("%.0f", x)
+	default:
+		return fmt.Sprint(x)
+	}
+}
