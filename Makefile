@@ -128,10 +128,10 @@ fuzz: ## Run every fuzz target for FUZZTIME (10s) each
 	done; \
 	echo "fuzzed $$n targets"
 
-crash-test: ## Kill the pipeline at random instants and check nothing is lost or doubled
+crash-test: ## kill -9 a sync of CRASH_MESSAGES messages at four moments; the re-run must equal the simulator
 	url="$$($(DB) url test)"; \
 	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout $(CRASH_TIMEOUT) -run TestCrash -v \
-		./internal/pipeline/ -crash-messages=$(CRASH_MESSAGES)
+		./cmd/syncer/ -crash-messages=$(CRASH_MESSAGES)
 
 db-url: ## Print the test database URL (starting a throwaway PostgreSQL if needed)
 	@$(DB) url test

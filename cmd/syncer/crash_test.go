@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"syncer/internal/dbtest"
+	"syncer/internal/sim"
+	"syncer/internal/transform"
+)
+
+var crashMessages = flag.Int("crash-messages", 100_000, "messages the simulator holds in TestCrash")
+
+// buildSyncer builds the real binary (without -race, like production).
+func buildSyncer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "syncer")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestCrash kills `syncer sync` with SIGKILL at several moments of a large
+// first sync, then runs it once more to the end: the messages table must
+// equal the simulator's data, row for row, with nothing missing or doubled.
+func TestCrash(t *testing.T) {
+	n := *crashMessages
+	if testing.Short() {
+		n = min(n, 20_000)
+	}
+	const channels, perConversation = 5, 400
+	convs := max(1, n/(channels*perConversation))
+	bin := buildSyncer(t)
+	db := dbtest.New(t)
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 99, Channels: channels, ConversationsPerChannel: convs, MessagesPerConversation: perConversation})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+	total := og.MessageCount()
+	t.Logf("simulator holds %d messages in %d conversations", total, channels*convs)
+
+	ctx := context.Background()
+	count := func() int {
+		var c int
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM messages").Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	syncCmd := func() *exec.Cmd {
+		cmd := exec.Command(bin, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
+		cmd.Env = append(os.Environ(), "SYNCER_CONFIG=")
+		return cmd
+	}
+
+	kills := 0
+	for _, share := range []float64{0.1, 0.35, 0.6, 0.85} {
+		at := int(float64(total) * share)
+		cmd := syncCmd()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		deadline := time.Now().Add(3 * time.Minute)
+		poll := time.NewTicker(5 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case err := <-exited:
+				poll.Stop()
+				t.Logf("sync finished before %d rows (exit %v); no kill", at, err)
+				break wait
+			case <-poll.C:
+				if count() >= at {
+					poll.Stop()
+					if err := cmd.Process.Kill(); err != nil {
+						t.Fatal(err)
+					}
+					<-exited
+					kills++
+					t.Logf("killed with %d of %d messages committed", count(), total)
+					break wait
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no progress to %d rows in 3 minutes: %s", at, stderr.String())
+				}
+			}
+		}
+	}
+	if kills == 0 {
+		t.Fatal("the sync was never killed; the test proved nothing")
+	}
+
+	out, err := syncCmd().CombinedOutput()
+	if err != nil {
+		t.Fatalf("final sync: %v\n%s", err, out)
+	}
+	compareWithSimulator(t, db, og)
+
+	var interrupted int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM sync_runs WHERE status = 'failed' AND error LIKE 'interrupted%'").Scan(&interrupted); err != nil {
+		t.Fatal(err)
+	}
+	if interrupted != kills {
+		t.Fatalf("%d killed runs recorded as interrupted, want %d", interrupted, kills)
+	}
+}
+
+// compareWithSimulator checks the messages table against what the simulator
+// holds, mapped by the same transform: same ids, same values, no extras.
+func compareWithSimulator(t *testing.T, db *dbtest.DB, og *sim.Ogmma) {
+	t.Helper()
+	var records []json.RawMessage
+	for _, m := range og.Messages() {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, b)
+	}
+	want := map[string]string{}
+	for _, m := range transform.Ogmma(records).Messages {
+		want[m.ExternalID] = rowKey(m.ConversationID, m.Direction, m.Kind, m.Status, strings.ReplaceAll(m.Body, "\x00", ""), m.SentAt, m.UpdatedAt)
+	}
+	rows, err := db.Pool.Query(context.Background(), `SELECT external_id, coalesce(conversation_external_id, ''), direction, kind,
+		coalesce(status, ''), coalesce(body, ''), sent_at, updated_at FROM messages`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	dups := 0
+	for rows.Next() {
+		var id, conv, dir, kind, status, body string
+		var sent, updated time.Time
+		if err := rows.Scan(&id, &conv, &dir, &kind, &status, &body, &sent, &updated); err != nil {
+			t.Fatal(err)
+		}
+		if _, seen := got[id]; seen {
+			dups++
+		}
+		got[id] = rowKey(conv, dir, kind, status, body, sent, updated)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if dups > 0 {
+		t.Fatalf("%d duplicate message ids", dups)
+	}
+	missing, wrong := 0, 0
+	for id, w := range want {
+		g, ok := got[id]
+		switch {
+		case !ok:
+			missing++
+		case g != w:
+			wrong++
+			if wrong <= 3 {
+				t.Errorf("message %s:\n got %s\nwant %s", id, g, w)
+			}
+		}
+	}
+	if extra := len(got) - (len(want) - missing); missing > 0 || wrong > 0 || extra > 0 {
+		t.Fatalf("warehouse vs simulator: %d missing, %d different, %d extra (of %d)", missing, wrong, extra, len(want))
+	}
+	t.Logf("warehouse equals the simulator: %d messages", len(want))
+}
+
+func rowKey(conv, dir, kind, status, body string, sent, updated time.Time) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%q|%s|%s", conv, dir, kind, status, body, sent.UTC().Format(time.RFC3339Nano), updated.UTC().Format(time.RFC3339Nano))
+}
