@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"syncer/internal/config"
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
 )
@@ -192,5 +193,19 @@ func TestSyncRefusesAnUnmigratedWarehouse(t *testing.T) {
 	code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL)
 	if code != exitFailed || !strings.Contains(stderr, "syncer migrate up") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestExampleConfigParses(t *testing.T) {
+	for _, v := range []string{"DATABASE_URL", "OGMMA_API_KEY", "DIGISAC_TOKEN", "WAVY_USERNAME", "WAVY_TOKEN", "WAVY_WEBHOOK_SECRET", "OXENTY_API_KEY"} {
+		t.Setenv(v, "value-of-"+v)
+	}
+	t.Setenv("DATABASE_URL", "postgres://syncer:s3cret@127.0.0.1:5432/warehouse")
+	cfg, err := config.Load("../../syncer.example.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sources) != 4 {
+		t.Fatalf("%d sources", len(cfg.Sources))
 	}
 }
