@@ -49,14 +49,14 @@ func (e *env) status(ctx context.Context, args []string) error {
 	fmt.Fprintln(tw, "SOURCE\tSTREAM\tCURSOR\tLAG\tLAST RUN\tSTATUS\tREAD\tWRITTEN\tQUARANTINED\tGAPS")
 	for _, s := range st {
 		cur, lag := "-", "-"
-		if s.OldestCursor != nil {
-			cur = s.OldestCursor.UTC().Format(time.RFC3339)
+		if s.NewestCursor != nil {
+			cur = s.NewestCursor.UTC().Format(time.RFC3339)
 			if s.Partitions > 1 {
-				cur += fmt.Sprintf(" (oldest of %d)", s.Partitions)
+				cur += fmt.Sprintf(" (newest of %d)", s.Partitions)
 			}
 		}
 		if s.LagSeconds != nil {
-			lag = (time.Duration(*s.LagSeconds) * time.Second).Round(time.Second).String()
+			lag = humanDuration(time.Duration(*s.LagSeconds * float64(time.Second)))
 		}
 		last, status := "never", "-"
 		var read, written, quarantined, gaps int64
@@ -90,4 +90,18 @@ func (e *env) withConfiguredStreams(st []load.StreamStatus) []load.StreamStatus 
 		}
 	}
 	return st
+}
+
+// humanDuration prints a lag the way a person reads it: 45s, 12m, 5h20m, 3d4h.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
 }

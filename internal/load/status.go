@@ -15,7 +15,9 @@ type StreamStatus struct {
 	Partitions   int64      `json:"partitions"`
 	OldestCursor *time.Time `json:"oldest_cursor,omitempty"`
 	NewestCursor *time.Time `json:"newest_cursor,omitempty"`
-	// Lag is how far the most behind partition's cursor is from now.
+	// Lag is how far the newest cursor is behind now: how fresh the
+	// stream's data is. (A partitioned stream's quiet partitions keep old
+	// cursors; OldestCursor shows them.)
 	LagSeconds  *float64 `json:"lag_seconds,omitempty"`
 	Quarantined int64    `json:"quarantined"`
 	LastRun     *RunInfo `json:"last_run,omitempty"`
@@ -57,8 +59,8 @@ func (l *Loader) Status(ctx context.Context) ([]StreamStatus, error) {
 			&s.Quarantined, &now); err != nil {
 			return nil, dbError("read status", err)
 		}
-		if s.OldestCursor != nil {
-			lag := now.Sub(*s.OldestCursor).Seconds()
+		if s.NewestCursor != nil {
+			lag := now.Sub(*s.NewestCursor).Seconds()
 			s.LagSeconds = &lag
 		}
 		if runID != nil {

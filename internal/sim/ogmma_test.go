@@ -727,3 +727,30 @@ func BenchmarkOgmmaPage500(b *testing.B) {
 		}
 	}
 }
+
+func TestServerControlsChangeTheData(t *testing.T) {
+	o := NewOgmma(OgmmaConfig{Seed: 1, ConversationsPerChannel: 2, MessagesPerConversation: 3})
+	srv := httptest.NewServer(NewServer(o))
+	defer srv.Close()
+	before := o.MessageCount()
+	resp, err := http.Post(srv.URL+"/_sim/ogmma/add?n=4", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Data []OgmmaMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(body.Data) != 4 || o.MessageCount() != before+4 {
+		t.Fatalf("add: status %d, %d messages returned, count %d → %d", resp.StatusCode, len(body.Data), before, o.MessageCount())
+	}
+	resp, err = http.Post(srv.URL+"/_sim/ogmma/touch?n=zero", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("touch?n=zero: status %d", resp.StatusCode)
+	}
+}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -17,14 +18,46 @@ type mount struct {
 //
 //	/ogmma/   the Ogmma simulator (skipped when nil)
 //
+// and, for trying things by hand, controls that change the data:
+//
+//	POST /_sim/ogmma/add?n=N     N new messages (default 1)
+//	POST /_sim/ogmma/touch?n=N   N status changes (default 1)
+//
+// each answering the messages it made or changed as JSON.
 // GET / answers a short plain-text index of what is mounted. Other platforms
 // join as /digisac/, /wavy/ and /oxenty/.
 func NewServer(ogmma *Ogmma) http.Handler {
 	var mounts []mount
 	if ogmma != nil {
 		mounts = append(mounts, mount{prefix: "/ogmma/", handler: ogmma, describe: ogmma.describe})
+		mounts = append(mounts, mount{prefix: "/_sim/ogmma/", handler: ogmmaControls(ogmma),
+			describe: func(p string) string {
+				return "Controls  POST " + p + "add?n=N (new messages), POST " + p + "touch?n=N (status changes)\n"
+			}})
 	}
 	return newServer(mounts)
+}
+
+func ogmmaControls(o *Ogmma) http.Handler {
+	mux := http.NewServeMux()
+	change := func(f func(int) []OgmmaMessage) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			n := 1
+			if s := r.URL.Query().Get("n"); s != "" {
+				v, err := strconv.Atoi(s)
+				if err != nil || v < 1 || v > 100_000 {
+					http.Error(w, "n must be a whole number from 1 to 100000", http.StatusBadRequest)
+					return
+				}
+				n = v
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(encodeJSON(map[string]any{"data": f(n)}))
+		}
+	}
+	mux.HandleFunc("POST /add", change(o.AddMessages))
+	mux.HandleFunc("POST /touch", change(o.Touch))
+	return mux
 }
 
 func newServer(mounts []mount) http.Handler {
