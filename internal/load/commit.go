@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"syncer/internal/cursor"
 	"syncer/internal/transform"
@@ -24,10 +26,29 @@ type Commit struct {
 	// (backfills and imports never move it).
 	Partition string
 	Cursor    *cursor.Cursor
+	// Complete marks the end of a full-refresh pass: rows of Complete.Table
+	// not among SeenIDs get deleted_at.
+	Complete *Completion
+	// File records an imported file in imported_files with its rows.
+	File *ImportedFile
 	// What the batch adds to the run's counters.
 	Pages         int
 	RowsRead      int
 	SuspectedGaps int
+}
+
+// Completion is a full-refresh pass that saw every row of its table.
+type Completion struct {
+	Table   string // channels, agents or departments
+	SeenIDs []string
+}
+
+// ImportedFile is a file whose rows a commit loads.
+type ImportedFile struct {
+	SHA256 string
+	Path   string
+	Format string
+	Rows   int64
 }
 
 // Result is what one commit wrote.
@@ -74,7 +95,7 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 		var steps []step
 		add := func(table string, n int, cols []string, merge string, row func(int) []any) {
 			if n > 0 {
-				steps = append(steps, step{table, n, cols, row, merge})
+				steps = append(steps, step{table, n, cols, row, strings.Fields(merge)})
 			}
 		}
 		full, derived := split(b.Channels, func(c *transform.Channel) bool { return c.Derived })
@@ -85,9 +106,11 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 		add("contacts", len(derivedC), contactColumns, "merge_contacts_derived", func(i int) []any { return contactRow(src, &derivedC[i]) })
 		add("agents", len(b.Agents), agentColumns, "merge_agents", func(i int) []any { return agentRow(src, &b.Agents[i]) })
 		add("departments", len(b.Departments), deptColumns, "merge_departments", func(i int) []any { return deptRow(src, &b.Departments[i]) })
-		fullV, derivedV := split(b.Conversations, func(c *transform.Conversation) bool { return c.Derived })
-		add("conversations", len(fullV), convColumns, "merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
+		convs, byProtocol := split(b.Conversations, func(c *transform.Conversation) bool { return c.ByProtocol })
+		fullV, derivedV := split(convs, func(c *transform.Conversation) bool { return c.Derived })
+		add("conversations", len(fullV), convColumns, "adopt_conversations merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
 		add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
+		add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
 		add("messages", len(b.Messages), messageColumns, "merge_messages", func(i int) []any { return messageRow(src, &b.Messages[i]) })
 
 		if len(steps) > 0 {
@@ -116,11 +139,13 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 				pgx.CopyFromSlice(s.n, func(i int) ([]any, error) { return s.row(i), nil })); err != nil {
 				return fmt.Errorf("copy %d rows into staging for %s: %w", s.n, s.table, err)
 			}
-			tag, err := tx.Exec(ctx, queries.Get(s.merge))
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.merge, err)
+			for _, merge := range s.merges {
+				tag, err := tx.Exec(ctx, queries.Get(merge))
+				if err != nil {
+					return fmt.Errorf("%s: %w", merge, err)
+				}
+				res.Written += tag.RowsAffected()
 			}
-			res.Written += tag.RowsAffected()
 		}
 
 		post := &pgx.Batch{}
@@ -138,6 +163,15 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 				return err
 			}
 			post.Queue(queries.Get("put_cursor"), src, run.Stream, c.Partition, cur)
+		}
+		if c.Complete != nil {
+			post.Queue(queries.Get("mark_missing_"+c.Complete.Table), src, c.Complete.SeenIDs).Exec(func(tag pgconn.CommandTag) error {
+				res.Written += tag.RowsAffected()
+				return nil
+			})
+		}
+		if f := c.File; f != nil {
+			post.Queue(queries.Get("put_imported_file"), src, f.SHA256, f.Path, f.Format, f.Rows)
 		}
 		res.Quarantined = int64(len(b.Rejections))
 		if post.Len() > 0 {
@@ -202,9 +236,9 @@ func split[T any](in []T, derived func(*T) bool) (full, inferred []T) {
 
 // step stages one group of rows and merges them into their table.
 type step struct {
-	table string
-	n     int
-	cols  []string
-	row   func(i int) []any
-	merge string
+	table  string
+	n      int
+	cols   []string
+	row    func(i int) []any
+	merges []string // statements run in order after the COPY
 }

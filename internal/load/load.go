@@ -158,3 +158,18 @@ func retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
+
+// FileImported reports whether a file with this SHA-256 was imported for
+// the source, and when.
+func (l *Loader) FileImported(ctx context.Context, src Source, sha256 string) (time.Time, bool, error) {
+	var at time.Time
+	var rows int64
+	err := l.pool.QueryRow(ctx, queries.Get("file_imported"), src.ID, sha256).Scan(&at, &rows)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, dbError("look up imported files", err)
+	}
+	return at, true, nil
+}

@@ -269,3 +269,73 @@ func TestSourcePlatformCannotChange(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestCompletePassMarksMissingRowsDeleted(t *testing.T) {
+	db, l, run := setup(t)
+	ctx := context.Background()
+	ch := func(id string) transform.Channel {
+		return transform.Channel{ExternalID: id, Name: "Conexão " + id, Kind: "whatsapp", UpdatedAt: t0, Raw: json.RawMessage(`{}`)}
+	}
+	first := &transform.Batch{Channels: []transform.Channel{ch("a"), ch("b"), ch("c")}}
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: first, Complete: &load.Completion{Table: "channels", SeenIDs: []string{"a", "b", "c"}}}); err != nil {
+		t.Fatal(err)
+	}
+	second := &transform.Batch{Channels: []transform.Channel{ch("a"), ch("c")}}
+	res, err := l.Commit(ctx, run, load.Commit{Batch: second, Complete: &load.Completion{Table: "channels", SeenIDs: []string{"a", "c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 1 {
+		t.Fatalf("wrote %d, want 1 (b marked deleted)", res.Written)
+	}
+	if n := scalar[int64](t, db, "SELECT count(*) FROM channels WHERE deleted_at IS NOT NULL"); n != 1 {
+		t.Fatalf("%d deleted channels, want 1", n)
+	}
+	if n := scalar[int64](t, db, "SELECT count(*) FROM channels"); n != 3 {
+		t.Fatalf("%d channels, want 3 (never a hard delete)", n)
+	}
+	// It comes back: the merge clears deleted_at.
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: first, Complete: &load.Completion{Table: "channels", SeenIDs: []string{"a", "b", "c"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar[int64](t, db, "SELECT count(*) FROM channels WHERE deleted_at IS NOT NULL"); n != 0 {
+		t.Fatalf("%d deleted channels after b came back", n)
+	}
+}
+
+func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
+	db, l, run := setup(t)
+	ctx := context.Background()
+	closed := false
+	imported := transform.Conversation{Kind: "ticket", Protocol: "2025102948644", IsOpen: &closed, OpenedAt: t0, ClosedAt: t0.Add(time.Hour),
+		Topics: []string{"entrega"}, Raw: json.RawMessage(`{"protocolo":"2025102948644"}`), ByProtocol: true}
+	file := &load.ImportedFile{SHA256: "abc", Path: "tickets.csv", Format: "digisac-tickets-csv", Rows: 1}
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}}, File: file}); err != nil {
+		t.Fatal(err)
+	}
+	if got := scalar[string](t, db, "SELECT external_id FROM conversations"); got != "protocol:2025102948644" {
+		t.Fatalf("imported ticket keyed %q", got)
+	}
+	if _, ok, err := l.FileImported(ctx, run.Source, "abc"); err != nil || !ok {
+		t.Fatalf("file not recorded: %v %v", ok, err)
+	}
+	// The API's ticket of that protocol adopts the row.
+	api := transform.Conversation{ExternalID: "9c00-uuid", Kind: "ticket", Protocol: "2025102948644", IsOpen: &closed, OpenedAt: t0,
+		AgentID: "u1", UpdatedAt: t0.Add(2 * time.Hour), Raw: json.RawMessage(`{"id":"9c00-uuid"}`)}
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{api}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := scalar[string](t, db, "SELECT string_agg(external_id, ',') FROM conversations"); got != "9c00-uuid" {
+		t.Fatalf("conversations after the API sync: %q, want one row 9c00-uuid", got)
+	}
+	// Importing again only fills what the API's row lacks.
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar[int64](t, db, "SELECT count(*) FROM conversations"); n != 1 {
+		t.Fatalf("%d conversations after a re-import, want 1", n)
+	}
+	if got := scalar[[]string](t, db, "SELECT topics FROM conversations"); len(got) != 1 || got[0] != "entrega" {
+		t.Fatalf("topics not filled from the import: %v", got)
+	}
+}

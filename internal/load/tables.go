@@ -131,7 +131,11 @@ func checkContact(c *transform.Contact) error {
 }
 
 func checkConversation(c *transform.Conversation) error {
-	if err := checkID(c.ExternalID); err != nil {
+	if c.ByProtocol {
+		if cleanText(c.Protocol) == "" {
+			return fmt.Errorf("ticket from a file without a protocol")
+		}
+	} else if err := checkID(c.ExternalID); err != nil {
 		return err
 	}
 	return checkEnum("conversation kind", c.Kind, []string{transform.ConversationTicket, transform.ConversationConversation, transform.ConversationSession}, false)

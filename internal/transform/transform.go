@@ -101,6 +101,11 @@ type Conversation struct {
 	// Derived conversations are built from their messages: a merge fills
 	// missing ids and widens [OpenedAt, UpdatedAt], never narrows them.
 	Derived bool
+	// ByProtocol conversations come from exported files that name a ticket
+	// only by its Protocol: they fill what the row of that protocol lacks,
+	// or become a row keyed "protocol:<n>" that the API's ticket adopts
+	// later. ExternalID is ignored.
+	ByProtocol bool
 }
 
 // Message is one message, note or event of a conversation.

@@ -256,3 +256,57 @@ WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id,
        excluded.from_addr, excluded.to_addr, excluded.sent_at, excluded.updated_at, excluded.is_bot,
        excluded.raw)
   AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- A ticket an import created under 'protocol:<n>' becomes the API's ticket
+-- of that protocol (the merge that follows writes the API's values), so one
+-- ticket never has two rows.
+-- name: adopt_conversations
+UPDATE conversations c SET external_id = s.external_id, synced_at = now()
+FROM stage_conversations s
+WHERE c.source_id = s.source_id AND s.protocol IS NOT NULL
+  AND c.external_id = 'protocol:' || s.protocol
+  AND NOT EXISTS (SELECT FROM conversations x WHERE x.source_id = s.source_id AND x.external_id = s.external_id);
+
+-- Tickets from exported files, known only by protocol: fill what the row of
+-- that protocol lacks (fill_conversations_by_protocol), or create one keyed
+-- 'protocol:<n>' (insert_conversations_by_protocol).
+-- name: fill_conversations_by_protocol
+WITH n AS (
+    SELECT DISTINCT ON (source_id, protocol) *
+    FROM stage_conversations
+    ORDER BY source_id, protocol, updated_at DESC NULLS LAST
+)
+UPDATE conversations c SET
+    channel_external_id = coalesce(c.channel_external_id, n.channel_external_id),
+    contact_external_id = coalesce(c.contact_external_id, n.contact_external_id),
+    is_open = coalesce(c.is_open, n.is_open),
+    opened_at = coalesce(c.opened_at, n.opened_at),
+    closed_at = coalesce(c.closed_at, n.closed_at),
+    agent_external_id = coalesce(c.agent_external_id, n.agent_external_id),
+    department_external_id = coalesce(c.department_external_id, n.department_external_id),
+    topics = coalesce(c.topics, n.topics),
+    synced_at = now()
+FROM n
+WHERE c.source_id = n.source_id AND c.protocol = n.protocol
+  AND ((c.channel_external_id IS NULL AND n.channel_external_id IS NOT NULL)
+    OR (c.contact_external_id IS NULL AND n.contact_external_id IS NOT NULL)
+    OR (c.is_open IS NULL AND n.is_open IS NOT NULL)
+    OR (c.opened_at IS NULL AND n.opened_at IS NOT NULL)
+    OR (c.closed_at IS NULL AND n.closed_at IS NOT NULL)
+    OR (c.agent_external_id IS NULL AND n.agent_external_id IS NOT NULL)
+    OR (c.department_external_id IS NULL AND n.department_external_id IS NOT NULL)
+    OR (c.topics IS NULL AND n.topics IS NOT NULL));
+
+-- name: insert_conversations_by_protocol
+INSERT INTO conversations (source_id, external_id, kind, channel_external_id, contact_external_id, protocol, is_open,
+                           opened_at, closed_at, agent_external_id, department_external_id, topics, created_at, updated_at, raw)
+SELECT n.source_id, 'protocol:' || n.protocol, n.kind, n.channel_external_id, n.contact_external_id, n.protocol, n.is_open,
+       n.opened_at, n.closed_at, n.agent_external_id, n.department_external_id, n.topics, n.created_at, n.updated_at, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, protocol) *
+    FROM stage_conversations
+    ORDER BY source_id, protocol, updated_at DESC NULLS LAST
+) n
+WHERE NOT EXISTS (SELECT FROM conversations c WHERE c.source_id = n.source_id AND c.protocol = n.protocol)
+ORDER BY n.source_id, n.protocol
+ON CONFLICT (source_id, external_id) DO NOTHING;

@@ -68,3 +68,24 @@ SELECT pg_advisory_unlock(hashtextextended(current_schema() || '/' || $1 || '/' 
 -- quoted by PostgreSQL itself.
 -- name: create_schema_statement
 SELECT format('CREATE SCHEMA IF NOT EXISTS %I', $1::text);
+
+-- A full-refresh stream's complete pass: rows it did not see are gone at the
+-- source. They get deleted_at, never a DELETE.
+-- name: mark_missing_channels
+UPDATE channels SET deleted_at = now(), synced_at = now()
+WHERE source_id = $1 AND deleted_at IS NULL AND NOT (external_id = ANY ($2::text[]));
+
+-- name: mark_missing_agents
+UPDATE agents SET deleted_at = now(), synced_at = now()
+WHERE source_id = $1 AND deleted_at IS NULL AND NOT (external_id = ANY ($2::text[]));
+
+-- name: mark_missing_departments
+UPDATE departments SET deleted_at = now(), synced_at = now()
+WHERE source_id = $1 AND deleted_at IS NULL AND NOT (external_id = ANY ($2::text[]));
+
+-- name: file_imported
+SELECT imported_at, rows FROM imported_files WHERE source_id = $1 AND sha256 = $2;
+
+-- name: put_imported_file
+INSERT INTO imported_files (source_id, sha256, path, format, rows) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (source_id, sha256) DO NOTHING;
