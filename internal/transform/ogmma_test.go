@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,7 +32,14 @@ func golden(t *testing.T, name string, got any) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if string(want) != string(b) {
-		t.Errorf("%s differs from the transform's output; run go test ./internal/transform -update and review the diff\ngot:\n%s", path, b)
+		gotLines, wantLines := strings.Split(string(b), "\n"), strings.Split(string(want), "\n")
+		for i := range min(len(gotLines), len(wantLines)) {
+			if gotLines[i] != wantLines[i] {
+				t.Errorf("%s differs from the output at line %d:\n got %s\nwant %s\n(run go test ./internal/transform -update and review the diff)", path, i+1, gotLines[i], wantLines[i])
+				return
+			}
+		}
+		t.Errorf("%s differs from the output in length (%d lines, want %d); run go test ./internal/transform -update", path, len(gotLines), len(wantLines))
 	}
 }
 

@@ -1,0 +1,90 @@
+package transform
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDigisacGolden(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "digisac_entities.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entities map[string][]json.RawMessage
+	if err := json.Unmarshal(b, &entities); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "digisac_services.golden.json", DigisacServices(entities["services"]))
+	golden(t, "digisac_users.golden.json", DigisacUsers(entities["users"]))
+	golden(t, "digisac_departments.golden.json", DigisacDepartments(entities["departments"]))
+	golden(t, "digisac_contacts.golden.json", DigisacContacts(entities["contacts"]))
+	golden(t, "digisac_tickets.golden.json", DigisacTickets(entities["tickets"]))
+	golden(t, "digisac_messages.golden.json", DigisacMessages(readPage(t, "digisac_messages.json")))
+}
+
+func TestDigisacMessageMapping(t *testing.T) {
+	b := DigisacMessages(readPage(t, "digisac_messages.json"))
+	byID := map[string]Message{}
+	for _, m := range b.Messages {
+		byID[m.ExternalID[len(m.ExternalID)-2:]] = m
+	}
+	for _, tc := range []struct {
+		id                      string
+		direction, kind, status string
+		body, media             string
+		bot                     bool
+	}{
+		{"01", "outbound", "text", "read", "Hello", "", false},
+		{"02", "inbound", "text", "received", "Olá, tudo bem? 😊", "", false},
+		{"03", "internal", "system", "", "ticketOpen", "", false},
+		{"04", "internal", "comment", "", "Cliente VIP, priorizar", "", false},
+		{"05", "inbound", "image", "received", "", "https://acme.digisac.app/files/f1.jpg", false},
+		{"06", "inbound", "audio", "received", "", "", false},
+		{"07", "outbound", "text", "delivered", "Sou o assistente virtual.\nDigite 1 para vendas.", "", true},
+		{"08", "internal", "system", "", "ticketClose", "", false},
+	} {
+		m, ok := byID[tc.id]
+		if !ok {
+			t.Errorf("message %s missing", tc.id)
+			continue
+		}
+		if m.Direction != tc.direction || m.Kind != tc.kind || m.Status != tc.status || m.Body != tc.body || m.MediaURL != tc.media || m.IsBot != tc.bot {
+			t.Errorf("message %s = %s/%s/%s %q %q bot=%v; want %s/%s/%s %q %q bot=%v", tc.id,
+				m.Direction, m.Kind, m.Status, m.Body, m.MediaURL, m.IsBot, tc.direction, tc.kind, tc.status, tc.body, tc.media, tc.bot)
+		}
+	}
+	if len(b.Rejections) != 2 {
+		t.Fatalf("rejections %+v, want 2 (isFromMe \"yes\", timestamp \"ontem\")", b.Rejections)
+	}
+}
+
+func FuzzDigisacMessages(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join("testdata", "digisac_messages.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var records []json.RawMessage
+	if err := json.Unmarshal(b, &records); err != nil {
+		f.Fatal(err)
+	}
+	for _, r := range records {
+		f.Add([]byte(r))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		out := DigisacMessages([]json.RawMessage{raw})
+		if len(out.Messages)+len(out.Rejections) != 1 {
+			t.Fatalf("one record became %d messages and %d rejections", len(out.Messages), len(out.Rejections))
+		}
+		for _, m := range out.Messages {
+			if !oneOf(m.Direction, []string{DirectionInbound, DirectionOutbound, DirectionInternal}) || !oneOf(m.Kind, MessageKinds) ||
+				(m.Status != "" && !oneOf(m.Status, MessageStatuses)) || m.SentAt.IsZero() || m.ExternalID == "" {
+				t.Fatalf("bad message %+v", m)
+			}
+		}
+	})
+}
