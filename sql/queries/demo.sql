@@ -1,4 +1,4 @@
--- The analyst queries `syncer demo` shows; docs/analyst-queries.md has more.
+-- The analyst queries `syncer demo` shows; docs/tables.md has more.
 
 -- name: demo_daily_volume
 SELECT day, coalesce(sum(messages) FILTER (WHERE direction = 'inbound'), 0)::bigint  AS inbound,
