@@ -51,6 +51,10 @@ type Page struct {
 	// SuspectedGap says records may have been missed before this page
 	// (the API cannot reach back far enough).
 	SuspectedGap bool
+	// Complete ends a full-refresh pass that read every record: Seen holds
+	// the ids of all of them, so rows not among them are marked deleted.
+	Complete bool
+	Seen     []string
 }
 
 // Emit hands a page to the loader; it returns once the page is committed.

@@ -10,6 +10,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/extract"
+	"syncer/internal/extract/digisac"
 	"syncer/internal/extract/ogmma"
 	"syncer/internal/pipeline"
 	"syncer/internal/transform"
@@ -20,14 +21,23 @@ import (
 // job. secrets are all the credentials to redact, not just this source's.
 func Jobs(src *config.Source, streams []string, req extract.Request, secrets []string, logger *slog.Logger) ([]pipeline.Job, error) {
 	logger = logger.With(slog.String("source", src.Name))
-	client, err := extract.NewClient(extract.ClientConfig{
+	cc := extract.ClientConfig{
 		Source:    src.Name,
 		BaseURL:   src.BaseURL,
 		Timeout:   src.Timeout.Std(),
 		RateLimit: src.RateLimit,
 		Secrets:   secrets,
 		Logger:    logger,
-	})
+	}
+	var client *extract.Client
+	var dsac *digisac.Source
+	var err error
+	if src.Platform == config.Digisac {
+		dsac, err = digisac.New(digisac.Config{Client: cc, Token: src.Token.Reveal(), Username: src.Username,
+			Password: src.Password.Reveal(), PageSize: src.PageSize, Logger: logger})
+	} else {
+		client, err = extract.NewClient(cc)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", src.Name, err)
 	}
@@ -58,6 +68,18 @@ func Jobs(src *config.Source, streams []string, req extract.Request, secrets []s
 				return nil, fmt.Errorf("source %q: %w", src.Name, err)
 			}
 			job.Stream, job.Transform = s, transform.Ogmma
+		case src.Platform == config.Digisac && name == "services":
+			job.Stream, job.Transform, job.FullRefreshTable = dsac.Services(), transform.DigisacServices, "channels"
+		case src.Platform == config.Digisac && name == "users":
+			job.Stream, job.Transform, job.FullRefreshTable = dsac.Users(), transform.DigisacUsers, "agents"
+		case src.Platform == config.Digisac && name == "departments":
+			job.Stream, job.Transform, job.FullRefreshTable = dsac.Departments(), transform.DigisacDepartments, "departments"
+		case src.Platform == config.Digisac && name == "contacts":
+			job.Stream, job.Transform = dsac.Contacts(), transform.DigisacContacts
+		case src.Platform == config.Digisac && name == "tickets":
+			job.Stream, job.Transform = dsac.Tickets(), transform.DigisacTickets
+		case src.Platform == config.Digisac && name == "messages":
+			job.Stream, job.Transform = dsac.Messages(), transform.DigisacMessages
 		default:
 			return nil, fmt.Errorf("source %q: the %s stream of %s is not built yet in this version of syncer; remove it from streams (or the source) to sync the rest", src.Name, name, src.Platform)
 		}
