@@ -26,6 +26,7 @@ const usage = `syncer keeps a PostgreSQL warehouse of conversation history up to
 Usage:
   syncer migrate up|down|status
   syncer sync     [--source NAME]... [--stream S]... [--since T] [--until T] [--full]
+  syncer run      (daemon: every source on its schedule; /healthz /readyz /metrics on listen)
   syncer status   [--json]
   syncer demo     [--messages N]
   syncer simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N]
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = env.migrate(ctx, cmdArgs)
 	case "sync":
 		cmdErr = env.sync(ctx, cmdArgs)
+	case "run":
+		cmdErr = env.run(ctx, cmdArgs)
 	case "status":
 		cmdErr = env.status(ctx, cmdArgs)
 	case "demo":

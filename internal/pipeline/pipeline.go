@@ -32,6 +32,9 @@ type Job struct {
 	Stream    extract.Stream
 	Transform Transform
 	Request   extract.Request
+	// FullRefreshTable is the table a full-refresh stream fills: a
+	// complete pass marks its rows not seen as deleted.
+	FullRefreshTable string
 }
 
 // Outcome is how a job ended.
@@ -44,6 +47,10 @@ type Outcome struct {
 	Totals   load.Totals
 	Duration time.Duration
 }
+
+// drainTimeout is how long a batch in flight may take to commit once
+// shutdown has begun.
+const drainTimeout = 30 * time.Second
 
 // StatusSkipped is an Outcome status for a stream another process holds.
 const StatusSkipped = "skipped"
@@ -110,11 +117,20 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		if p.SuspectedGap {
 			c.SuspectedGaps = 1
 		}
+		if p.Complete && job.FullRefreshTable != "" {
+			c.Complete = &load.Completion{Table: job.FullRefreshTable, SeenIDs: p.Seen}
+		}
 		if p.Cursor != nil && !req.Backfill {
 			capped := p.Cursor.Cap(r.Now().Add(-r.SafetyLag))
 			c.Cursor = &capped
 		}
-		res, err := r.Loader.Commit(ctx, run, c)
+		// A page in hand is committed even when shutdown begins meanwhile,
+		// within drainTimeout; then the extractor sees ctx and stops.
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
+		defer stop()
+		res, err := r.Loader.Commit(cctx, run, c)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"syncer/internal/config"
+	"syncer/internal/extract"
+	"syncer/internal/load"
+	"syncer/internal/metrics"
+	"syncer/internal/pipeline"
+	"syncer/internal/platforms"
+	"syncer/internal/schedule"
+	"syncer/internal/serve"
+)
+
+// run is the daemon: every source on its schedule, and /healthz, /readyz,
+// /metrics on listen.
+func (e *env) run(ctx context.Context, args []string) error {
+	if _, err := e.parseCommand("run", "run", args, nil); err != nil {
+		return err
+	}
+	if err := e.loadConfig(true); err != nil {
+		return err
+	}
+	if len(e.cfg.Sources) == 0 {
+		return usagef("%s configures no sources", e.globals.configPath)
+	}
+	var entries []schedule.Entry
+	for i := range e.cfg.Sources {
+		src := &e.cfg.Sources[i]
+		sched, err := config.ParseSchedule(src.Schedule)
+		if err != nil {
+			return usagef("source %q: schedule %q: %v", src.Name, src.Schedule, err)
+		}
+		jobs, err := platforms.Jobs(src, nil, extract.Request{}, e.secrets, e.logger)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		entries = append(entries, schedule.Entry{Source: src.Name, Schedule: sched, Jobs: jobs})
+	}
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (listen in the config): %w", e.cfg.Listen, err)
+	}
+	pool, err := e.connect(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := e.checkMigrated(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+
+	reg := newMetrics()
+	reg.Set("syncer_up", 1)
+	daemon := &schedule.Daemon{
+		Runner:      &pipeline.Runner{Loader: load.New(pool, e.logger), Logger: e.logger, Now: time.Now, SafetyLag: e.cfg.SafetyLag.Std()},
+		Entries:     entries,
+		Concurrency: e.cfg.Concurrency,
+		Logger:      e.logger,
+		Now:         time.Now,
+		OnOutcome:   func(o pipeline.Outcome) { recordOutcome(reg, o) },
+	}
+	srv := &serve.Server{Listener: ln, Metrics: reg, Logger: e.logger, Ready: func(ctx context.Context) error {
+		if err := pool.Ping(ctx); err != nil {
+			return errors.New("the database does not answer")
+		}
+		return e.checkMigrated(ctx)
+	}}
+	e.logger.InfoContext(ctx, "syncer running", slog.String("listen", ln.Addr().String()), slog.Int("sources", len(entries)))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return daemon.Run(gctx) })
+	err = g.Wait()
+	e.logger.Info("syncer stopped")
+	return err
+}
+
+func newMetrics() *metrics.Registry {
+	r := metrics.New()
+	r.Define("syncer_up", metrics.Gauge, "1 while syncer run is up.")
+	r.Define("syncer_runs_total", metrics.Counter, "Stream runs by how they ended.", "source", "stream", "status")
+	r.Define("syncer_rows_read_total", metrics.Counter, "Records read from the platform.", "source", "stream")
+	r.Define("syncer_rows_written_total", metrics.Counter, "Rows inserted or changed in the warehouse.", "source", "stream")
+	r.Define("syncer_rows_quarantined_total", metrics.Counter, "Records sent to quarantine.", "source", "stream")
+	r.Define("syncer_suspected_gaps_total", metrics.Counter, "Partitions where records may have been missed.", "source", "stream")
+	r.Define("syncer_last_run_duration_seconds", metrics.Gauge, "How long the latest run took.", "source", "stream")
+	r.Define("syncer_last_success_timestamp_seconds", metrics.Gauge, "Unix time the latest succeeded run ended.", "source", "stream")
+	return r
+}
+
+func recordOutcome(r *metrics.Registry, o pipeline.Outcome) {
+	r.Add("syncer_runs_total", 1, o.Source, o.Stream, o.Status)
+	r.Add("syncer_rows_read_total", float64(o.Totals.RowsRead), o.Source, o.Stream)
+	r.Add("syncer_rows_written_total", float64(o.Totals.RowsWritten), o.Source, o.Stream)
+	r.Add("syncer_rows_quarantined_total", float64(o.Totals.RowsQuarantined), o.Source, o.Stream)
+	r.Add("syncer_suspected_gaps_total", float64(o.Totals.SuspectedGaps), o.Source, o.Stream)
+	r.Set("syncer_last_run_duration_seconds", o.Duration.Seconds(), o.Source, o.Stream)
+	if o.Status == load.StatusSucceeded {
+		r.Set("syncer_last_success_timestamp_seconds", float64(time.Now().Unix()), o.Source, o.Stream)
+	}
+}

@@ -1,0 +1,67 @@
+// Package serve answers the HTTP endpoints of `syncer run`: /healthz (the
+// process is alive), /readyz (the warehouse answers and its schema is
+// current) and /metrics (Prometheus text). It must not run syncs.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"syncer/internal/metrics"
+)
+
+// Server is the daemon's HTTP side.
+type Server struct {
+	Listener net.Listener
+	// Ready reports why the daemon is not ready, or nil.
+	Ready   func(ctx context.Context) error
+	Metrics *metrics.Registry
+	Logger  *slog.Logger
+}
+
+// Handler routes the endpoints.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		if err := s.Metrics.WriteText(w); err != nil {
+			s.Logger.WarnContext(r.Context(), "write metrics", slog.Any("error", err))
+		}
+	})
+	return mux
+}
+
+// Run serves until ctx ends, then shuts down within 10 seconds.
+func (s *Server) Run(ctx context.Context) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	defer stop()
+	if err := srv.Serve(s.Listener); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", s.Listener.Addr(), err)
+	}
+	return nil
+}
