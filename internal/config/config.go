@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // time_zone works on hosts without a system time-zone database
 )
 
 // Config is the whole config file.
@@ -52,6 +53,17 @@ type Source struct {
 
 	// wavy and digisac: enables POST /webhooks/{name}
 	WebhookSecret Secret `yaml:"webhook_secret"`
+
+	// digisac and wavy: the IANA time zone of the local times in exported
+	// files (syncer import); default DefaultTimeZone.
+	TimeZone string `yaml:"time_zone"`
+	// digisac: how a message line of a TXT transcript looks, a Go regexp
+	// with the named groups time, author and text; default
+	// DefaultTranscriptLinePattern.
+	TranscriptLinePattern string `yaml:"transcript_line_pattern"`
+	// digisac: Go time layouts of a transcript's times, tried in order;
+	// default DefaultTranscriptTimeLayouts.
+	TranscriptTimeLayouts []string `yaml:"transcript_time_layouts"`
 }
 
 // OgmmaChannel is one Ogmma channel and the conversations to pull from it.
@@ -108,7 +120,18 @@ const (
 	DefaultPageSize          = 500
 	DefaultSourceConcurrency = 2
 	DefaultTimeout           = Duration(30 * time.Second)
+	DefaultTimeZone          = "America/Sao_Paulo"
+	// DefaultTranscriptLinePattern reads "[15/01/2024 10:28:00] Ana Souza: Olá".
+	DefaultTranscriptLinePattern = `^\[(?P<time>\d{2}/\d{2}/\d{4} \d{2}:\d{2}(?::\d{2})?)\] (?P<author>[^:\]]{1,120}): (?P<text>.*)$`
 )
+
+// DefaultTranscriptTimeLayouts gives the default transcript_time_layouts.
+func DefaultTranscriptTimeLayouts() []string {
+	return []string{"02/01/2006 15:04:05", "02/01/2006 15:04"}
+}
+
+// TranscriptGroups are the named groups a transcript_line_pattern must have.
+var TranscriptGroups = []string{"time", "author", "text"}
 
 // Load reads the config file at path and parses it as Parse does. Problems
 // in the content come back as a *ValidationError naming the file.

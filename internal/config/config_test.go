@@ -219,7 +219,8 @@ func TestParseGood(t *testing.T) {
 				s := c.Sources[0]
 				want := Source{Name: "d", Platform: "digisac", BaseURL: "https://acme.digisac.app", Token: "tok-d",
 					Streams:  []string{"services", "users", "departments", "contacts", "tickets", "messages"},
-					Schedule: "@every 5m", RateLimit: 5, PageSize: 500, Concurrency: 2, Timeout: Duration(30 * time.Second)}
+					Schedule: "@every 5m", RateLimit: 5, PageSize: 500, Concurrency: 2, Timeout: Duration(30 * time.Second),
+					TimeZone: DefaultTimeZone, TranscriptLinePattern: DefaultTranscriptLinePattern, TranscriptTimeLayouts: DefaultTranscriptTimeLayouts()}
 				if !reflect.DeepEqual(s, want) {
 					t.Errorf("got  %#v\nwant %#v", s, want)
 				}

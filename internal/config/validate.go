@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,17 @@ func (c *Config) applyDefaults(m *meta) {
 		}
 		if unset(p+".timeout", s.Timeout == 0) {
 			s.Timeout = DefaultTimeout
+		}
+		if (s.Platform == Digisac || s.Platform == Wavy) && unset(p+".time_zone", s.TimeZone == "") {
+			s.TimeZone = DefaultTimeZone
+		}
+		if s.Platform == Digisac {
+			if unset(p+".transcript_line_pattern", s.TranscriptLinePattern == "") {
+				s.TranscriptLinePattern = DefaultTranscriptLinePattern
+			}
+			if len(s.TranscriptTimeLayouts) == 0 {
+				s.TranscriptTimeLayouts = DefaultTranscriptTimeLayouts()
+			}
 		}
 	}
 }
@@ -197,6 +209,7 @@ func (v *validator) source(s *Source, p string) {
 			v.addf(p+"."+f.key, "%s is not used by platform %s (only by %s)", f.key, s.Platform, strings.Join(f.platforms, " and "))
 		}
 	}
+	v.exportFiles(s, p)
 	switch s.Platform {
 	case Digisac:
 		v.digisac(s, p)
@@ -251,6 +264,44 @@ func (v *validator) digisac(s *Source, p string) {
 		v.addf(p+".password", "password is required with username for platform digisac (or use token instead)")
 	case s.Token == "" && s.Username == "":
 		v.addf(p+".username", "username is required with password for platform digisac")
+	}
+}
+
+// exportFiles checks the keys that say how exported files are read.
+func (v *validator) exportFiles(s *Source, p string) {
+	m := v.m
+	if s.Platform == Digisac || s.Platform == Wavy {
+		if s.TimeZone == "" {
+			v.addf(p+".time_zone", "time_zone must be an IANA time zone name such as %s, not empty", DefaultTimeZone)
+		} else if _, err := time.LoadLocation(s.TimeZone); err != nil || strings.EqualFold(s.TimeZone, "local") {
+			v.addf(p+".time_zone", "time_zone %s is not an IANA time zone name such as %s or UTC", m.show(p+".time_zone", s.TimeZone), DefaultTimeZone)
+		}
+	}
+	if s.Platform != Digisac {
+		return
+	}
+	if re, err := regexp.Compile(s.TranscriptLinePattern); err != nil {
+		v.addf(p+".transcript_line_pattern", "transcript_line_pattern %s is not a Go regular expression%s", m.show(p+".transcript_line_pattern", s.TranscriptLinePattern), v.detail(p+".transcript_line_pattern", err))
+	} else {
+		var missing []string
+		for _, g := range TranscriptGroups {
+			if re.SubexpIndex(g) < 0 {
+				missing = append(missing, "(?P<"+g+">...)")
+			}
+		}
+		if len(missing) > 0 {
+			v.addf(p+".transcript_line_pattern", "transcript_line_pattern %s lacks the named group(s) %s; it needs time, author and text", m.show(p+".transcript_line_pattern", s.TranscriptLinePattern), strings.Join(missing, ", "))
+		}
+	}
+	ref := time.Date(2024, time.January, 15, 10, 28, 0, 0, time.UTC)
+	for i, l := range s.TranscriptTimeLayouts {
+		lp := indexPath(p+".transcript_time_layouts", i)
+		_, rest := splitSource(lp)
+		if strings.TrimSpace(l) == "" || ref.Format(l) == l {
+			v.addf(lp, "%s %s is not a Go time layout (write the reference time Mon Jan 2 15:04:05 2006 as the files do, such as \"02/01/2006 15:04:05\")", rest, m.show(lp, l))
+		} else if _, err := time.Parse(l, ref.Format(l)); err != nil {
+			v.addf(lp, "%s %s cannot read the times it writes%s", rest, m.show(lp, l), v.detail(lp, err))
+		}
 	}
 }
 
@@ -321,6 +372,9 @@ func platformFields() []platformField {
 		{"sub_account_id", func(s *Source) bool { return s.SubAccountID != "" }, []string{Wavy}},
 		{"file_hosts", func(s *Source) bool { return len(s.FileHosts) > 0 }, []string{Wavy}},
 		{"webhook_secret", func(s *Source) bool { return s.WebhookSecret != "" }, []string{Digisac, Wavy}},
+		{"time_zone", func(s *Source) bool { return s.TimeZone != "" }, []string{Digisac, Wavy}},
+		{"transcript_line_pattern", func(s *Source) bool { return s.TranscriptLinePattern != "" }, []string{Digisac}},
+		{"transcript_time_layouts", func(s *Source) bool { return len(s.TranscriptTimeLayouts) > 0 }, []string{Digisac}},
 	}
 }
 
