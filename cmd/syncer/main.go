@@ -26,6 +26,7 @@ const usage = `syncer keeps a PostgreSQL warehouse of conversation history up to
 Usage:
   syncer migrate up|down|status
   syncer sync     [--source NAME]... [--stream S]... [--since T] [--until T] [--full]
+  syncer import   --source NAME --format F FILE...   (F: digisac-tickets-csv | digisac-transcript-txt | wavy-sessions-csv | wavy-mo-json)
   syncer run      (daemon: every source on its schedule; /healthz /readyz /metrics on listen)
   syncer status   [--json]
   syncer demo     [--messages N]
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdErr = env.migrate(ctx, cmdArgs)
 	case "sync":
 		cmdErr = env.sync(ctx, cmdArgs)
+	case "import":
+		cmdErr = env.importFiles(ctx, cmdArgs)
 	case "run":
 		cmdErr = env.run(ctx, cmdArgs)
 	case "status":

@@ -41,7 +41,9 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	var out, errb bytes.Buffer
-	go func() { done <- run(ctx, []string{"run", "--config", cfg, "--database-url", db.URL, "--log-level", "warn"}, &out, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"run", "--config", cfg, "--database-url", db.URL, "--log-level", "warn"}, &out, &errb)
+	}()
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)

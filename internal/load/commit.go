@@ -108,7 +108,7 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 		add("departments", len(b.Departments), deptColumns, "merge_departments", func(i int) []any { return deptRow(src, &b.Departments[i]) })
 		convs, byProtocol := split(b.Conversations, func(c *transform.Conversation) bool { return c.ByProtocol })
 		fullV, derivedV := split(convs, func(c *transform.Conversation) bool { return c.Derived })
-		add("conversations", len(fullV), convColumns, "adopt_conversations merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
+		add("conversations", len(fullV), convColumns, "adopt_messages adopt_conversations merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
 		add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
 		add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
 		add("messages", len(b.Messages), messageColumns, "merge_messages", func(i int) []any { return messageRow(src, &b.Messages[i]) })

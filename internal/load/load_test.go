@@ -310,7 +310,9 @@ func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
 	imported := transform.Conversation{Kind: "ticket", Protocol: "2025102948644", IsOpen: &closed, OpenedAt: t0, ClosedAt: t0.Add(time.Hour),
 		Topics: []string{"entrega"}, Raw: json.RawMessage(`{"protocolo":"2025102948644"}`), ByProtocol: true}
 	file := &load.ImportedFile{SHA256: "abc", Path: "tickets.csv", Format: "digisac-tickets-csv", Rows: 1}
-	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}}, File: file}); err != nil {
+	line := msg("txt:2025102948644:1", t0, "Olá")
+	line.ConversationID = "protocol:2025102948644"
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}, Messages: []transform.Message{line}}, File: file}); err != nil {
 		t.Fatal(err)
 	}
 	if got := scalar[string](t, db, "SELECT external_id FROM conversations"); got != "protocol:2025102948644" {
@@ -327,6 +329,9 @@ func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
 	}
 	if got := scalar[string](t, db, "SELECT string_agg(external_id, ',') FROM conversations"); got != "9c00-uuid" {
 		t.Fatalf("conversations after the API sync: %q, want one row 9c00-uuid", got)
+	}
+	if got := scalar[string](t, db, "SELECT conversation_external_id FROM messages"); got != "9c00-uuid" {
+		t.Fatalf("the imported message still points at %q", got)
 	}
 	// Importing again only fills what the API's row lacks.
 	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}}}); err != nil {

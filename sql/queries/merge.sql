@@ -259,7 +259,14 @@ WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id,
 
 -- A ticket an import created under 'protocol:<n>' becomes the API's ticket
 -- of that protocol (the merge that follows writes the API's values), so one
--- ticket never has two rows.
+-- ticket never has two rows. Its imported messages move first.
+-- name: adopt_messages
+UPDATE messages m SET conversation_external_id = s.external_id, synced_at = now()
+FROM stage_conversations s
+WHERE m.source_id = s.source_id AND s.protocol IS NOT NULL
+  AND m.conversation_external_id = 'protocol:' || s.protocol
+  AND NOT EXISTS (SELECT FROM conversations x WHERE x.source_id = s.source_id AND x.external_id = s.external_id);
+
 -- name: adopt_conversations
 UPDATE conversations c SET external_id = s.external_id, synced_at = now()
 FROM stage_conversations s

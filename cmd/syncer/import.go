@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"syncer/internal/importer"
+	"syncer/internal/load"
+)
+
+// maxBadLinesShown is how many bad lines of a file import prints.
+const maxBadLinesShown = 20
+
+func (e *env) importFiles(ctx context.Context, args []string) error {
+	var source, format string
+	synopsis := "import --source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")"
+	files, err := e.parseCommand("import", synopsis, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&source, "source", "", "the configured source the files come from (required)")
+		fs.StringVar(&format, "format", "", "the files' format (required): "+strings.Join(importer.Formats(), ", "))
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case source == "" || format == "":
+		return usagef("import needs --source NAME and --format F (formats: %s)", strings.Join(importer.Formats(), ", "))
+	case len(files) == 0:
+		return usagef("import needs at least one FILE after --source %s --format %s", source, format)
+	}
+	if err := e.loadConfig(true); err != nil {
+		return err
+	}
+	src, ok := e.cfg.Source(source)
+	if !ok {
+		return usagef("--source %q is not in %s (configured: %s)", source, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
+	}
+	if err := importer.CheckFormat(src.Platform, format); err != nil {
+		return usagef("--format: %v", err)
+	}
+	pool, err := e.connect(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.checkMigrated(ctx); err != nil {
+		return err
+	}
+
+	im := &importer.Importer{Loader: load.New(pool, e.logger), Logger: e.logger, Now: time.Now}
+	var good, partial, failed int
+	for _, path := range files {
+		if ctx.Err() != nil {
+			fmt.Fprintf(e.stderr, "%s: not imported: stopped\n", path)
+			failed++
+			continue
+		}
+		res, err := im.Import(ctx, src, format, path)
+		switch {
+		case err != nil:
+			failed++
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", path, format, load.StatusFailed)
+			fmt.Fprintf(e.stderr, "%s: %s\n", path, e.redact(err.Error()))
+		case res.Skipped:
+			good++
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\talready imported at %s; nothing to do\n", path, format, res.Status,
+				res.ImportedAt.UTC().Format(time.RFC3339))
+		default:
+			if res.Status == load.StatusSucceeded {
+				good++
+			} else {
+				partial++
+			}
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\trows %d\twritten %d\tbad %d\n", path, format, res.Status, res.Rows, res.Written, res.Bad)
+			e.printBadLines(path, res)
+		}
+	}
+	code := exitPartial
+	switch {
+	case partial == 0 && failed == 0:
+		code = exitOK
+	case failed == len(files):
+		code = exitFailed
+	}
+	return &exitError{code: code}
+}
+
+func (e *env) printBadLines(path string, res importer.Result) {
+	for i, b := range res.BadLines {
+		if i == maxBadLinesShown {
+			fmt.Fprintf(e.stderr, "%s: ... and %d more bad line(s)\n", path, len(res.BadLines)-maxBadLinesShown)
+			break
+		}
+		fmt.Fprintf(e.stderr, "%s: line %d: %s\n", path, b.Line, b.Reason)
+	}
+	if res.Bad > 0 {
+		fmt.Fprintf(e.stderr, "%s: %d record(s) could not be read and are in the quarantine table (stream %s, run %d)\n", path, res.Bad, res.Format, res.RunID)
+	}
+}

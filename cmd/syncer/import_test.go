@@ -1,0 +1,90 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"syncer/internal/dbtest"
+)
+
+// digisacConfig writes a config with one Digisac source (never contacted:
+// import only reads files).
+func digisacConfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "syncer.yaml")
+	cfg := "sources:\n  - name: acme-digisac\n    platform: digisac\n    base_url: https://acme.digisac.app\n    token: digisac-test-token\n" +
+		"  - name: acme-wavy\n    platform: wavy\n    base_url: https://api-messaging.wavy.global\n    username: wavy-user\n    token: wavy-test-token\n    customer_id: '42'\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestImportCommand(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	cfg := digisacConfig(t)
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "tickets.csv")
+	os.WriteFile(csvPath, []byte("Protocolo;Contato;Aberto em;Fechado em\n"+
+		"2025030100001;Ana;01/03/2025 10:00:00;01/03/2025 10:10:00\n"+
+		"2025030100002;Bruno;01/03/2025 25:00:00;\n"+
+		"2025030100003;Carla;01/03/2025 11:00;\n"), 0o600)
+
+	// Flags after the file, too.
+	code, stdout, stderr := cli(t, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error", csvPath, "--source", "acme-digisac", "--format", "digisac-tickets-csv")
+	if code != exitPartial {
+		t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, exitPartial, stdout, stderr)
+	}
+	if !strings.Contains(stdout, csvPath) || !strings.Contains(stdout, "partial") || !strings.Contains(stdout, "rows 3\twritten 2\tbad 1") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	if !strings.Contains(stderr, csvPath+`: line 3: column "Aberto em": time "01/03/2025 25:00:00"`) || !strings.Contains(stderr, "quarantine table") {
+		t.Errorf("stderr: %s", stderr)
+	}
+
+	// The same file again: a no-op that says so.
+	code, stdout, stderr = cli(t, "import", "--config", cfg, "--database-url", db.URL, "--source", "acme-digisac", "--format", "digisac-tickets-csv", csvPath)
+	if code != exitOK || !strings.Contains(stdout, "already imported at") || !strings.Contains(stdout, "skipped") {
+		t.Errorf("second import: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+
+	// A good transcript and a missing file: one loaded, one failed.
+	txt := filepath.Join(dir, "2025030100001.txt")
+	os.WriteFile(txt, []byte("Contato: Ana\n\n[01/03/2025 10:00:00] Ana: oi\n"), 0o600)
+	missing := filepath.Join(dir, "missing.txt")
+	code, stdout, stderr = cli(t, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error", "--source", "acme-digisac", "--format", "digisac-transcript-txt", txt, missing)
+	if code != exitPartial || !strings.Contains(stdout, txt+"\tdigisac-transcript-txt\tsucceeded") || !strings.Contains(stderr, missing) {
+		t.Errorf("good and missing: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	// Only a missing file: failed.
+	code, _, stderr = cli(t, "import", "--config", cfg, "--database-url", db.URL, "--source", "acme-digisac", "--format", "digisac-transcript-txt", missing)
+	if code != exitFailed || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing: exit %d, stderr %s", code, stderr)
+	}
+}
+
+func TestImportUsage(t *testing.T) {
+	cfg := digisacConfig(t)
+	base := []string{"import", "--config", cfg, "--database-url", "postgres://127.0.0.1:1/x"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"f.csv"}, "import needs --source NAME and --format F (formats: digisac-tickets-csv, digisac-transcript-txt, wavy-sessions-csv, wavy-mo-json)"},
+		{[]string{"--source", "acme-digisac", "f.csv"}, "import needs --source NAME and --format F"},
+		{[]string{"--source", "acme-digisac", "--format", "digisac-tickets-csv"}, "at least one FILE"},
+		{[]string{"--source", "nope", "--format", "digisac-tickets-csv", "f.csv"}, `--source "nope" is not in`},
+		{[]string{"--source", "acme-digisac", "--format", "xlsx", "f.csv"}, `unknown format "xlsx"`},
+		{[]string{"--source", "acme-wavy", "--format", "digisac-tickets-csv", "f.csv"}, "format digisac-tickets-csv is for digisac sources"},
+		{[]string{"--source", "acme-wavy", "--format", "wavy-sessions-csv", "f.csv"}, "not built yet in this version"},
+		{[]string{"--source", "acme-digisac", "--format", "wavy-mo-json", "f.csv"}, "format wavy-mo-json is for wavy sources"},
+	} {
+		code, _, stderr := cli(t, append(base, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
