@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"syncer/internal/config"
-	"syncer/internal/extract"
 	"syncer/internal/load"
 	"syncer/internal/metrics"
 	"syncer/internal/pipeline"
@@ -39,7 +38,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("source %q: schedule %q: %v", src.Name, src.Schedule, err)
 		}
-		jobs, err := platforms.Jobs(src, nil, extract.Request{}, e.secrets, e.logger)
+		jobs, err := platforms.Jobs(src, platforms.Options{Secrets: e.secrets, Logger: e.logger})
 		if err != nil {
 			return usagef("%v", err)
 		}

@@ -134,7 +134,7 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 	}
 	var jobs []pipeline.Job
 	for _, s := range selected {
-		j, err := platforms.Jobs(s, streams, req, e.secrets, e.logger)
+		j, err := platforms.Jobs(s, platforms.Options{Streams: streams, Request: req, Secrets: e.secrets, Logger: e.logger})
 		if err != nil {
 			return nil, usagef("%v", err)
 		}

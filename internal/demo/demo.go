@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"syncer/internal/config"
-	"syncer/internal/extract"
 	"syncer/internal/load"
 	"syncer/internal/pipeline"
 	"syncer/internal/platforms"
@@ -69,7 +68,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	jobs, err := platforms.Jobs(&cfg.Sources[0], nil, extract.Request{}, cfg.Secrets(), opts.Logger)
+	jobs, err := platforms.Jobs(&cfg.Sources[0], platforms.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func newHarness(t *testing.T, sc sim.OgmmaConfig, edit func(*config.Source)) *ha
 
 func (h *harness) sync(req extract.Request) pipeline.Outcome {
 	h.t.Helper()
-	jobs, err := platforms.Jobs(&h.src, nil, req, nil, slog.New(slog.DiscardHandler))
+	jobs, err := platforms.Jobs(&h.src, platforms.Options{Request: req})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package platforms
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"syncer/internal/config"
 	"syncer/internal/extract"
@@ -16,11 +17,28 @@ import (
 	"syncer/internal/transform"
 )
 
-// Jobs returns one job per selected stream of src. streams filters the
-// source's configured streams (nil: all of them); req is copied into every
-// job. secrets are all the credentials to redact, not just this source's.
-func Jobs(src *config.Source, streams []string, req extract.Request, secrets []string, logger *slog.Logger) ([]pipeline.Job, error) {
+// Options of Jobs.
+type Options struct {
+	// Streams filters the source's configured streams; nil means all.
+	Streams []string
+	// Request is copied into every job.
+	Request extract.Request
+	// Secrets are all the credentials to redact, not just this source's.
+	Secrets []string
+	Logger  *slog.Logger
+	// Now is the clock of the extractors (when a run starts); default
+	// time.Now.
+	Now func() time.Time
+}
+
+// Jobs returns one job per selected stream of src.
+func Jobs(src *config.Source, opts Options) ([]pipeline.Job, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	logger = logger.With(slog.String("source", src.Name))
+	streams, req, secrets := opts.Streams, opts.Request, opts.Secrets
 	cc := extract.ClientConfig{
 		Source:    src.Name,
 		BaseURL:   src.BaseURL,
@@ -34,7 +52,7 @@ func Jobs(src *config.Source, streams []string, req extract.Request, secrets []s
 	var err error
 	if src.Platform == config.Digisac {
 		dsac, err = digisac.New(digisac.Config{Client: cc, Token: src.Token.Reveal(), Username: src.Username,
-			Password: src.Password.Reveal(), PageSize: src.PageSize, Logger: logger})
+			Password: src.Password.Reveal(), PageSize: src.PageSize, Now: opts.Now, Logger: logger})
 	} else {
 		client, err = extract.NewClient(cc)
 	}
