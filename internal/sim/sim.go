@@ -1,5 +1,5 @@
-// Package sim holds simulators of the four platforms' APIs (Ogmma today; Digisac,
-// Wavy and Oxenty join it later). Each simulator builds deterministic data from a
+// Package sim holds simulators of the four platforms' APIs (Ogmma and Digisac
+// today; Wavy and Oxenty join it later). Each simulator builds deterministic data from a
 // seed, lets that data change over time (new messages, status updates) on an
 // injected clock, and can misbehave on demand through fault knobs (429 with
 // Retry-After, bursts of 5xx, latency, bodies cut off midway), always with the
