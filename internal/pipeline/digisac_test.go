@@ -1,0 +1,241 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"syncer/internal/config"
+	"syncer/internal/dbtest"
+	"syncer/internal/extract"
+	"syncer/internal/load"
+	"syncer/internal/pipeline"
+	"syncer/internal/platforms"
+	"syncer/internal/schedule"
+	"syncer/internal/sim"
+)
+
+// digisacHarness is a Digisac simulator, a warehouse and a runner.
+type digisacHarness struct {
+	t      *testing.T
+	db     *dbtest.DB
+	ds     *sim.Digisac
+	clock  *sim.ManualClock
+	src    config.Source
+	runner *pipeline.Runner
+}
+
+func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *digisacHarness {
+	t.Helper()
+	t.Parallel()
+	db := dbtest.New(t)
+	clock := sim.NewManualClock(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
+	if dc.Now == nil {
+		dc.Now = clock.Now
+	}
+	ds := sim.NewDigisac(dc)
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
+	t.Cleanup(srv.Close)
+	src := config.Source{Name: "acme-digisac", Platform: config.Digisac, BaseURL: srv.URL + "/digisac", Token: config.Secret(ds.Token()),
+		RateLimit: 10_000, PageSize: 50}
+	if edit != nil {
+		edit(&src)
+	}
+	cfg := config.Config{Sources: []config.Source{src}}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	return &digisacHarness{t: t, db: db, ds: ds, clock: clock, src: cfg.Sources[0],
+		runner: &pipeline.Runner{Loader: load.New(db.Pool, logger), Logger: logger, Now: clock.Now, SafetyLag: 0}}
+}
+
+// sync runs every stream; the harness clock is the runner's "now", so the
+// safety lag (0 here) never hides the simulator's newest records.
+func (h *digisacHarness) sync(streams ...string) []pipeline.Outcome {
+	h.t.Helper()
+	var only []string
+	if len(streams) > 0 {
+		only = streams
+	}
+	jobs, err := platforms.Jobs(&h.src, platforms.Options{Streams: only, Now: h.clock.Now})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return schedule.RunAll(context.Background(), h.runner, jobs, 3)
+}
+
+func (h *digisacHarness) mustSucceed(outs []pipeline.Outcome) int64 {
+	h.t.Helper()
+	var written int64
+	for _, o := range outs {
+		if o.Status != load.StatusSucceeded {
+			h.t.Fatalf("%s ended %s: %v", o.Stream, o.Status, o.Err)
+		}
+		written += o.Totals.RowsWritten
+	}
+	return written
+}
+
+var digisacTables = map[string]string{
+	"services": "channels", "users": "agents", "departments": "departments",
+	"contacts": "contacts", "tickets": "conversations", "messages": "messages",
+}
+
+// matchesSource checks every table against the simulator: the same ids, and
+// for each the same updatedAt, nothing missing, nothing extra (rows marked
+// deleted excepted for removed dimensions).
+func (h *digisacHarness) matchesSource() {
+	h.t.Helper()
+	ctx := context.Background()
+	for resource, table := range digisacTables {
+		want := map[string]string{}
+		for _, raw := range h.ds.Records(resource) {
+			var r struct {
+				ID        string `json:"id"`
+				UpdatedAt string `json:"updatedAt"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				h.t.Fatal(err)
+			}
+			ts, _ := time.Parse(time.RFC3339Nano, r.UpdatedAt)
+			want[r.ID] = ts.UTC().Format(time.RFC3339Nano)
+		}
+		q := "SELECT external_id, updated_at FROM " + table
+		if resource == "services" || resource == "users" || resource == "departments" {
+			q += " WHERE deleted_at IS NULL"
+		}
+		rows, err := h.db.Pool.Query(ctx, q)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		got := map[string]string{}
+		for rows.Next() {
+			var id string
+			var ts time.Time
+			if err := rows.Scan(&id, &ts); err != nil {
+				h.t.Fatal(err)
+			}
+			got[id] = ts.UTC().Format(time.RFC3339Nano)
+		}
+		rows.Close()
+		missing, stale, extra := 0, 0, 0
+		for id, w := range want {
+			switch g, ok := got[id]; {
+			case !ok:
+				missing++
+			case g != w:
+				stale++
+			}
+		}
+		for id := range got {
+			if _, ok := want[id]; !ok {
+				extra++
+			}
+		}
+		if missing+stale+extra > 0 || len(want) == 0 {
+			h.t.Errorf("%s vs the simulator's %s: %d rows, want %d; %d missing, %d stale, %d extra", table, resource, len(got), len(want), missing, stale, extra)
+		}
+	}
+}
+
+func TestDigisacFullSyncThenNothingToWrite(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 31, Contacts: 60, Tickets: 80, MessagesPerTicket: 8}, nil)
+	if w := h.mustSucceed(h.sync()); w == 0 {
+		t.Fatal("first sync wrote nothing")
+	}
+	h.matchesSource()
+	if w := h.mustSucceed(h.sync()); w != 0 {
+		t.Fatalf("second sync wrote %d rows, want 0", w)
+	}
+}
+
+func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 32, Contacts: 120, Tickets: 100, MessagesPerTicket: 10}, func(s *config.Source) { s.PageSize = 25 })
+	lists := 0
+	h.ds.OnList(func(resource string, page int) {
+		lists++
+		h.clock.Advance(time.Second)
+		switch resource {
+		case "contacts", "tickets", "messages":
+			h.ds.Edit(resource, 3)   // records already read move past the bound or to the end
+			h.ds.Create(resource, 2) // new ones appear
+		}
+	})
+	for _, o := range h.sync() {
+		if o.Status == load.StatusFailed {
+			t.Fatalf("%s failed while the list moved: %v", o.Stream, o.Err)
+		}
+	}
+	h.ds.OnList(nil)
+	if lists < 20 {
+		t.Fatalf("only %d list requests; the test did not page", lists)
+	}
+	h.clock.Advance(time.Minute)
+	h.mustSucceed(h.sync())
+	h.matchesSource()
+}
+
+func TestDigisacRemovedConnectionIsMarkedDeleted(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 33, Services: 4, Contacts: 10, Tickets: 5}, nil)
+	h.mustSucceed(h.sync("services"))
+	gone := h.ds.Remove("services", 1)
+	h.clock.Advance(time.Minute)
+	h.mustSucceed(h.sync("services"))
+	var deleted string
+	if err := h.db.Pool.QueryRow(context.Background(), "SELECT string_agg(external_id, ',') FROM channels WHERE deleted_at IS NOT NULL").Scan(&deleted); err != nil {
+		t.Fatal(err)
+	}
+	if deleted != gone[0] {
+		t.Fatalf("deleted channels %q, want %q", deleted, gone[0])
+	}
+}
+
+func TestDigisacRefusedTokenFailsClearly(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef01234567"
+	h := newDigisac(t, sim.DigisacConfig{Seed: 34}, func(s *config.Source) { s.Token = secret })
+	for _, o := range h.sync("contacts") {
+		if o.Status != load.StatusFailed || !errors.Is(o.Err, extract.ErrUnauthorized) {
+			t.Fatalf("status %s, err %v", o.Status, o.Err)
+		}
+		msg := o.Err.Error()
+		if !strings.Contains(msg, "acme-digisac") || !strings.Contains(msg, "refused the credentials") || strings.Contains(msg, secret) {
+			t.Fatalf("error %q should name the source and the refusal, and not the token", msg)
+		}
+	}
+}
+
+func TestDigisacPasswordGrantIsRenewedOnce(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 35, Username: "ana@acme.com.br", Password: "senha-secreta", Contacts: 80}, func(s *config.Source) {
+		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "senha-secreta"
+		s.PageSize = 20
+	})
+	pages := 0
+	h.ds.OnList(func(string, int) {
+		if pages++; pages == 2 {
+			h.ds.ExpireTokens() // the token dies mid-run
+		}
+	})
+	h.mustSucceed(h.sync("contacts"))
+	var n int
+	if err := h.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM contacts").Scan(&n); err != nil || n != len(h.ds.Records("contacts")) {
+		t.Fatalf("contacts %d (%v), want %d", n, err, len(h.ds.Records("contacts")))
+	}
+}
+
+func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
+	wrong := newDigisac(t, sim.DigisacConfig{Seed: 36}, func(s *config.Source) {
+		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "wrong-password-99"
+	})
+	for _, o := range wrong.sync("contacts") {
+		if o.Status != load.StatusFailed || strings.Contains(o.Err.Error(), "wrong-password-99") || !strings.Contains(o.Err.Error(), "acme-digisac") {
+			t.Fatalf("wrong password: %s %v", o.Status, o.Err)
+		}
+	}
+}
