@@ -19,6 +19,16 @@ type Request struct {
 	Full      bool
 	StartDate time.Time
 	Cursors   map[string]cursor.Cursor
+	// Warehouse answers the few questions a stream may ask of what is
+	// already stored; set by the runner.
+	Warehouse Warehouse
+}
+
+// Warehouse is the read-only view of the warehouse a stream may consult.
+type Warehouse interface {
+	// ConversationsWithoutMessages returns those of ids (conversation
+	// external ids of the stream's source) that have no message stored.
+	ConversationsWithoutMessages(ctx context.Context, ids []string) ([]string, error)
 }
 
 // Lower is where an incremental read of partition starts: its saved cursor,

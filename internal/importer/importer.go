@@ -18,8 +18,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -225,10 +223,11 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 
 // read parses data and maps it.
 func (im *Importer) read(ctx context.Context, s load.Source, src *config.Source, format, path string, data []byte) (transform.Batch, []digisac.BadLine, error) {
-	loc, err := location(src.TimeZone)
+	opts, err := digisac.NewTranscriptOptions(src.TimeZone, src.TranscriptLinePattern, src.TranscriptTimeLayouts)
 	if err != nil {
 		return transform.Batch{}, nil, err
 	}
+	loc := opts.Location
 	switch format {
 	case DigisacTicketsCSV:
 		f, err := digisac.ParseTicketsCSV(path, data, loc)
@@ -237,10 +236,6 @@ func (im *Importer) read(ctx context.Context, s load.Source, src *config.Source,
 		}
 		return transform.DigisacTicketsCSV(f.Rows), f.Bad, nil
 	case DigisacTranscriptTXT:
-		opts, err := transcriptOptions(src, loc)
-		if err != nil {
-			return transform.Batch{}, nil, err
-		}
 		f, err := digisac.ParseTranscript(path, data, opts)
 		if err != nil {
 			return transform.Batch{}, nil, err
@@ -269,33 +264,6 @@ func (im *Importer) conversationID(ctx context.Context, s load.Source, protocol 
 		return "", fmt.Errorf("look up the conversation of protocol %s: %w", protocol, err)
 	}
 	return id, nil
-}
-
-func location(name string) (*time.Location, error) {
-	if name == "" {
-		name = config.DefaultTimeZone
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("time_zone %q: %w", name, err)
-	}
-	return loc, nil
-}
-
-func transcriptOptions(src *config.Source, loc *time.Location) (digisac.TranscriptOptions, error) {
-	pattern := src.TranscriptLinePattern
-	if pattern == "" {
-		pattern = config.DefaultTranscriptLinePattern
-	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		return digisac.TranscriptOptions{}, fmt.Errorf("transcript_line_pattern: %w", err)
-	}
-	layouts := src.TranscriptTimeLayouts
-	if len(layouts) == 0 {
-		layouts = config.DefaultTranscriptTimeLayouts()
-	}
-	return digisac.TranscriptOptions{Location: loc, LinePattern: re, TimeLayouts: slices.Clone(layouts)}, nil
 }
 
 // readFile reads a whole file of at most MaxFileSize bytes.

@@ -173,3 +173,22 @@ func (l *Loader) FileImported(ctx context.Context, src Source, sha256 string) (t
 	}
 	return at, true, nil
 }
+
+// View is the read-only view of one source's rows that streams may consult.
+type View struct {
+	l   *Loader
+	src Source
+}
+
+// View returns src's view.
+func (l *Loader) View(src Source) *View { return &View{l: l, src: src} }
+
+// ConversationsWithoutMessages returns those of ids with no message stored.
+func (v *View) ConversationsWithoutMessages(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := v.l.pool.Query(ctx, queries.Get("conversations_without_messages"), v.src.ID, ids)
+	if err != nil {
+		return nil, dbError("find conversations without messages", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return out, dbError("find conversations without messages", err)
+}

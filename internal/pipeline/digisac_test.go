@@ -239,3 +239,32 @@ func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
 		}
 	}
 }
+
+func TestDigisacTranscriptsFillTicketsWithoutMessages(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 37, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
+		s.Streams = []string{"tickets", "transcripts"}
+	})
+	h.mustSucceed(h.sync("tickets"))
+	first := h.sync("transcripts")
+	h.mustSucceed(first)
+	ctx := context.Background()
+	var closedWithout, txt int
+	if err := h.db.Pool.QueryRow(ctx, `SELECT count(*) FROM conversations c WHERE NOT c.is_open
+		AND NOT EXISTS (SELECT FROM messages m WHERE m.conversation_external_id = c.external_id)`).Scan(&closedWithout); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE external_id LIKE 'txt:%'`).Scan(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if closedWithout != 0 || txt == 0 {
+		t.Fatalf("%d closed tickets still without messages, %d transcript messages", closedWithout, txt)
+	}
+	var convs int
+	if err := h.db.Pool.QueryRow(ctx, `SELECT count(*) FROM conversations`).Scan(&convs); err != nil || convs != len(h.ds.Records("tickets")) {
+		t.Fatalf("%d conversations (%v), want one per ticket: %d", convs, err, len(h.ds.Records("tickets")))
+	}
+	h.clock.Advance(time.Minute)
+	if w := h.mustSucceed(h.sync("transcripts")); w != 0 {
+		t.Fatalf("second transcripts run wrote %d rows", w)
+	}
+}

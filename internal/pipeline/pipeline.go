@@ -102,6 +102,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	} else if req.Cursors, err = r.Loader.Cursors(ctx, src, name); err != nil {
 		return fail(err)
 	}
+	req.Warehouse = r.Loader.View(src)
 	run, err := r.Loader.StartRun(ctx, src, name, mode, req.Since, req.Until)
 	if err != nil {
 		return fail(err)

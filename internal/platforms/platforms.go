@@ -98,6 +98,12 @@ func Jobs(src *config.Source, opts Options) ([]pipeline.Job, error) {
 			job.Stream, job.Transform = dsac.Tickets(), transform.DigisacTickets
 		case src.Platform == config.Digisac && name == "messages":
 			job.Stream, job.Transform = dsac.Messages(), transform.DigisacMessages
+		case src.Platform == config.Digisac && name == "transcripts":
+			opts, err := digisac.NewTranscriptOptions(src.TimeZone, src.TranscriptLinePattern, src.TranscriptTimeLayouts)
+			if err != nil {
+				return nil, fmt.Errorf("source %q: %w", src.Name, err)
+			}
+			job.Stream, job.Transform = dsac.Transcripts(opts), transform.DigisacTranscriptRecords
 		default:
 			return nil, fmt.Errorf("source %q: the %s stream of %s is not built yet in this version of syncer; remove it from streams (or the source) to sync the rest", src.Name, name, src.Platform)
 		}

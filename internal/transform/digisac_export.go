@@ -229,3 +229,46 @@ func exportFold(s string) string {
 		return r
 	}, strings.ToLower(s))
 }
+
+// DigisacTranscriptRecords maps the records of the transcripts stream:
+// {"ticketId", "protocol", "file": <the transcript read>, "error"}. Lines
+// that could not be read, and transcripts that could not be read at all,
+// become rejections.
+func DigisacTranscriptRecords(records []json.RawMessage) Batch {
+	var b Batch
+	for _, raw := range records {
+		var r struct {
+			TicketID string `json:"ticketId"`
+			Protocol string `json:"protocol"`
+			File     *struct {
+				Transcript Transcript `json:"transcript"`
+				Bad        []struct {
+					Line   int    `json:"line"`
+					Reason string `json:"reason"`
+					Text   string `json:"text"`
+				} `json:"bad"`
+			} `json:"file"`
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil || r.TicketID == "" {
+			b.Reject(guessID(raw), raw, "not a transcript record")
+			continue
+		}
+		if r.File == nil {
+			reason := r.Error
+			if reason == "" {
+				reason = "no transcript"
+			}
+			b.Reject(r.TicketID, raw, "transcript of ticket "+r.TicketID+": "+reason)
+			continue
+		}
+		one := DigisacTranscript(r.File.Transcript, r.TicketID)
+		b.Conversations = append(b.Conversations, one.Conversations...)
+		b.Messages = append(b.Messages, one.Messages...)
+		b.Rejections = append(b.Rejections, one.Rejections...)
+		for _, bad := range r.File.Bad {
+			b.Rejections = append(b.Rejections, ExportBadLine(r.File.Transcript.File, bad.Line, bad.Reason, bad.Text))
+		}
+	}
+	return b
+}

@@ -89,3 +89,7 @@ SELECT imported_at, rows FROM imported_files WHERE source_id = $1 AND sha256 = $
 -- name: put_imported_file
 INSERT INTO imported_files (source_id, sha256, path, format, rows) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (source_id, sha256) DO NOTHING;
+
+-- name: conversations_without_messages
+SELECT id FROM unnest($2::text[]) AS id
+WHERE NOT EXISTS (SELECT FROM messages m WHERE m.source_id = $1 AND m.conversation_external_id = id);

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,30 @@ type TranscriptOptions struct {
 	Location    *time.Location
 	LinePattern *regexp.Regexp // with the named groups time, author and text
 	TimeLayouts []string
+}
+
+// NewTranscriptOptions builds the options from a source's settings; empty
+// values take the defaults (America/Sao_Paulo, DefaultTranscriptLinePattern,
+// DefaultTranscriptTimeLayouts).
+func NewTranscriptOptions(timeZone, linePattern string, timeLayouts []string) (TranscriptOptions, error) {
+	if timeZone == "" {
+		timeZone = "America/Sao_Paulo"
+	}
+	loc, err := time.LoadLocation(timeZone)
+	if err != nil {
+		return TranscriptOptions{}, fmt.Errorf("time_zone %q: %w", timeZone, err)
+	}
+	if linePattern == "" {
+		linePattern = DefaultTranscriptLinePattern
+	}
+	re, err := regexp.Compile(linePattern)
+	if err != nil {
+		return TranscriptOptions{}, fmt.Errorf("transcript_line_pattern: %w", err)
+	}
+	if len(timeLayouts) == 0 {
+		timeLayouts = DefaultTranscriptTimeLayouts()
+	}
+	return TranscriptOptions{Location: loc, LinePattern: re, TimeLayouts: slices.Clone(timeLayouts)}, nil
 }
 
 // TranscriptFile is a transcript read: the ticket and its messages, and the

@@ -1,0 +1,162 @@
+package digisac
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"syncer/internal/cursor"
+	"syncer/internal/extract"
+	"syncer/internal/transform"
+)
+
+// TranscriptRecord is what the transcripts stream hands to its transform:
+// the ticket, and its TXT export read (or why it could not be).
+type TranscriptRecord struct {
+	TicketID string          `json:"ticketId"`
+	Protocol string          `json:"protocol"`
+	File     *TranscriptFile `json:"file,omitempty"`
+	Error    string          `json:"error,omitempty"`
+}
+
+// Transcripts is the "transcripts" stream (off by default): for closed
+// tickets whose messages the warehouse lacks, it fetches the ticket's TXT
+// export (POST /api/v1/tickets/export {protocol}) and loads its lines. It
+// pages closed tickets like the tickets stream, with a cursor of its own.
+type Transcripts struct {
+	src  *Source
+	opts TranscriptOptions
+}
+
+var _ extract.Stream = (*Transcripts)(nil)
+
+// Transcripts returns the stream; opts reads the exported text.
+func (s *Source) Transcripts(opts TranscriptOptions) *Transcripts {
+	return &Transcripts{src: s, opts: opts}
+}
+
+// Name is the stream's name.
+func (st *Transcripts) Name() string { return "transcripts" }
+
+type closedTicket struct {
+	ID        string          `json:"id"`
+	Protocol  json.RawMessage `json:"protocol"`
+	UpdatedAt string          `json:"updatedAt"`
+}
+
+// Extract pages through closed tickets from the cursor and exports those
+// without messages in the warehouse.
+func (st *Transcripts) Extract(ctx context.Context, req extract.Request, emit extract.Emit) error {
+	if req.Warehouse == nil {
+		return fmt.Errorf("digisac transcripts: no warehouse to ask which tickets lack messages")
+	}
+	upper := st.src.cfg.Now().UTC()
+	lower := req.Lower("")
+	if req.Backfill {
+		lower = cursor.Cursor{TS: req.Since}
+		if !req.Until.IsZero() && req.Until.Before(upper) {
+			upper = req.Until
+		}
+	}
+	inclusive := true
+	for {
+		query := map[string]any{
+			"where": map[string]any{"$and": []any{
+				map[string]any{"isOpen": false},
+				keyset(lower, inclusive),
+				map[string]any{"updatedAt": map[string]any{"$lte": upper.Format(timeFormat)}},
+			}},
+			"order":   [][]string{{"updatedAt", "ASC"}, {"id", "ASC"}},
+			"page":    1,
+			"perPage": st.src.cfg.PageSize,
+		}
+		env, err := st.src.list(ctx, "tickets", query)
+		if err != nil {
+			return err
+		}
+		var tickets []closedTicket
+		var ids []string
+		last, moved := lower, false
+		for _, raw := range env.Data {
+			var t closedTicket
+			if json.Unmarshal(raw, &t) != nil || t.ID == "" {
+				continue // the tickets stream quarantines it
+			}
+			if ts, err := transform.ParseTime(t.UpdatedAt); err == nil && !ts.IsZero() {
+				if c := (cursor.Cursor{TS: ts, ID: t.ID}); last.Less(c) {
+					last, moved = c, true
+				}
+			}
+			tickets = append(tickets, t)
+			ids = append(ids, t.ID)
+		}
+		missing, err := req.Warehouse.ConversationsWithoutMessages(ctx, ids)
+		if err != nil {
+			return err
+		}
+		var records []json.RawMessage
+		for _, t := range tickets {
+			if !slices.Contains(missing, t.ID) {
+				continue
+			}
+			rec, err := st.export(ctx, t)
+			if err != nil {
+				return err
+			}
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			records = append(records, b)
+		}
+		page := extract.Page{Records: records}
+		if !req.Backfill && moved {
+			page.Cursor = &last
+		}
+		if err := emit(ctx, page); err != nil {
+			return err
+		}
+		if len(env.Data) < st.src.cfg.PageSize || env.LastPage <= 1 {
+			return nil
+		}
+		if !moved {
+			return fmt.Errorf("digisac tickets: a full page of records without a readable updatedAt and id; cannot page past it")
+		}
+		lower, inclusive = last, false
+	}
+}
+
+// export fetches and reads one ticket's transcript. A ticket without a
+// protocol, or a transcript that cannot be read at all, becomes a record
+// with the reason (quarantined by the transform); a failed request stops
+// the stream.
+func (st *Transcripts) export(ctx context.Context, t closedTicket) (TranscriptRecord, error) {
+	rec := TranscriptRecord{TicketID: t.ID}
+	var protocol string
+	if json.Unmarshal(t.Protocol, &protocol) != nil {
+		protocol = string(t.Protocol) // a protocol sent as a number
+	}
+	if protocol == "" || protocol == "null" {
+		rec.Error = "the ticket has no protocol to export by"
+		return rec, nil
+	}
+	rec.Protocol = protocol
+	body, err := json.Marshal(map[string]string{"protocol": protocol})
+	if err != nil {
+		return rec, err
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "Accept": {"text/plain, */*"}}
+	resp, err := st.src.client.Do(ctx, http.MethodPost, "/api/v1/tickets/export", nil, h, body)
+	if err != nil {
+		return rec, fmt.Errorf("export the transcript of ticket %s (protocol %s): %w", t.ID, protocol, err)
+	}
+	f, err := ParseTranscript(protocol+".txt", resp.Body, st.opts)
+	if err != nil {
+		rec.Error = err.Error()
+		return rec, nil
+	}
+	rec.File = f
+	return rec, nil
+}
