@@ -49,7 +49,17 @@ func Run(ctx context.Context, opts Options) error {
 		Step:                    span / perConversation,
 		Now:                     time.Now,
 	})
-	srv := httptest.NewServer(sim.NewServer(og))
+	tickets := max(50, opts.Messages/40)
+	ds := sim.NewDigisac(sim.DigisacConfig{
+		Seed:              2024,
+		Contacts:          tickets * 3 / 5,
+		Tickets:           tickets,
+		MessagesPerTicket: 12,
+		Start:             now.Add(-time.Duration(tickets) * time.Hour),
+		TicketEvery:       time.Hour,
+		Now:               time.Now,
+	})
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds}))
 	defer srv.Close()
 
 	src := config.Source{
@@ -63,20 +73,33 @@ func Run(ctx context.Context, opts Options) error {
 	for _, ch := range og.Channels() {
 		src.Channels = append(src.Channels, config.OgmmaChannel{ID: ch.ID, Conversations: ch.Conversations})
 	}
-	cfg := config.Config{Sources: []config.Source{src}}
+	dsrc := config.Source{
+		Name:      "demo-digisac",
+		Platform:  config.Digisac,
+		BaseURL:   srv.URL + "/digisac",
+		Token:     config.Secret(ds.Token()),
+		RateLimit: 1000,
+	}
+	cfg := config.Config{Sources: []config.Source{src, dsrc}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	jobs, err := platforms.Jobs(&cfg.Sources[0], platforms.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
-	if err != nil {
-		return err
+	var jobs []pipeline.Job
+	for i := range cfg.Sources {
+		j, err := platforms.Jobs(&cfg.Sources[i], platforms.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, j...)
 	}
 	loader := load.New(opts.Pool, opts.Logger)
 	runner := &pipeline.Runner{Loader: loader, Logger: opts.Logger, Now: time.Now, SafetyLag: cfg.SafetyLag.Std()}
 
 	fmt.Fprintf(opts.Out, "Ogmma simulator: %d channels, %d conversations, %d messages\n",
 		channels, channels*convsPerChannel, og.MessageCount())
+	fmt.Fprintf(opts.Out, "Digisac simulator: %d connections, %d contacts, %d tickets, %d messages\n",
+		ds.Count("services"), ds.Count("contacts"), ds.Count("tickets"), ds.Count("messages"))
 	start := time.Now()
 	first := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
 	took := time.Since(start)
@@ -95,14 +118,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	tw.Flush()
 
-	added := len(og.AddMessages(300))
-	touched := len(og.Touch(100))
+	added := len(og.AddMessages(300)) + len(ds.Create("messages", 100))
+	touched := len(og.Touch(100)) + len(ds.Edit("tickets", 20))
 	start = time.Now()
 	second := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
 	if err := failed(second); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "\nThe simulator received %d new messages and %d status changes; the next sync wrote %d rows in %s.\n",
+	fmt.Fprintf(opts.Out, "\nThe simulators received %d new messages and %d changed records; the next sync wrote %d rows in %s.\n",
 		added, touched, written(second), time.Since(start).Round(time.Millisecond))
 	third := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
 	if err := failed(third); err != nil {

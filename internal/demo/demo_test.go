@@ -18,7 +18,7 @@ func TestDemoPrintsItsSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
-	for _, want := range []string{"First sync:", "messages/s", "messages  1600", "A sync with nothing new wrote 0 rows.", "daily_message_volume", "median_seconds"} {
+	for _, want := range []string{"First sync:", "messages/s", "Digisac simulator:", "demo-digisac", "A sync with nothing new wrote 0 rows.", "daily_message_volume", "median_seconds"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
