@@ -177,7 +177,9 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	for _, s := range e.cfg.Sources {
 		maxPerSource = max(maxPerSource, int32(s.Concurrency))
 	}
-	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*(1+maxPerSource)+2)
+	// Batches of the streams running at once; each stream's lease holds
+	// one more connection outside the pool.
+	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*maxPerSource+2)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database: %s", e.redact(err.Error()))

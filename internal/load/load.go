@@ -96,32 +96,33 @@ func (l *Loader) Cursors(ctx context.Context, src Source, stream string) (map[st
 }
 
 // Lease is the right to run one (source, stream): a PostgreSQL session
-// advisory lock, held on its own connection until Release. A process that
-// dies loses it with its connection.
+// advisory lock, held on a connection of its own (outside the pool, so
+// leases never starve the batches of connections) until Release. A process
+// that dies loses it with its connection.
 type Lease struct {
-	conn           *pgxpool.Conn
+	conn           *pgx.Conn
 	source, stream string
 }
 
 // TryLease takes the lease of (source, stream) if no other process holds it.
 func (l *Loader) TryLease(ctx context.Context, source, stream string) (*Lease, bool, error) {
-	conn, err := l.pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, l.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return nil, false, dbError("acquire a connection for the lease", err)
+		return nil, false, dbError("open a connection for the lease", err)
 	}
 	var ok bool
-	if err := conn.QueryRow(ctx, queries.Get("try_lease"), source, stream).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, false, dbError("take the lease", err)
-	}
-	if !ok {
-		conn.Release()
+	if err := conn.QueryRow(ctx, queries.Get("try_lease"), source, stream).Scan(&ok); err != nil || !ok {
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, false, dbError("take the lease", err)
+		}
 		return nil, false, nil
 	}
 	return &Lease{conn: conn, source: source, stream: stream}, true, nil
 }
 
-// Release gives the lease back. It is safe to call twice.
+// Release gives the lease back and closes its connection. It is safe to
+// call twice.
 func (le *Lease) Release() {
 	if le == nil || le.conn == nil {
 		return
@@ -129,13 +130,8 @@ func (le *Lease) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var released bool
-	if err := le.conn.QueryRow(ctx, queries.Get("release_lease"), le.source, le.stream).Scan(&released); err != nil || !released {
-		// The lock dies with the session: close the connection instead of
-		// returning it to the pool still holding it.
-		le.conn.Hijack().Close(ctx)
-	} else {
-		le.conn.Release()
-	}
+	_ = le.conn.QueryRow(ctx, queries.Get("release_lease"), le.source, le.stream).Scan(&released)
+	le.conn.Close(ctx) // the lock dies with the session in any case
 	le.conn = nil
 }
 
