@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -84,7 +86,9 @@ type Client struct {
 	base     *url.URL
 	api      *http.Client // follows redirects only within the same host
 	limiter  *limiter     // nil: unlimited
-	redactor *strings.Replacer
+	redactor atomic.Pointer[strings.Replacer]
+	secretMu sync.Mutex // guards secrets, for AddSecret
+	secrets  []string
 }
 
 // Response is a response whose body was read in full.
@@ -150,7 +154,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.Rand = rand.Float64
 	}
 
-	c := &Client{cfg: cfg, base: base, redactor: newRedactor(cfg.Secrets)}
+	c := &Client{cfg: cfg, base: base, secrets: slices.Clone(cfg.Secrets)}
+	c.redactor.Store(newRedactor(c.secrets))
 	api := *cfg.HTTPClient
 	api.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		first := via[0].URL
@@ -586,12 +591,24 @@ func newRedactor(secrets []string) *strings.Replacer {
 	return strings.NewReplacer(pairs...)
 }
 
+// AddSecret adds a credential learned at run time (an access token from a
+// password grant) to what Redact hides.
+func (c *Client) AddSecret(secret string) {
+	if secret == "" {
+		return
+	}
+	c.secretMu.Lock()
+	defer c.secretMu.Unlock()
+	c.secrets = append(c.secrets, secret)
+	c.redactor.Store(newRedactor(c.secrets))
+}
+
 // Redact replaces every configured secret in s, as is or URL-encoded (query
 // or path form), and every password in a URL's userinfo by "[REDACTED]".
 // Other packages use it for their own errors and log lines.
 func (c *Client) Redact(s string) string {
-	if c.redactor != nil {
-		s = c.redactor.Replace(s)
+	if r := c.redactor.Load(); r != nil {
+		s = r.Replace(s)
 	}
 	return userinfoPassword.ReplaceAllString(s, "${1}"+redactedText+"@")
 }

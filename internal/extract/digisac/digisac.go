@@ -120,6 +120,7 @@ func (s *Source) renew(ctx context.Context) error {
 	if out.AccessToken == "" {
 		return fmt.Errorf("source %q: the password grant answered without an access_token", s.cfg.Client.Source)
 	}
+	s.client.AddSecret(out.AccessToken)
 	s.mu.Lock()
 	s.token = out.AccessToken
 	s.mu.Unlock()
