@@ -268,3 +268,15 @@ func TestDigisacTranscriptsFillTicketsWithoutMessages(t *testing.T) {
 		t.Fatalf("second transcripts run wrote %d rows", w)
 	}
 }
+
+func TestDigisacServerThatCapsPerPageStillReadsEverything(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 38, Users: 30, Contacts: 90, Tickets: 10, PerPageCap: 7}, func(s *config.Source) { s.PageSize = 50 })
+	h.mustSucceed(h.sync("users", "contacts"))
+	var users, deleted, contacts int
+	if err := h.db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM agents), (SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL), (SELECT count(*) FROM contacts)`).Scan(&users, &deleted, &contacts); err != nil {
+		t.Fatal(err)
+	}
+	if users != 30 || deleted != 0 || contacts != len(h.ds.Records("contacts")) {
+		t.Fatalf("agents %d (%d deleted), contacts %d; want 30 (0), %d", users, deleted, contacts, len(h.ds.Records("contacts")))
+	}
+}

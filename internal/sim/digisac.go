@@ -112,6 +112,10 @@ type DigisacConfig struct {
 	// LateFileDelay: media messages younger than this (createdAt against Now)
 	// have no file url yet under include=file; default 0.
 	LateFileDelay time.Duration
+	// PerPageCap, when set, silently serves at most this many records per
+	// page whatever perPage asks (lastPage and the rest follow the cap), as
+	// a server with a lower limit than documented would.
+	PerPageCap int
 	// ChurnPerList is how many random records of a resource are edited (as
 	// Edit does) before each list request of that resource is served,
 	// simulating activity while a client pages; default 0.
@@ -2217,6 +2221,9 @@ func (d *Digisac) serveList(w http.ResponseWriter, r *http.Request, resource str
 	d.mu.RUnlock()
 	if hook != nil {
 		hook(resource, q.page)
+	}
+	if c := d.cfg.PerPageCap; c > 0 && q.perPage > c {
+		q.perPage = c
 	}
 	skip := (q.page - 1) * q.perPage
 	page := dsPageJSON{Limit: q.perPage, Skip: skip, CurrentPage: q.page, From: skip}

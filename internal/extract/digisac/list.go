@@ -128,13 +128,30 @@ func (st *Incremental) Extract(ctx context.Context, req extract.Request, emit ex
 		if err := emit(ctx, page); err != nil {
 			return err
 		}
-		if len(env.Data) < st.src.cfg.PageSize || env.LastPage <= 1 {
+		if isLast(env, st.src.cfg.PageSize) {
 			return nil
 		}
 		if !moved {
-			return fmt.Errorf("digisac %s: a full page of records without a readable updatedAt and id; cannot page past it", st.resource)
+			return fmt.Errorf("digisac %s: a page of records without a readable updatedAt and id; cannot page past it (the records are in quarantine: check them there, then fix or contact Digisac)", st.resource)
 		}
 		lower, inclusive = last, false
+	}
+}
+
+// isLast reports whether a keyset page is the last one. Every request asks
+// for page 1 of what remains, so lastPage says whether more remains,
+// whatever perPage the server really applied (a server that caps perPage
+// below what was asked must not end a pass early, least of all a
+// full-refresh pass, which would mark the unseen rows deleted). Only
+// without lastPage does a short page mean the end.
+func isLast(env *envelope, asked int) bool {
+	switch {
+	case len(env.Data) == 0:
+		return true
+	case env.LastPage > 0:
+		return env.LastPage <= 1
+	default:
+		return len(env.Data) < asked
 	}
 }
 
@@ -215,9 +232,9 @@ func (st *FullRefresh) Extract(ctx context.Context, req extract.Request, emit ex
 			seen = append(seen, p.ID)
 			next = max(next, p.ID)
 		}
-		done := len(env.Data) < st.src.cfg.PageSize || env.LastPage <= 1
+		done := isLast(env, st.src.cfg.PageSize)
 		if !done && next == after {
-			return fmt.Errorf("digisac %s: a full page of records without ids; cannot page past it", st.resource)
+			return fmt.Errorf("digisac %s: a page of records without ids; cannot page past it (the records are in quarantine)", st.resource)
 		}
 		page := extract.Page{Records: env.Data}
 		if done && !req.Backfill {

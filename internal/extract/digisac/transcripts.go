@@ -118,11 +118,11 @@ func (st *Transcripts) Extract(ctx context.Context, req extract.Request, emit ex
 		if err := emit(ctx, page); err != nil {
 			return err
 		}
-		if len(env.Data) < st.src.cfg.PageSize || env.LastPage <= 1 {
+		if isLast(env, st.src.cfg.PageSize) {
 			return nil
 		}
 		if !moved {
-			return fmt.Errorf("digisac tickets: a full page of records without a readable updatedAt and id; cannot page past it")
+			return fmt.Errorf("digisac transcripts: a page of closed tickets without a readable updatedAt and id; cannot page past it (the tickets stream quarantines such records: check them there)")
 		}
 		lower, inclusive = last, false
 	}
