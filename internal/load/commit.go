@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,12 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 	var res Result
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		src := run.Source.ID
+		protocols := ticketProtocols(b.Conversations)
+		if len(protocols) > 0 {
+			if _, err := tx.Exec(ctx, queries.Get("lock_protocols"), src); err != nil {
+				return fmt.Errorf("lock the source's protocols: %w", err)
+			}
+		}
 		var steps []step
 		add := func(table string, n int, cols []string, merge string, row func(int) []any) {
 			if n > 0 {
@@ -108,7 +115,7 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 		add("departments", len(b.Departments), deptColumns, "merge_departments", func(i int) []any { return deptRow(src, &b.Departments[i]) })
 		convs, byProtocol := split(b.Conversations, func(c *transform.Conversation) bool { return c.ByProtocol })
 		fullV, derivedV := split(convs, func(c *transform.Conversation) bool { return c.Derived })
-		add("conversations", len(fullV), convColumns, "adopt_messages adopt_conversations merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
+		add("conversations", len(fullV), convColumns, "merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
 		add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
 		add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
 		add("messages", len(b.Messages), messageColumns, "merge_messages", func(i int) []any { return messageRow(src, &b.Messages[i]) })
@@ -148,6 +155,16 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 			}
 		}
 
+		if len(protocols) > 0 {
+			for _, heal := range []string{"heal_protocol_messages", "heal_protocol_conversations"} {
+				tag, err := tx.Exec(ctx, queries.Get(heal), src, protocols)
+				if err != nil {
+					return fmt.Errorf("%s: %w", heal, err)
+				}
+				res.Written += tag.RowsAffected()
+			}
+		}
+
 		post := &pgx.Batch{}
 		for _, r := range b.Rejections {
 			payload := cleanJSON(r.Payload)
@@ -182,6 +199,19 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 		return nil
 	})
 	return res, err
+}
+
+// ticketProtocols lists the protocols of a batch's tickets, sorted and
+// without repeats.
+func ticketProtocols(convs []transform.Conversation) []string {
+	var out []string
+	for _, c := range convs {
+		if p := cleanText(c.Protocol); p != "" {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func fingerprint(reason string, payload []byte) string {

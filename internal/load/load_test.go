@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -307,8 +308,10 @@ func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
 	db, l, run := setup(t)
 	ctx := context.Background()
 	closed := false
+	// The export's times are later than the API's updatedAt: they must not
+	// keep the API's row out.
 	imported := transform.Conversation{Kind: "ticket", Protocol: "2025102948644", IsOpen: &closed, OpenedAt: t0, ClosedAt: t0.Add(time.Hour),
-		Topics: []string{"entrega"}, Raw: json.RawMessage(`{"protocolo":"2025102948644"}`), ByProtocol: true}
+		UpdatedAt: t0.Add(5 * time.Hour), Topics: []string{"entrega"}, Raw: json.RawMessage(`{"protocolo":"2025102948644"}`), ByProtocol: true}
 	file := &load.ImportedFile{SHA256: "abc", Path: "tickets.csv", Format: "digisac-tickets-csv", Rows: 1}
 	line := msg("txt:2025102948644:1", t0, "Olá")
 	line.ConversationID = "protocol:2025102948644"
@@ -333,6 +336,9 @@ func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
 	if got := scalar[string](t, db, "SELECT conversation_external_id FROM messages"); got != "9c00-uuid" {
 		t.Fatalf("the imported message still points at %q", got)
 	}
+	if got := scalar[string](t, db, "SELECT agent_external_id FROM conversations"); got != "u1" {
+		t.Fatalf("the API's values did not land: agent %q", got)
+	}
 	// Importing again only fills what the API's row lacks.
 	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}}}); err != nil {
 		t.Fatal(err)
@@ -342,5 +348,39 @@ func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
 	}
 	if got := scalar[[]string](t, db, "SELECT topics FROM conversations"); len(got) != 1 || got[0] != "entrega" {
 		t.Fatalf("topics not filled from the import: %v", got)
+	}
+}
+
+func TestImportAndAPIRacingForOneTicketLeaveOneRow(t *testing.T) {
+	db, l, run := setup(t)
+	ctx := context.Background()
+	closed := false
+	const n = 20
+	errs := make(chan error, 2*n)
+	for i := range n {
+		p := fmt.Sprintf("20250000000%02d", i)
+		imported := transform.Conversation{Kind: "ticket", Protocol: p, IsOpen: &closed, Raw: json.RawMessage(`{}`), ByProtocol: true}
+		line := msg("txt:"+p+":1", t0, "Olá")
+		line.ConversationID = "protocol:" + p
+		api := transform.Conversation{ExternalID: "uuid-" + p, Kind: "ticket", Protocol: p, IsOpen: &closed, UpdatedAt: t0, Raw: json.RawMessage(`{}`)}
+		go func() {
+			_, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}, Messages: []transform.Message{line}}})
+			errs <- err
+		}()
+		go func() {
+			_, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{api}}})
+			errs <- err
+		}()
+	}
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := scalar[int64](t, db, "SELECT count(*) FROM conversations"); got != n {
+		t.Fatalf("%d conversations for %d tickets", got, n)
+	}
+	if got := scalar[int64](t, db, "SELECT count(*) FROM messages WHERE conversation_external_id LIKE 'protocol:%'"); got != 0 {
+		t.Fatalf("%d messages still point at placeholders", got)
 	}
 }

@@ -257,22 +257,27 @@ WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id,
        excluded.raw)
   AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
 
--- A ticket an import created under 'protocol:<n>' becomes the API's ticket
--- of that protocol (the merge that follows writes the API's values), so one
--- ticket never has two rows. Its imported messages move first.
--- name: adopt_messages
-UPDATE messages m SET conversation_external_id = s.external_id, synced_at = now()
-FROM stage_conversations s
-WHERE m.source_id = s.source_id AND s.protocol IS NOT NULL
-  AND m.conversation_external_id = 'protocol:' || s.protocol
-  AND NOT EXISTS (SELECT FROM conversations x WHERE x.source_id = s.source_id AND x.external_id = s.external_id);
+-- Exported files name a ticket only by its protocol. Until the API's ticket
+-- of that protocol is stored, an import keeps the ticket as a row keyed
+-- 'protocol:<n>' and points its messages there; once both rows exist, these
+-- two statements move the messages to the API's ticket and drop the
+-- placeholder, so one ticket never has two rows. They run at the end of
+-- every batch that holds tickets with protocols ($2), under a per-source
+-- transaction lock, so two batches cannot each miss the other's row.
+-- name: lock_protocols
+SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/protocols/' || ($1::integer)::text, 0));
 
--- name: adopt_conversations
-UPDATE conversations c SET external_id = s.external_id, synced_at = now()
-FROM stage_conversations s
-WHERE c.source_id = s.source_id AND s.protocol IS NOT NULL
-  AND c.external_id = 'protocol:' || s.protocol
-  AND NOT EXISTS (SELECT FROM conversations x WHERE x.source_id = s.source_id AND x.external_id = s.external_id);
+-- name: heal_protocol_messages
+UPDATE messages m SET conversation_external_id = c.external_id, synced_at = now()
+FROM conversations c, unnest($2::text[]) AS p(protocol)
+WHERE c.source_id = $1 AND c.protocol = p.protocol AND c.external_id <> 'protocol:' || p.protocol
+  AND m.source_id = $1 AND m.conversation_external_id = 'protocol:' || p.protocol;
+
+-- name: heal_protocol_conversations
+DELETE FROM conversations d
+USING conversations c, unnest($2::text[]) AS p(protocol)
+WHERE d.source_id = $1 AND d.external_id = 'protocol:' || p.protocol
+  AND c.source_id = $1 AND c.protocol = p.protocol AND c.external_id <> d.external_id;
 
 -- Tickets from exported files, known only by protocol: fill what the row of
 -- that protocol lacks (fill_conversations_by_protocol), or create one keyed
