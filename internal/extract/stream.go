@@ -29,6 +29,9 @@ type Warehouse interface {
 	// ConversationsWithoutMessages returns those of ids (conversation
 	// external ids of the stream's source) that have no message stored.
 	ConversationsWithoutMessages(ctx context.Context, ids []string) ([]string, error)
+	// Cursor is the saved cursor of another stream of the same source
+	// (partition ""), and whether it has one.
+	Cursor(ctx context.Context, stream string) (cursor.Cursor, bool, error)
 }
 
 // Lower is where an incremental read of partition starts: its saved cursor,

@@ -188,3 +188,13 @@ func (v *View) ConversationsWithoutMessages(ctx context.Context, ids []string) (
 	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return out, dbError("find conversations without messages", err)
 }
+
+// Cursor is the saved cursor of another stream of the source.
+func (v *View) Cursor(ctx context.Context, stream string) (cursor.Cursor, bool, error) {
+	all, err := v.l.Cursors(ctx, v.src, stream)
+	if err != nil {
+		return cursor.Cursor{}, false, err
+	}
+	c, ok := all[""]
+	return c, ok, nil
+}

@@ -280,3 +280,23 @@ func TestDigisacServerThatCapsPerPageStillReadsEverything(t *testing.T) {
 		t.Fatalf("agents %d (%d deleted), contacts %d; want 30 (0), %d", users, deleted, contacts, len(h.ds.Records("contacts")))
 	}
 }
+
+func TestDigisacTranscriptsNeverDoubleTheMessagesStream(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 39, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
+		s.Streams = []string{"tickets", "messages", "transcripts"}
+	})
+	// Transcripts before messages ever ran: nothing is exported yet.
+	h.mustSucceed(h.sync("tickets"))
+	h.mustSucceed(h.sync("transcripts"))
+	h.mustSucceed(h.sync("messages"))
+	h.clock.Advance(48 * time.Hour)
+	h.mustSucceed(h.sync("messages"))
+	h.mustSucceed(h.sync("transcripts"))
+	var txt int
+	if err := h.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE external_id LIKE 'txt:%'`).Scan(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if txt != 0 {
+		t.Fatalf("%d transcript messages stored beside the API's own", txt)
+	}
+}

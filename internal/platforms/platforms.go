@@ -103,7 +103,7 @@ func Jobs(src *config.Source, opts Options) ([]pipeline.Job, error) {
 			if err != nil {
 				return nil, fmt.Errorf("source %q: %w", src.Name, err)
 			}
-			job.Stream, job.Transform = dsac.Transcripts(opts), transform.DigisacTranscriptRecords
+			job.Stream, job.Transform = dsac.Transcripts(opts, src.HasStream("messages")), transform.DigisacTranscriptRecords
 		default:
 			return nil, fmt.Errorf("source %q: the %s stream of %s is not built yet in this version of syncer; remove it from streams (or the source) to sync the rest", src.Name, name, src.Platform)
 		}

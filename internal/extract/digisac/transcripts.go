@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"syncer/internal/cursor"
 	"syncer/internal/extract"
@@ -22,19 +24,30 @@ type TranscriptRecord struct {
 }
 
 // Transcripts is the "transcripts" stream (off by default): for closed
-// tickets whose messages the warehouse lacks, it fetches the ticket's TXT
+// tickets whose messages the warehouse lacks (and, when the source syncs
+// messages too, that the messages stream has read past), it fetches the ticket's TXT
 // export (POST /api/v1/tickets/export {protocol}) and loads its lines. It
 // pages closed tickets like the tickets stream, with a cursor of its own.
 type Transcripts struct {
 	src  *Source
 	opts TranscriptOptions
+	// afterMessages: the source also syncs messages, so a ticket is
+	// exported only once that stream has read past it (by TranscriptMargin):
+	// before then, "no messages in the warehouse" may only mean "not read
+	// yet", and the export would store the ticket's messages twice.
+	afterMessages bool
 }
+
+// TranscriptMargin is how far the messages stream must have read past a
+// ticket's last update before the ticket counts as having no messages.
+const TranscriptMargin = 24 * time.Hour
 
 var _ extract.Stream = (*Transcripts)(nil)
 
 // Transcripts returns the stream; opts reads the exported text.
-func (s *Source) Transcripts(opts TranscriptOptions) *Transcripts {
-	return &Transcripts{src: s, opts: opts}
+// afterMessages says the source syncs the messages stream too.
+func (s *Source) Transcripts(opts TranscriptOptions, afterMessages bool) *Transcripts {
+	return &Transcripts{src: s, opts: opts, afterMessages: afterMessages}
 }
 
 // Name is the stream's name.
@@ -58,6 +71,19 @@ func (st *Transcripts) Extract(ctx context.Context, req extract.Request, emit ex
 		lower = cursor.Cursor{TS: req.Since}
 		if !req.Until.IsZero() && req.Until.Before(upper) {
 			upper = req.Until
+		}
+	}
+	if st.afterMessages {
+		mc, ok, err := req.Warehouse.Cursor(ctx, "messages")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			st.src.cfg.Logger.InfoContext(ctx, "transcripts wait for the messages stream's first run", slog.String("stream", "transcripts"))
+			return nil
+		}
+		if bound := mc.TS.Add(-TranscriptMargin); bound.Before(upper) {
+			upper = bound
 		}
 	}
 	inclusive := true
