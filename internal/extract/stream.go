@@ -32,6 +32,9 @@ type Warehouse interface {
 	// Cursor is the saved cursor of another stream of the same source
 	// (partition ""), and whether it has one.
 	Cursor(ctx context.Context, stream string) (cursor.Cursor, bool, error)
+	// MessagesWithoutMedia returns up to limit ids of media messages sent
+	// after since whose media_url is still empty, oldest first.
+	MessagesWithoutMedia(ctx context.Context, since time.Time, limit int) ([]string, error)
 }
 
 // Lower is where an incremental read of partition starts: its saved cursor,

@@ -198,3 +198,14 @@ func (v *View) Cursor(ctx context.Context, stream string) (cursor.Cursor, bool, 
 	c, ok := all[""]
 	return c, ok, nil
 }
+
+// MessagesWithoutMedia returns up to limit ids of the source's media
+// messages sent after since that have no media_url yet, oldest first.
+func (v *View) MessagesWithoutMedia(ctx context.Context, since time.Time, limit int) ([]string, error) {
+	rows, err := v.l.pool.Query(ctx, queries.Get("messages_without_media"), v.src.ID, since, limit)
+	if err != nil {
+		return nil, dbError("find media messages without a url", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return out, dbError("find media messages without a url", err)
+}

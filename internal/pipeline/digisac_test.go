@@ -300,3 +300,27 @@ func TestDigisacTranscriptsNeverDoubleTheMessagesStream(t *testing.T) {
 		t.Fatalf("%d transcript messages stored beside the API's own", txt)
 	}
 }
+
+func TestDigisacLateMediaURLsAreFetchedLater(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 40, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: time.Hour}, nil)
+	h.mustSucceed(h.sync())
+	h.ds.Create("messages", 150)
+	h.clock.Advance(time.Minute)
+	h.mustSucceed(h.sync("messages"))
+	missing := func() int {
+		var n int
+		if err := h.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages
+			WHERE kind IN ('image','audio','video','document','sticker') AND media_url IS NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if missing() == 0 {
+		t.Fatal("no media message lacked its url; the test proves nothing")
+	}
+	h.clock.Advance(2 * time.Hour) // the urls exist now, with the messages' updatedAt unchanged
+	h.mustSucceed(h.sync("messages"))
+	if n := missing(); n != 0 {
+		t.Fatalf("%d media messages still without a url", n)
+	}
+}

@@ -93,3 +93,10 @@ ON CONFLICT (source_id, sha256) DO NOTHING;
 -- name: conversations_without_messages
 SELECT id FROM unnest($2::text[]) AS id
 WHERE NOT EXISTS (SELECT FROM messages m WHERE m.source_id = $1 AND m.conversation_external_id = id);
+
+-- name: messages_without_media
+SELECT external_id FROM messages
+WHERE source_id = $1 AND media_url IS NULL AND sent_at > $2
+  AND kind IN ('image', 'audio', 'video', 'document', 'sticker')
+ORDER BY sent_at
+LIMIT $3;

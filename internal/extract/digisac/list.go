@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
+	"time"
 
 	"syncer/internal/cursor"
 	"syncer/internal/extract"
@@ -53,7 +55,18 @@ type Incremental struct {
 	name     string
 	resource string
 	include  []any
+	// revisitMedia: after the pass, read again the recent media messages
+	// stored without a file url (Digisac fills file.url a while after the
+	// message arrives, without touching updatedAt).
+	revisitMedia bool
 }
+
+// MediaRevisitWindow is how long after sending a media message without a
+// url is read again; MediaRevisitMax bounds how many one run reads again.
+const (
+	MediaRevisitWindow = 24 * time.Hour
+	MediaRevisitMax    = 5000
+)
 
 var _ extract.Stream = (*Incremental)(nil)
 
@@ -73,7 +86,7 @@ func (s *Source) Tickets() *Incremental {
 
 // Messages is the messages stream, with the file for media_url.
 func (s *Source) Messages() *Incremental {
-	return &Incremental{src: s, name: "messages", resource: "messages", include: []any{"file"}}
+	return &Incremental{src: s, name: "messages", resource: "messages", include: []any{"file"}, revisitMedia: true}
 }
 
 // Extract pages from the cursor (or the backfill window) to the end.
@@ -129,13 +142,39 @@ func (st *Incremental) Extract(ctx context.Context, req extract.Request, emit ex
 			return err
 		}
 		if isLast(env, st.src.cfg.PageSize) {
-			return nil
+			break
 		}
 		if !moved {
 			return fmt.Errorf("digisac %s: a page of records without a readable updatedAt and id; cannot page past it (the records are in quarantine: check them there, then fix or contact Digisac)", st.resource)
 		}
 		lower, inclusive = last, false
 	}
+	if st.revisitMedia && !req.Backfill && req.Warehouse != nil {
+		return st.revisit(ctx, req, emit, upper)
+	}
+	return nil
+}
+
+// revisit reads again, by id, the recent media messages stored without a
+// url. It moves no cursor; the merge writes only those that changed.
+func (st *Incremental) revisit(ctx context.Context, req extract.Request, emit extract.Emit, now time.Time) error {
+	ids, err := req.Warehouse.MessagesWithoutMedia(ctx, now.Add(-MediaRevisitWindow), MediaRevisitMax)
+	if err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(ids, st.src.cfg.PageSize) {
+		env, err := st.src.list(ctx, st.resource, map[string]any{
+			"where": map[string]any{"id": map[string]any{"$in": chunk}}, "include": st.include,
+			"order": [][]string{{"id", "ASC"}}, "page": 1, "perPage": len(chunk),
+		})
+		if err != nil {
+			return err
+		}
+		if err := emit(ctx, extract.Page{Records: env.Data}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isLast reports whether a keyset page is the last one. Every request asks
