@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,8 +101,30 @@ func (l *Loader) Cursors(ctx context.Context, src Source, stream string) (map[st
 // leases never starve the batches of connections) until Release. A process
 // that dies loses it with its connection.
 type Lease struct {
+	mu             sync.Mutex // a pgx.Conn serves one caller at a time
 	conn           *pgx.Conn
 	source, stream string
+}
+
+// ErrLeaseLost means the lease's connection died (a server restart, an
+// idle-session timeout, a terminated backend): another process may be
+// running the stream now, so this run must stop.
+var ErrLeaseLost = errors.New("lost the stream's lease (its database session ended); stopping so that no other process runs it at the same time; the next run resumes")
+
+// Check confirms the lease is still held: its session is alive, and a
+// session keeps its advisory locks until it ends.
+func (le *Lease) Check(ctx context.Context) error {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	if le.conn == nil {
+		return ErrLeaseLost
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := le.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrLeaseLost, err)
+	}
+	return nil
 }
 
 // TryLease takes the lease of (source, stream) if no other process holds it.
@@ -124,7 +147,12 @@ func (l *Loader) TryLease(ctx context.Context, source, stream string) (*Lease, b
 // Release gives the lease back and closes its connection. It is safe to
 // call twice.
 func (le *Lease) Release() {
-	if le == nil || le.conn == nil {
+	if le == nil {
+		return
+	}
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	if le.conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

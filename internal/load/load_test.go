@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -382,5 +383,25 @@ func TestImportAndAPIRacingForOneTicketLeaveOneRow(t *testing.T) {
 	}
 	if got := scalar[int64](t, db, "SELECT count(*) FROM messages WHERE conversation_external_id LIKE 'protocol:%'"); got != 0 {
 		t.Fatalf("%d messages still point at placeholders", got)
+	}
+}
+
+func TestLostLeaseIsNoticed(t *testing.T) {
+	db, l, _ := setup(t)
+	ctx := context.Background()
+	lease, ok, err := l.TryLease(ctx, "acme-ogmma", "messages")
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	defer lease.Release()
+	if err := lease.Check(ctx); err != nil {
+		t.Fatalf("fresh lease: %v", err)
+	}
+	// The server ends the lease's session.
+	if _, err := db.Pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, int64(load.LeasePID(lease))); err != nil {
+		t.Fatal(err)
+	}
+	if err := lease.Check(ctx); !errors.Is(err, load.ErrLeaseLost) {
+		t.Fatalf("Check after the session ended: %v", err)
 	}
 }

@@ -113,6 +113,9 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 
 	var mu sync.Mutex // Emit may be called from several goroutines
 	emit := func(ctx context.Context, p extract.Page) error {
+		if err := lease.Check(ctx); err != nil {
+			return err
+		}
 		batch := job.Transform(p.Records)
 		c := load.Commit{Batch: &batch, Partition: p.Partition, Pages: 1, RowsRead: len(p.Records)}
 		if p.SuspectedGap {
