@@ -75,11 +75,14 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		return out
 	}
 
-	src, err := r.Loader.Source(ctx, job.Source, job.Platform)
+	// The bookkeeping before the run proper gets a deadline of its own.
+	setup, cancelSetup := context.WithTimeout(ctx, time.Minute)
+	defer cancelSetup()
+	src, err := r.Loader.Source(setup, job.Source, job.Platform)
 	if err != nil {
 		return fail(err)
 	}
-	lease, ok, err := r.Loader.TryLease(ctx, job.Source, name)
+	lease, ok, err := r.Loader.TryLease(setup, job.Source, name)
 	if err != nil {
 		return fail(err)
 	}
@@ -89,7 +92,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		return out
 	}
 	defer lease.Release()
-	if n, err := r.Loader.FailAbandonedRuns(ctx, src, name); err != nil {
+	if n, err := r.Loader.FailAbandonedRuns(setup, src, name); err != nil {
 		return fail(err)
 	} else if n > 0 {
 		log.WarnContext(ctx, "earlier runs of this stream were interrupted; marked failed, their commits are kept", slog.Int64("runs", n))
@@ -99,11 +102,11 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	mode := load.ModeIncremental
 	if req.Backfill {
 		mode = load.ModeBackfill
-	} else if req.Cursors, err = r.Loader.Cursors(ctx, src, name); err != nil {
+	} else if req.Cursors, err = r.Loader.Cursors(setup, src, name); err != nil {
 		return fail(err)
 	}
 	req.Warehouse = r.Loader.View(src)
-	run, err := r.Loader.StartRun(ctx, src, name, mode, req.Since, req.Until)
+	run, err := r.Loader.StartRun(setup, src, name, mode, req.Since, req.Until)
 	if err != nil {
 		return fail(err)
 	}
