@@ -68,7 +68,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&listen, "listen", listen, "address to serve the simulators on")
 		fs.Int64Var(&seed, "seed", seed, "seed of the generated data")
-		fs.IntVar(&conversations, "conversations", conversations, "Ogmma conversations per channel")
+		fs.IntVar(&conversations, "conversations", conversations, "Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each)")
 		fs.IntVar(&messages, "messages", messages, "initial messages per Ogmma conversation")
 	}); err != nil {
 		return err
@@ -80,16 +80,18 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		return err
 	}
 	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now})
+	ds := sim.NewDigisac(sim.DigisacConfig{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
-	srv := &http.Server{Handler: sim.NewServer(og), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds}), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, og.APIKey())
+	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop; GET %s/ lists the endpoints and the controls that change the data)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, base, og.APIKey())
 	for _, ch := range og.Channels() {
 		fmt.Fprintf(e.stdout, "      - id: %s\n        discover: true\n", ch.ID)
 	}
+	fmt.Fprintf(e.stdout, "  - name: sim-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 100\n", base, ds.Token())
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
