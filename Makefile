@@ -76,16 +76,15 @@ $(SQLC):
 	mv "$$tmp/sqlc" $@; \
 	rmdir "$$tmp"
 
-# A package with golden files declares `var update = flag.Bool("update", ...)` in a
-# _test.go file; only those packages get -update (the others' test binaries would refuse
-# a flag they do not define).
+# Packages with golden files use internal/golden in their tests, which defines -update;
+# only they get the flag (the others' test binaries would refuse a flag they do not define).
 update-golden: ## Rewrite the golden files in testdata/ from the current output
-	files="$$(grep -rlE --include='*_test.go' --exclude-dir=.data --exclude-dir=.git \
-		'flag\.Bool(Var)?\(.*"update"' . || true)"; \
+	files="$$(grep -rl --include='*_test.go' --exclude-dir=.data --exclude-dir=.git \
+		'"syncer/internal/golden"' . || true)"; \
 	dirs="$$(for f in $$files; do dirname "$$f"; done | sort -u)"; \
-	if [[ -z "$$dirs" ]]; then echo "no package defines an -update flag: nothing to refresh"; exit 0; fi; \
+	if [[ -z "$$dirs" ]]; then echo "no package uses internal/golden: nothing to refresh"; exit 0; fi; \
 	url="$$($(DB) url test)"; \
-	TEST_DATABASE_URL="$$url" $(GO) test -count=1 -run Golden $$dirs -update
+	TEST_DATABASE_URL="$$url" $(GO) test -count=1 $$dirs -update
 
 fmt: ## Format every Go file with gofmt
 	$(if $(GOFILES),gofmt -w $(GOFILES),@echo "no Go files")

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"syncer/internal/golden"
 )
 
 func readExportFixture(t *testing.T, name string, v any) {
@@ -22,11 +24,11 @@ func readExportFixture(t *testing.T, name string, v any) {
 func TestDigisacExportGolden(t *testing.T) {
 	var rows []DigisacTicketRow
 	readExportFixture(t, "digisac_export_tickets.json", &rows)
-	golden(t, "digisac_export_tickets.golden.json", DigisacTicketsCSV(rows))
+	golden.JSON(t, "digisac_export_tickets.golden.json", DigisacTicketsCSV(rows))
 
 	var tr Transcript
 	readExportFixture(t, "digisac_export_transcript.json", &tr)
-	golden(t, "digisac_export_transcript.golden.json", DigisacTranscript(tr, "9c00e1f2-api-ticket"))
+	golden.JSON(t, "digisac_export_transcript.golden.json", DigisacTranscript(tr, "9c00e1f2-api-ticket"))
 }
 
 func TestDigisacTicketsCSVMapping(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"syncer/internal/golden"
 )
 
 func TestDigisacGolden(t *testing.T) {
@@ -16,12 +18,12 @@ func TestDigisacGolden(t *testing.T) {
 	if err := json.Unmarshal(b, &entities); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "digisac_services.golden.json", DigisacServices(entities["services"]))
-	golden(t, "digisac_users.golden.json", DigisacUsers(entities["users"]))
-	golden(t, "digisac_departments.golden.json", DigisacDepartments(entities["departments"]))
-	golden(t, "digisac_contacts.golden.json", DigisacContacts(entities["contacts"]))
-	golden(t, "digisac_tickets.golden.json", DigisacTickets(entities["tickets"]))
-	golden(t, "digisac_messages.golden.json", DigisacMessages(readPage(t, "digisac_messages.json")))
+	golden.JSON(t, "digisac_services.golden.json", DigisacServices(entities["services"]))
+	golden.JSON(t, "digisac_users.golden.json", DigisacUsers(entities["users"]))
+	golden.JSON(t, "digisac_departments.golden.json", DigisacDepartments(entities["departments"]))
+	golden.JSON(t, "digisac_contacts.golden.json", DigisacContacts(entities["contacts"]))
+	golden.JSON(t, "digisac_tickets.golden.json", DigisacTickets(entities["tickets"]))
+	golden.JSON(t, "digisac_messages.golden.json", DigisacMessages(readPage(t, "digisac_messages.json")))
 }
 
 func TestDigisacMessageMapping(t *testing.T) {

@@ -2,46 +2,12 @@ package transform
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"syncer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got, as indented JSON, with testdata/name, or rewrites it
-// with -update.
-func golden(t *testing.T, name string, got any) {
-	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != string(b) {
-		gotLines, wantLines := strings.Split(string(b), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gotLines), len(wantLines)) {
-			if gotLines[i] != wantLines[i] {
-				t.Errorf("%s differs from the output at line %d:\n got %s\nwant %s\n(run go test ./internal/transform -update and review the diff)", path, i+1, gotLines[i], wantLines[i])
-				return
-			}
-		}
-		t.Errorf("%s differs from the output in length (%d lines, want %d); run go test ./internal/transform -update", path, len(gotLines), len(wantLines))
-	}
-}
 
 func readPage(t *testing.T, name string) []json.RawMessage {
 	t.Helper()
@@ -57,7 +23,7 @@ func readPage(t *testing.T, name string) []json.RawMessage {
 }
 
 func TestOgmmaGolden(t *testing.T) {
-	golden(t, "ogmma_page.golden.json", Ogmma(readPage(t, "ogmma_page.json")))
+	golden.JSON(t, "ogmma_page.golden.json", Ogmma(readPage(t, "ogmma_page.json")))
 }
 
 func TestOgmmaMapping(t *testing.T) {

@@ -3,40 +3,14 @@ package digisac
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"syncer/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// exportGolden compares got, as indented JSON, with testdata/name, or
-// rewrites it with -update.
-func exportGolden(t *testing.T, name string, got any) {
-	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != string(b) {
-		t.Errorf("%s differs from the parser's output; run go test ./internal/extract/digisac -update and review the diff\ngot:\n%s", path, b)
-	}
-}
 
 func saoPaulo(t testing.TB) *time.Location {
 	t.Helper()
@@ -73,7 +47,7 @@ func TestTicketsCSVGolden(t *testing.T) {
 				p.Result = res
 				checkCSVAccounting(t, res)
 			}
-			exportGolden(t, strings.TrimSuffix(name, ".csv")+".golden.json", p)
+			golden.JSON(t, strings.TrimSuffix(name, ".csv")+".golden.json", p)
 		})
 	}
 }
@@ -243,32 +217,14 @@ func jsonOf(v any) string {
 // a good row, part of a bad line or an empty line, exactly once.
 func checkCSVAccounting(t testing.TB, res *TicketsCSV) {
 	t.Helper()
-	seen := make([]int, res.Lines+2)
-	mark := func(what string, from, to int) {
-		if from < 1 || to < from || to > res.Lines {
-			t.Fatalf("%s covers lines %d..%d of %d", what, from, to, res.Lines)
-		}
-		for l := from; l <= to; l++ {
-			seen[l]++
-		}
-	}
-	mark("the header", res.HeaderAt.Start, res.HeaderAt.End)
+	spans := map[string][][2]int{"the header": {{res.HeaderAt.Start, res.HeaderAt.End}}}
 	for _, r := range res.Rows {
-		mark("a row", r.Line, r.EndLine)
+		spans["a row"] = append(spans["a row"], [2]int{r.Line, r.EndLine})
 	}
 	for _, b := range res.Bad {
-		mark("a bad line", b.Line, b.EndLine)
+		spans["a bad line"] = append(spans["a bad line"], [2]int{b.Line, b.EndLine})
 	}
-	covered := 0
-	for l := 1; l <= res.Lines; l++ {
-		if seen[l] > 1 {
-			t.Fatalf("line %d is counted %d times", l, seen[l])
-		}
-		covered += seen[l]
-	}
-	if covered+res.Skipped != res.Lines {
-		t.Fatalf("%d lines covered and %d skipped, of %d", covered, res.Skipped, res.Lines)
-	}
+	golden.Lines(t, res.Lines, res.Skipped, spans)
 }
 
 func FuzzTicketsCSV(f *testing.F) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"syncer/internal/golden"
 )
 
 var transcriptFiles = []string{
@@ -24,7 +26,7 @@ func TestTranscriptGolden(t *testing.T) {
 				p.Result = res
 				checkTranscriptAccounting(t, res)
 			}
-			exportGolden(t, strings.TrimSuffix(name, ".txt")+".golden.json", p)
+			golden.JSON(t, strings.TrimSuffix(name, ".txt")+".golden.json", p)
 		})
 	}
 }
@@ -143,34 +145,17 @@ func TestProtocolInName(t *testing.T) {
 // exactly once.
 func checkTranscriptAccounting(t testing.TB, res *TranscriptFile) {
 	t.Helper()
-	seen := make([]int, res.Lines+2)
-	mark := func(what string, from, to int) {
-		if from < 1 || to < from || to > res.Lines {
-			t.Fatalf("%s covers lines %d..%d of %d", what, from, to, res.Lines)
-		}
-		for l := from; l <= to; l++ {
-			seen[l]++
-		}
-	}
+	spans := map[string][][2]int{}
 	for _, h := range res.Transcript.Header {
-		mark("a header line", h.Line, h.Line)
+		spans["a header line"] = append(spans["a header line"], [2]int{h.Line, h.Line})
 	}
 	for _, m := range res.Transcript.Messages {
-		mark("a message", m.Line, m.EndLine)
+		spans["a message"] = append(spans["a message"], [2]int{m.Line, m.EndLine})
 	}
 	for _, b := range res.Bad {
-		mark("a bad line", b.Line, b.EndLine)
+		spans["a bad line"] = append(spans["a bad line"], [2]int{b.Line, b.EndLine})
 	}
-	covered := 0
-	for l := 1; l <= res.Lines; l++ {
-		if seen[l] > 1 {
-			t.Fatalf("line %d is counted %d times", l, seen[l])
-		}
-		covered += seen[l]
-	}
-	if covered+res.Skipped != res.Lines {
-		t.Fatalf("%d lines covered and %d skipped, of %d", covered, res.Skipped, res.Lines)
-	}
+	golden.Lines(t, res.Lines, res.Skipped, spans)
 }
 
 func FuzzTranscript(f *testing.F) {
