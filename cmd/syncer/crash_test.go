@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
 	"syncer/internal/transform"
@@ -52,18 +54,8 @@ func TestCrash(t *testing.T) {
 	t.Logf("simulator holds %d messages in %d conversations", total, channels*convs)
 
 	ctx := context.Background()
-	count := func() int {
-		var c int
-		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM messages").Scan(&c); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	syncCmd := func() *exec.Cmd {
-		cmd := exec.Command(bin, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
-		cmd.Env = append(os.Environ(), "SYNCER_CONFIG=")
-		return cmd
-	}
+	count := func() int { return countRows(t, db, "messages") }
+	syncCmd := func() *exec.Cmd { return syncCommand(bin, cfg, db.URL) }
 
 	kills := killDuring(t, syncCmd, count, total, []float64{0.1, 0.35, 0.6, 0.85})
 	out, err := syncCmd().CombinedOutput()
@@ -145,6 +137,23 @@ func rowKey(conv, dir, kind, status, body string, sent, updated time.Time) strin
 	return fmt.Sprintf("%s|%s|%s|%s|%q|%s|%s", conv, dir, kind, status, body, sent.UTC().Format(time.RFC3339Nano), updated.UTC().Format(time.RFC3339Nano))
 }
 
+// countRows counts the rows of a warehouse table.
+func countRows(t *testing.T, db *dbtest.DB, table string) int {
+	t.Helper()
+	var c int
+	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// syncCommand is `syncer sync` of the built binary on a config and database.
+func syncCommand(bin, cfg, dbURL string) *exec.Cmd {
+	cmd := exec.Command(bin, "sync", "--config", cfg, "--database-url", dbURL, "--log-level", "error")
+	cmd.Env = append(os.Environ(), "SYNCER_CONFIG=")
+	return cmd
+}
+
 // killDuring starts cmd again and again, and SIGKILLs it once count()
 // reaches each share of total. It returns how many times it killed.
 func killDuring(t *testing.T, cmd func() *exec.Cmd, count func() int, total int, shares []float64) int {
@@ -208,18 +217,8 @@ func TestCrashDigisac(t *testing.T) {
 	writeFile(t, cfg, fmt.Sprintf("sources:\n  - name: acme-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 1000\n    page_size: 200\n", srv.URL, ds.Token()))
 	total := len(ds.Records("messages"))
 	ctx := context.Background()
-	count := func() int {
-		var c int
-		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM messages").Scan(&c); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	syncCmd := func() *exec.Cmd {
-		cmd := exec.Command(bin, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
-		cmd.Env = append(os.Environ(), "SYNCER_CONFIG=")
-		return cmd
-	}
+	count := func() int { return countRows(t, db, "messages") }
+	syncCmd := func() *exec.Cmd { return syncCommand(bin, cfg, db.URL) }
 	killDuring(t, syncCmd, count, total, []float64{0.2, 0.5, 0.8})
 	if out, err := syncCmd().CombinedOutput(); err != nil {
 		t.Fatalf("final sync: %v\n%s", err, out)

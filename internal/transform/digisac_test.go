@@ -63,30 +63,6 @@ func TestDigisacMessageMapping(t *testing.T) {
 }
 
 func FuzzDigisacMessages(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join("testdata", "digisac_messages.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	var records []json.RawMessage
-	if err := json.Unmarshal(b, &records); err != nil {
-		f.Fatal(err)
-	}
-	for _, r := range records {
-		f.Add([]byte(r))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !json.Valid(raw) {
-			return
-		}
-		out := DigisacMessages([]json.RawMessage{raw})
-		if len(out.Messages)+len(out.Rejections) != 1 {
-			t.Fatalf("one record became %d messages and %d rejections", len(out.Messages), len(out.Rejections))
-		}
-		for _, m := range out.Messages {
-			if !oneOf(m.Direction, []string{DirectionInbound, DirectionOutbound, DirectionInternal}) || !oneOf(m.Kind, MessageKinds) ||
-				(m.Status != "" && !oneOf(m.Status, MessageStatuses)) || m.SentAt.IsZero() || m.ExternalID == "" {
-				t.Fatalf("bad message %+v", m)
-			}
-		}
-	})
+	addSeeds(f, "digisac_messages.json")
+	f.Fuzz(func(t *testing.T, raw []byte) { mapOne(t, DigisacMessages, raw) })
 }

@@ -101,7 +101,23 @@ func TestDigits(t *testing.T) {
 // up either a message or a rejection, and mapped messages satisfy the
 // warehouse's enumerations.
 func FuzzOgmma(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join("testdata", "ogmma_page.json"))
+	addSeeds(f, "ogmma_page.json")
+	f.Add([]byte(`{"id":"x","conversationId":"c","channelId":"h","direction":"INBOUND","createdAt":"2024-01-01T00:00:00Z","from":"\u0000"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, m := range mapOne(t, Ogmma, raw) {
+			if m.Direction == DirectionInternal {
+				t.Fatalf("an Ogmma message mapped as internal: %+v", m)
+			}
+			if Digits(m.ContactID) != m.ContactID {
+				t.Fatalf("contact id %q is not digits", m.ContactID)
+			}
+		}
+	})
+}
+
+// addSeeds adds every record of a testdata page to a fuzz corpus.
+func addSeeds(f *testing.F, page string) {
+	b, err := os.ReadFile(filepath.Join("testdata", page))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -112,23 +128,25 @@ func FuzzOgmma(f *testing.F) {
 	for _, r := range records {
 		f.Add([]byte(r))
 	}
-	f.Add([]byte(`{"id":"x","conversationId":"c","channelId":"h","direction":"INBOUND","createdAt":"2024-01-01T00:00:00Z","from":"\u0000"}`))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !json.Valid(raw) {
-			return
+}
+
+// mapOne maps one fuzzed record and checks what every message mapping
+// promises: one record becomes exactly one message or one rejection, and a
+// message satisfies the warehouse's constraints.
+func mapOne(t *testing.T, mapping func([]json.RawMessage) Batch, raw []byte) []Message {
+	t.Helper()
+	if !json.Valid(raw) {
+		return nil
+	}
+	out := mapping([]json.RawMessage{raw})
+	if len(out.Messages)+len(out.Rejections) != 1 {
+		t.Fatalf("one record became %d messages and %d rejections", len(out.Messages), len(out.Rejections))
+	}
+	for _, m := range out.Messages {
+		if !oneOf(m.Direction, []string{DirectionInbound, DirectionOutbound, DirectionInternal}) || !oneOf(m.Kind, MessageKinds) ||
+			(m.Status != "" && !oneOf(m.Status, MessageStatuses)) || m.SentAt.IsZero() || m.ExternalID == "" {
+			t.Fatalf("bad message %+v", m)
 		}
-		out := Ogmma([]json.RawMessage{raw})
-		if len(out.Messages)+len(out.Rejections) != 1 {
-			t.Fatalf("one record became %d messages and %d rejections", len(out.Messages), len(out.Rejections))
-		}
-		for _, m := range out.Messages {
-			if !oneOf(m.Direction, []string{DirectionInbound, DirectionOutbound}) || !oneOf(m.Kind, MessageKinds) ||
-				(m.Status != "" && !oneOf(m.Status, MessageStatuses)) || m.SentAt.IsZero() || m.ExternalID == "" {
-				t.Fatalf("bad message %+v", m)
-			}
-			if Digits(m.ContactID) != m.ContactID {
-				t.Fatalf("contact id %q is not digits", m.ContactID)
-			}
-		}
-	})
+	}
+	return out.Messages
 }
