@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,9 +159,9 @@ func TestDigisacFullSyncThenNothingToWrite(t *testing.T) {
 
 func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
 	h := newDigisac(t, sim.DigisacConfig{Seed: 32, Contacts: 120, Tickets: 100, MessagesPerTicket: 10}, func(s *config.Source) { s.PageSize = 25 })
-	lists := 0
+	var lists atomic.Int64 // the streams page concurrently
 	h.ds.OnList(func(resource string, page int) {
-		lists++
+		lists.Add(1)
 		h.clock.Advance(time.Second)
 		switch resource {
 		case "contacts", "tickets", "messages":
@@ -174,8 +175,8 @@ func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
 		}
 	}
 	h.ds.OnList(nil)
-	if lists < 20 {
-		t.Fatalf("only %d list requests; the test did not page", lists)
+	if n := lists.Load(); n < 20 {
+		t.Fatalf("only %d list requests; the test did not page", n)
 	}
 	h.clock.Advance(time.Minute)
 	h.mustSucceed(h.sync())
@@ -216,9 +217,9 @@ func TestDigisacPasswordGrantIsRenewedOnce(t *testing.T) {
 		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "senha-secreta"
 		s.PageSize = 20
 	})
-	pages := 0
+	var pages atomic.Int64
 	h.ds.OnList(func(string, int) {
-		if pages++; pages == 2 {
+		if pages.Add(1) == 2 {
 			h.ds.ExpireTokens() // the token dies mid-run
 		}
 	})
