@@ -65,22 +65,33 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	listen := "127.0.0.1:8089"
 	var seed int64 = 1
 	conversations, messages := 20, 100
-	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N]", args, func(fs *flag.FlagSet) {
+	var faults sim.Faults
+	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [--rate-limited SHARE] [--retry-after S] [--server-errors SHARE] [--cut-bodies SHARE] [--latency D]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&listen, "listen", listen, "address to serve the simulators on")
 		fs.Int64Var(&seed, "seed", seed, "seed of the generated data")
 		fs.IntVar(&conversations, "conversations", conversations, "Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each)")
 		fs.IntVar(&messages, "messages", messages, "initial messages per Ogmma conversation")
+		fs.Float64Var(&faults.RateLimitShare, "rate-limited", 0, "share of requests answered 429 (0 to 1)")
+		fs.StringVar(&faults.RetryAfter, "retry-after", "1", "Retry-After of those 429s: seconds or an HTTP date")
+		fs.Float64Var(&faults.ServerErrorShare, "server-errors", 0, "share of requests that start a 5xx burst (0 to 1)")
+		fs.Float64Var(&faults.CutBodyShare, "cut-bodies", 0, "share of 200 responses cut off midway (0 to 1)")
+		fs.DurationVar(&faults.Latency, "latency", 0, "delay added to every response")
 	}); err != nil {
 		return err
 	}
 	if conversations < 1 || messages < 1 {
 		return usagef("--conversations and --messages must be at least 1")
 	}
+	for name, share := range map[string]float64{"--rate-limited": faults.RateLimitShare, "--server-errors": faults.ServerErrorShare, "--cut-bodies": faults.CutBodyShare} {
+		if share < 0 || share > 1 {
+			return usagef("%s %v: want a share from 0 to 1", name, share)
+		}
+	}
 	if err := e.setupLogger(); err != nil {
 		return err
 	}
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now})
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now})
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
+	ds := sim.NewDigisac(sim.DigisacConfig{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)

@@ -30,7 +30,7 @@ Usage:
   syncer run      (daemon: every source on its schedule; /healthz /readyz /metrics on listen)
   syncer status   [--json]
   syncer demo     [--messages N]
-  syncer simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N]
+  syncer simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]
   syncer version
 
 Global flags (before or after the command):
