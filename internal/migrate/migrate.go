@@ -6,6 +6,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -37,7 +38,9 @@ type Migrator struct {
 func New(pool *pgxpool.Pool, schema string, logger *slog.Logger) (*Migrator, error) {
 	h := fnv.New64a()
 	h.Write([]byte("syncer migrations " + schema))
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64() >> 1)))
+	// A process that finds the lock taken looks again every second, for up
+	// to five minutes (goose's default looks every five seconds).
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: session locker: %w", err)
 	}
@@ -70,6 +73,9 @@ func (m *Migrator) Up(ctx context.Context) (int, error) {
 // "" when none was applied.
 func (m *Migrator) Down(ctx context.Context) (string, error) {
 	res, err := m.provider.Down(ctx)
+	if errors.Is(err, goose.ErrNoNextVersion) {
+		return "", nil // nothing applied
+	}
 	if err != nil {
 		return "", fmt.Errorf("migrate down: %w", err)
 	}
