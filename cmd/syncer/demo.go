@@ -66,7 +66,9 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	var seed int64 = 1
 	conversations, messages := 20, 100
 	var faults sim.Faults
-	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [--rate-limited SHARE] [--retry-after S] [--server-errors SHARE] [--cut-bodies SHARE] [--latency D]", args, func(fs *flag.FlagSet) {
+	perMinute := 0
+	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [--new-per-minute N] [--rate-limited SHARE] [--retry-after S] [--server-errors SHARE] [--cut-bodies SHARE] [--latency D]", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&perMinute, "new-per-minute", perMinute, "new messages arriving on each platform per minute")
 		fs.StringVar(&listen, "listen", listen, "address to serve the simulators on")
 		fs.Int64Var(&seed, "seed", seed, "seed of the generated data")
 		fs.IntVar(&conversations, "conversations", conversations, "Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each)")
@@ -81,6 +83,9 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	}
 	if conversations < 1 || messages < 1 {
 		return usagef("--conversations and --messages must be at least 1")
+	}
+	if perMinute < 0 || perMinute > 60_000 {
+		return usagef("--new-per-minute %d: want 0 to 60000", perMinute)
 	}
 	for name, share := range map[string]float64{"--rate-limited": faults.RateLimitShare, "--server-errors": faults.ServerErrorShare, "--cut-bodies": faults.CutBodyShare} {
 		if share < 0 || share > 1 {
@@ -103,6 +108,21 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.stdout, "      - id: %s\n        discover: true\n", ch.ID)
 	}
 	fmt.Fprintf(e.stdout, "  - name: sim-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 100\n", base, ds.Token())
+	if perMinute > 0 {
+		go func() {
+			tick := time.NewTicker(time.Minute / time.Duration(perMinute))
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					og.AddMessages(1)
+					ds.Create("messages", 1)
+				}
+			}
+		}()
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
