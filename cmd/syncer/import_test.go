@@ -28,10 +28,10 @@ func TestImportCommand(t *testing.T) {
 	cfg := digisacConfig(t)
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "tickets.csv")
-	os.WriteFile(csvPath, []byte("Protocolo;Contato;Aberto em;Fechado em\n"+
+	writeFile(t, csvPath, "Protocolo;Contato;Aberto em;Fechado em\n"+
 		"2025030100001;Ana;01/03/2025 10:00:00;01/03/2025 10:10:00\n"+
 		"2025030100002;Bruno;01/03/2025 25:00:00;\n"+
-		"2025030100003;Carla;01/03/2025 11:00;\n"), 0o600)
+		"2025030100003;Carla;01/03/2025 11:00;\n")
 
 	// Flags after the file, too.
 	code, stdout, stderr := cli(t, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error", csvPath, "--source", "acme-digisac", "--format", "digisac-tickets-csv")
@@ -53,7 +53,7 @@ func TestImportCommand(t *testing.T) {
 
 	// A good transcript and a missing file: one loaded, one failed.
 	txt := filepath.Join(dir, "2025030100001.txt")
-	os.WriteFile(txt, []byte("Contato: Ana\n\n[01/03/2025 10:00:00] Ana: oi\n"), 0o600)
+	writeFile(t, txt, "Contato: Ana\n\n[01/03/2025 10:00:00] Ana: oi\n")
 	missing := filepath.Join(dir, "missing.txt")
 	code, stdout, stderr = cli(t, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error", "--source", "acme-digisac", "--format", "digisac-transcript-txt", txt, missing)
 	if code != exitPartial || !strings.Contains(stdout, txt+"\tdigisac-transcript-txt\tsucceeded") || !strings.Contains(stderr, missing) {

@@ -46,7 +46,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	t.Setenv("SYNCER_CONFIG", "")
 	dir := t.TempDir()
 	badConfig := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(badConfig, []byte("sources:\n  - name: x\n    platform: ogmma\n    base_url: https://oapi.ogmma.com.br\n    colour: blue\n"), 0o600)
+	writeFile(t, badConfig, "sources:\n  - name: x\n    platform: ogmma\n    base_url: https://oapi.ogmma.com.br\n    colour: blue\n")
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -44,7 +44,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		}
 		entries = append(entries, schedule.Entry{Source: src.Name, Schedule: sched, Jobs: jobs})
 	}
-	ln, err := net.Listen("tcp", e.cfg.Listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", e.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (listen in the config): %w", e.cfg.Listen, err)
 	}

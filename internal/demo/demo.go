@@ -144,7 +144,7 @@ func Run(ctx context.Context, opts Options) error {
 func failed(outcomes []pipeline.Outcome) error {
 	for _, o := range outcomes {
 		if o.Status != load.StatusSucceeded {
-			return fmt.Errorf("demo sync of %s/%s ended %s: %v", o.Source, o.Stream, o.Status, o.Err)
+			return fmt.Errorf("demo sync of %s/%s ended %s: %w", o.Source, o.Stream, o.Status, o.Err)
 		}
 	}
 	return nil

@@ -122,7 +122,7 @@ func (le *Lease) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := le.conn.Ping(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrLeaseLost, err)
+		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 	}
 	return nil
 }

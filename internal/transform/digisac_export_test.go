@@ -59,7 +59,9 @@ func TestDigisacTicketsCSVMapping(t *testing.T) {
 			Columns: []ExportColumn{{"Protocolo", "1"}, {"Obs", "a"}, {"Obs", "b"}, {"line", "L"}}},
 			func(c Conversation) bool {
 				var raw map[string]any
-				json.Unmarshal(c.Raw, &raw)
+				if json.Unmarshal(c.Raw, &raw) != nil {
+					return false
+				}
 				return raw["Protocolo"] == "1" && raw["Obs"] == "a" && raw["Obs (2)"] == "b" && raw["line (column)"] == "L" &&
 					raw["line"] == 7.0 && raw["file"] == "x.csv" && len(raw) == 6
 			}},
@@ -107,7 +109,9 @@ func TestDigisacTranscriptMapping(t *testing.T) {
 				t.Errorf("message %+v", m)
 			}
 			var raw map[string]any
-			json.Unmarshal(m.Raw, &raw)
+			if err := json.Unmarshal(m.Raw, &raw); err != nil {
+				t.Fatal(err)
+			}
 			if raw["file"] != "t.txt" || raw["line"] != 12.0 || raw["author"] != tc.author || raw["time"] != "15/01/2024 10:28:00" || raw["text"] != "oi\ntudo bem" {
 				t.Errorf("raw %s", m.Raw)
 			}

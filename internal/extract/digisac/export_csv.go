@@ -513,7 +513,7 @@ func (rr *recordReader) ReadAll() ([][]string, error) {
 	var out [][]string
 	for {
 		rec, err := rr.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {

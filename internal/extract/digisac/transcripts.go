@@ -181,7 +181,7 @@ func (st *Transcripts) export(ctx context.Context, t closedTicket) (TranscriptRe
 	f, err := ParseTranscript(protocol+".txt", resp.Body, st.opts)
 	if err != nil {
 		rec.Error = err.Error()
-		return rec, nil
+		return rec, nil //nolint:nilerr // an unreadable transcript is quarantined, not a stream failure
 	}
 	rec.File = f
 	return rec, nil
