@@ -57,7 +57,13 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	if err := demo.Run(ctx, demo.Options{Pool: pool, Messages: messages, Out: e.stdout, Logger: e.logger}); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nLook around: psql \"$DATABASE_URL\" -c 'SET search_path = %s' -c 'SELECT * FROM conversation_handling_time LIMIT 5'\n", demoSchema)
+	// Name the database itself when its URL holds no password (make demo's
+	// does not), else the variable the user set.
+	where := "$DATABASE_URL"
+	if u, err := e.databaseURL(); err == nil && len(dbPassword(u)) == 0 {
+		where = u
+	}
+	fmt.Fprintf(e.stdout, "\nLook around: psql \"%s\" -c 'SET search_path = %s' -c 'SELECT * FROM conversation_handling_time LIMIT 5'\n", where, demoSchema)
 	return nil
 }
 
