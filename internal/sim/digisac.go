@@ -2298,35 +2298,7 @@ func (d *Digisac) serveExport(w http.ResponseWriter, r *http.Request, out outcom
 		d.faults.writeError(w, http.StatusNotFound, digisacNoTicket)
 		return
 	}
-	d.writeTextOK(w, r, []byte(text), out)
-}
-
-// writeTextOK is faultInjector.writeOK for a text/plain body.
-func (d *Digisac) writeTextOK(w http.ResponseWriter, r *http.Request, body []byte, out outcome) {
-	fi := d.faults
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if !out.cut || len(body) < 2 {
-		fi.ok.Add(1)
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body)
-		return
-	}
-	fi.cutBodies.Add(1)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body[:len(body)/2])
-	rc := http.NewResponseController(w)
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	if conn, _, err := rc.Hijack(); err == nil {
-		_ = conn.Close()
-		return
-	}
-	if r.ProtoMajor == 2 {
-		panic(http.ErrAbortHandler)
-	}
+	d.faults.writeOKAs(w, r, "text/plain; charset=utf-8", []byte(text), out)
 }
 
 // describe is the simulator's entry in NewServer's index.

@@ -181,16 +181,21 @@ func (fi *faultInjector) writeError(w http.ResponseWriter, status int, body []by
 // panics with http.ErrAbortHandler, which resets the stream. Anything else
 // (httptest.ResponseRecorder) just keeps the half body.
 func (fi *faultInjector) writeOK(w http.ResponseWriter, r *http.Request, body []byte, out outcome) {
+	fi.writeOKAs(w, r, "application/json; charset=utf-8", body, out)
+}
+
+// writeOKAs is writeOK for a body of any content type.
+func (fi *faultInjector) writeOKAs(w http.ResponseWriter, r *http.Request, contentType string, body []byte, out outcome) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
 	if !out.cut || len(body) < 2 {
 		fi.ok.Add(1)
-		writeBody(w, http.StatusOK, body)
+		_, _ = w.Write(body)
 		return
 	}
 	fi.cutBodies.Add(1)
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body[:len(body)/2])
 	rc := http.NewResponseController(w)
 	if err := rc.Flush(); err != nil {
