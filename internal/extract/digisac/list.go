@@ -91,32 +91,66 @@ func (s *Source) Messages() *Incremental {
 
 // Extract pages from the cursor (or the backfill window) to the end.
 func (st *Incremental) Extract(ctx context.Context, req extract.Request, emit extract.Emit) error {
-	upper := st.src.cfg.Now().UTC()
-	if req.Backfill && !req.Until.IsZero() && req.Until.Before(upper) {
-		upper = req.Until
+	w := st.src.window(req)
+	if err := st.src.walk(ctx, req, st.name, st.resource, w, nil, st.include, emit, nil); err != nil {
+		return err
 	}
-	lower := req.Lower("")
+	if st.revisitMedia && !req.Backfill && req.Warehouse != nil {
+		return st.revisit(ctx, req, emit, w.upper)
+	}
+	return nil
+}
+
+// window is where a keyset walk reads: from lower (inclusive) to upper.
+type window struct {
+	lower     cursor.Cursor
+	upper     time.Time
+	upperOpen bool // upper itself is out (a backfill's --until)
+}
+
+// window is the request's: from the saved cursor (or a backfill's since)
+// to the moment the run started (or a backfill's until).
+func (s *Source) window(req extract.Request) window {
+	w := window{lower: req.Lower(""), upper: s.cfg.Now().UTC()}
 	if req.Backfill {
-		lower = cursor.Cursor{TS: req.Since}
-	}
-	inclusive := true
-	for {
-		where := []any{keyset(lower, inclusive)}
-		if req.Backfill && !req.Until.IsZero() {
-			where = append(where, map[string]any{"updatedAt": map[string]any{"$lt": upper.Format(timeFormat)}})
-		} else {
-			where = append(where, map[string]any{"updatedAt": map[string]any{"$lte": upper.Format(timeFormat)}})
+		w.lower = cursor.Cursor{TS: req.Since}
+		if !req.Until.IsZero() {
+			w.upperOpen = true
+			if req.Until.Before(w.upper) {
+				w.upper = req.Until
+			}
 		}
+	}
+	return w
+}
+
+// walk reads resource in (updatedAt, id) order within w, with filters
+// added to every request. Every request asks for the first page past the
+// last record read (keyset paging), so a list that changes while it is read
+// is neither skipped nor repeated, and records updated after w.upper wait
+// for the next run. keep, when set, turns a page's records into the ones to
+// emit; the cursor (none in a backfill) moves to the page's last record
+// either way.
+func (s *Source) walk(ctx context.Context, req extract.Request, stream, resource string, w window, filters, include []any, emit extract.Emit,
+	keep func(context.Context, []json.RawMessage) ([]json.RawMessage, error)) error {
+	op := "$lte"
+	if w.upperOpen {
+		op = "$lt"
+	}
+	lower, inclusive := w.lower, true
+	for {
+		where := append(slices.Clone(filters), keyset(lower, inclusive),
+			map[string]any{"updatedAt": map[string]any{op: w.upper.Format(timeFormat)}})
 		query := map[string]any{
 			"where":   map[string]any{"$and": where},
 			"order":   [][]string{{"updatedAt", "ASC"}, {"id", "ASC"}},
 			"page":    1,
-			"perPage": st.src.cfg.PageSize,
+			"perPage": s.cfg.PageSize,
 		}
-		if st.include != nil {
-			query["include"] = st.include
+		if include != nil {
+			query["include"] = include
 		}
-		env, err := st.src.list(ctx, st.resource, query)
+		env, err := s.list(ctx, resource, query)
 		if err != nil {
 			return err
 		}
@@ -124,7 +158,7 @@ func (st *Incremental) Extract(ctx context.Context, req extract.Request, emit ex
 		for _, raw := range env.Data {
 			var p position
 			if json.Unmarshal(raw, &p) != nil || p.ID == "" {
-				continue // transform rejects it
+				continue // its transform rejects it
 			}
 			t, err := transform.ParseTime(p.UpdatedAt)
 			if err != nil || t.IsZero() {
@@ -134,25 +168,27 @@ func (st *Incremental) Extract(ctx context.Context, req extract.Request, emit ex
 				last, moved = c, true
 			}
 		}
-		page := extract.Page{Records: env.Data}
+		records := env.Data
+		if keep != nil {
+			if records, err = keep(ctx, env.Data); err != nil {
+				return err
+			}
+		}
+		page := extract.Page{Records: records}
 		if !req.Backfill && moved {
 			page.Cursor = &last
 		}
 		if err := emit(ctx, page); err != nil {
 			return err
 		}
-		if isLast(env, st.src.cfg.PageSize) {
-			break
+		if isLast(env, s.cfg.PageSize) {
+			return nil
 		}
 		if !moved {
-			return fmt.Errorf("digisac %s: a page of records without a readable updatedAt and id; cannot page past it (the records are in quarantine: check them there, then fix or contact Digisac)", st.resource)
+			return fmt.Errorf("digisac %s: a page of %s without a readable updatedAt and id; cannot page past it (the %s stream quarantines such records: check them there, then fix them or contact Digisac)", stream, resource, resource)
 		}
 		lower, inclusive = last, false
 	}
-	if st.revisitMedia && !req.Backfill && req.Warehouse != nil {
-		return st.revisit(ctx, req, emit, upper)
-	}
-	return nil
 }
 
 // revisit reads again, by id, the recent media messages stored without a

@@ -9,9 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"syncer/internal/cursor"
 	"syncer/internal/extract"
-	"syncer/internal/transform"
 )
 
 // TranscriptRecord is what the transcripts stream hands to its transform:
@@ -54,9 +52,8 @@ func (s *Source) Transcripts(opts TranscriptOptions, afterMessages bool) *Transc
 func (st *Transcripts) Name() string { return "transcripts" }
 
 type closedTicket struct {
-	ID        string          `json:"id"`
-	Protocol  json.RawMessage `json:"protocol"`
-	UpdatedAt string          `json:"updatedAt"`
+	ID       string          `json:"id"`
+	Protocol json.RawMessage `json:"protocol"`
 }
 
 // Extract pages through closed tickets from the cursor and exports those
@@ -65,14 +62,7 @@ func (st *Transcripts) Extract(ctx context.Context, req extract.Request, emit ex
 	if req.Warehouse == nil {
 		return fmt.Errorf("digisac transcripts: no warehouse to ask which tickets lack messages")
 	}
-	upper := st.src.cfg.Now().UTC()
-	lower := req.Lower("")
-	if req.Backfill {
-		lower = cursor.Cursor{TS: req.Since}
-		if !req.Until.IsZero() && req.Until.Before(upper) {
-			upper = req.Until
-		}
-	}
+	w := st.src.window(req)
 	if st.afterMessages {
 		mc, ok, err := req.Warehouse.Cursor(ctx, "messages")
 		if err != nil {
@@ -82,76 +72,50 @@ func (st *Transcripts) Extract(ctx context.Context, req extract.Request, emit ex
 			st.src.cfg.Logger.InfoContext(ctx, "transcripts wait for the messages stream's first run", slog.String("stream", "transcripts"))
 			return nil
 		}
-		if bound := mc.TS.Add(-TranscriptMargin); bound.Before(upper) {
-			upper = bound
+		if bound := mc.TS.Add(-TranscriptMargin); bound.Before(w.upper) {
+			w.upper = bound
 		}
 	}
-	inclusive := true
-	for {
-		query := map[string]any{
-			"where": map[string]any{"$and": []any{
-				map[string]any{"isOpen": false},
-				keyset(lower, inclusive),
-				map[string]any{"updatedAt": map[string]any{"$lte": upper.Format(timeFormat)}},
-			}},
-			"order":   [][]string{{"updatedAt", "ASC"}, {"id", "ASC"}},
-			"page":    1,
-			"perPage": st.src.cfg.PageSize,
+	closed := []any{map[string]any{"isOpen": false}}
+	return st.src.walk(ctx, req, st.Name(), "tickets", w, closed, nil, emit,
+		func(ctx context.Context, data []json.RawMessage) ([]json.RawMessage, error) {
+			return st.exportMissing(ctx, req.Warehouse, data)
+		})
+}
+
+// exportMissing exports, of a page of closed tickets, those without
+// messages in the warehouse, and returns their transcript records.
+func (st *Transcripts) exportMissing(ctx context.Context, wh extract.Warehouse, data []json.RawMessage) ([]json.RawMessage, error) {
+	var tickets []closedTicket
+	var ids []string
+	for _, raw := range data {
+		var t closedTicket
+		if json.Unmarshal(raw, &t) != nil || t.ID == "" {
+			continue // the tickets stream quarantines it
 		}
-		env, err := st.src.list(ctx, "tickets", query)
-		if err != nil {
-			return err
-		}
-		var tickets []closedTicket
-		var ids []string
-		last, moved := lower, false
-		for _, raw := range env.Data {
-			var t closedTicket
-			if json.Unmarshal(raw, &t) != nil || t.ID == "" {
-				continue // the tickets stream quarantines it
-			}
-			if ts, err := transform.ParseTime(t.UpdatedAt); err == nil && !ts.IsZero() {
-				if c := (cursor.Cursor{TS: ts, ID: t.ID}); last.Less(c) {
-					last, moved = c, true
-				}
-			}
-			tickets = append(tickets, t)
-			ids = append(ids, t.ID)
-		}
-		missing, err := req.Warehouse.ConversationsWithoutMessages(ctx, ids)
-		if err != nil {
-			return err
-		}
-		var records []json.RawMessage
-		for _, t := range tickets {
-			if !slices.Contains(missing, t.ID) {
-				continue
-			}
-			rec, err := st.export(ctx, t)
-			if err != nil {
-				return err
-			}
-			b, err := json.Marshal(rec)
-			if err != nil {
-				return err
-			}
-			records = append(records, b)
-		}
-		page := extract.Page{Records: records}
-		if !req.Backfill && moved {
-			page.Cursor = &last
-		}
-		if err := emit(ctx, page); err != nil {
-			return err
-		}
-		if isLast(env, st.src.cfg.PageSize) {
-			return nil
-		}
-		if !moved {
-			return fmt.Errorf("digisac transcripts: a page of closed tickets without a readable updatedAt and id; cannot page past it (the tickets stream quarantines such records: check them there)")
-		}
-		lower, inclusive = last, false
+		tickets = append(tickets, t)
+		ids = append(ids, t.ID)
 	}
+	missing, err := wh.ConversationsWithoutMessages(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var records []json.RawMessage
+	for _, t := range tickets {
+		if !slices.Contains(missing, t.ID) {
+			continue
+		}
+		rec, err := st.export(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, b)
+	}
+	return records, nil
 }
 
 // export fetches and reads one ticket's transcript. A ticket without a
