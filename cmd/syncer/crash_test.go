@@ -17,7 +17,7 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
-	"syncer/internal/transform"
+	ogmmamap "syncer/internal/transform/ogmma"
 )
 
 var crashMessages = flag.Int("crash-messages", 100_000, "messages the simulator holds in TestCrash")
@@ -86,7 +86,7 @@ func compareWithSimulator(t *testing.T, db *dbtest.DB, og *sim.Ogmma) {
 		records = append(records, b)
 	}
 	want := map[string]string{}
-	for _, m := range transform.Ogmma(records).Messages {
+	for _, m := range ogmmamap.Messages(records).Messages {
 		want[m.ExternalID] = rowKey(m.ConversationID, m.Direction, m.Kind, m.Status, strings.ReplaceAll(m.Body, "\x00", ""), m.SentAt, m.UpdatedAt)
 	}
 	rows, err := db.Pool.Query(context.Background(), `SELECT external_id, coalesce(conversation_external_id, ''), direction, kind,

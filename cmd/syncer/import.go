@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"syncer/internal/importer"
-	"syncer/internal/load"
+	"syncer/internal/state"
 )
 
 // maxBadLinesShown is how many bad lines of a file import prints.
@@ -48,7 +48,7 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 		return err
 	}
 
-	im := &importer.Importer{Loader: load.New(pool, e.logger), Logger: e.logger, Now: time.Now}
+	im := importer.New(state.New(pool, e.logger), e.logger)
 	var good, partial, failed int
 	for _, path := range files {
 		if ctx.Err() != nil {
@@ -60,14 +60,14 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 		switch {
 		case err != nil:
 			failed++
-			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", path, format, load.StatusFailed)
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", path, format, state.StatusFailed)
 			fmt.Fprintf(e.stderr, "%s: %s\n", path, e.redact(err.Error()))
 		case res.Skipped:
 			good++
 			fmt.Fprintf(e.stdout, "%s\t%s\t%s\talready imported at %s; nothing to do\n", path, format, res.Status,
 				res.ImportedAt.UTC().Format(time.RFC3339))
 		default:
-			if res.Status == load.StatusSucceeded {
+			if res.Status == state.StatusSucceeded {
 				good++
 			} else {
 				partial++

@@ -11,12 +11,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"syncer/internal/config"
-	"syncer/internal/load"
 	"syncer/internal/metrics"
 	"syncer/internal/pipeline"
-	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/serve"
+	"syncer/internal/state"
 )
 
 // run is the daemon: every source on its schedule, and /healthz, /readyz,
@@ -38,7 +37,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("source %q: schedule %q: %v", src.Name, src.Schedule, err)
 		}
-		jobs, err := platforms.Jobs(src, platforms.Options{Secrets: e.secrets, Logger: e.logger})
+		jobs, err := pipeline.Jobs(src, pipeline.Options{Secrets: e.secrets, Logger: e.logger})
 		if err != nil {
 			return usagef("%v", err)
 		}
@@ -61,11 +60,10 @@ func (e *env) run(ctx context.Context, args []string) error {
 	reg := newMetrics()
 	reg.Set("syncer_up", 1)
 	daemon := &schedule.Daemon{
-		Runner:      &pipeline.Runner{Loader: load.New(pool, e.logger), Logger: e.logger, Now: time.Now, SafetyLag: e.cfg.SafetyLag.Std()},
+		Runner:      pipeline.NewRunner(state.New(pool, e.logger), e.logger, e.cfg.SafetyLag.Std()),
 		Entries:     entries,
 		Concurrency: e.cfg.Concurrency,
 		Logger:      e.logger,
-		Now:         time.Now,
 		OnOutcome:   func(o pipeline.Outcome) { recordOutcome(reg, o) },
 	}
 	srv := &serve.Server{Listener: ln, Metrics: reg, Logger: e.logger, Ready: func(ctx context.Context) error {
@@ -103,7 +101,7 @@ func recordOutcome(r *metrics.Registry, o pipeline.Outcome) {
 	r.Add("syncer_rows_quarantined_total", float64(o.Totals.RowsQuarantined), o.Source, o.Stream)
 	r.Add("syncer_suspected_gaps_total", float64(o.Totals.SuspectedGaps), o.Source, o.Stream)
 	r.Set("syncer_last_run_duration_seconds", o.Duration.Seconds(), o.Source, o.Stream)
-	if o.Status == load.StatusSucceeded {
+	if o.Status == state.StatusSucceeded {
 		r.Set("syncer_last_success_timestamp_seconds", float64(time.Now().Unix()), o.Source, o.Stream)
 	}
 }

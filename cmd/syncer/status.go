@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"syncer/internal/load"
+	"syncer/internal/state"
 	"syncer/internal/version"
 )
 
@@ -28,7 +28,7 @@ func (e *env) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := load.New(pool, e.logger).Status(ctx)
+	st, err := state.New(pool, e.logger).Status(ctx)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (e *env) status(ctx context.Context, args []string) error {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if st == nil {
-			st = []load.StreamStatus{}
+			st = []state.StreamStatus{}
 		}
 		return enc.Encode(map[string]any{"streams": st})
 	}
@@ -46,17 +46,20 @@ func (e *env) status(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSTREAM\tCURSOR\tLAG\tLAST RUN\tSTATUS\tREAD\tWRITTEN\tQUARANTINED\tGAPS")
+	fmt.Fprintln(tw, "SOURCE\tSTREAM\tLAST SUCCESS\tBEHIND SOURCE\tCURSOR\tLAST RUN\tSTATUS\tREAD\tWRITTEN\tQUARANTINED\tGAPS")
 	for _, s := range st {
-		cur, lag := "-", "-"
+		success, behind, cur := "never", "-", "-"
+		if s.SinceSuccessSeconds != nil {
+			success = humanDuration(seconds(*s.SinceSuccessSeconds)) + " ago"
+		}
+		if s.BehindSeconds != nil {
+			behind = humanDuration(seconds(*s.BehindSeconds))
+		}
 		if s.NewestCursor != nil {
 			cur = s.NewestCursor.UTC().Format(time.RFC3339)
 			if s.Partitions > 1 {
 				cur += fmt.Sprintf(" (newest of %d)", s.Partitions)
 			}
-		}
-		if s.LagSeconds != nil {
-			lag = humanDuration(time.Duration(*s.LagSeconds * float64(time.Second)))
 		}
 		last, status := "never", "-"
 		var read, written, quarantined, gaps int64
@@ -65,19 +68,28 @@ func (e *env) status(ctx context.Context, args []string) error {
 			status = r.Status
 			read, written, quarantined, gaps = r.RowsRead, r.RowsWritten, r.RowsQuarantined, r.SuspectedGaps
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Source, s.Stream, cur, lag, last, status, read, written, quarantined, gaps)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Source, s.Stream, success, behind, cur, last, status,
+			read, written, quarantined, gaps)
 	}
 	tw.Flush()
+	fmt.Fprintln(e.stdout, "\nLAST SUCCESS: when a run of the stream last succeeded. BEHIND SOURCE: how far the cursor is behind\n"+
+		"the newest record the source has shown (the next run reads from the cursor). Times are UTC.")
 	for _, s := range st {
 		if s.LastRun != nil && s.LastRun.Error != nil {
 			fmt.Fprintf(e.stdout, "%s/%s last error: %s\n", s.Source, s.Stream, e.redact(*s.LastRun.Error))
+		}
+		if s.MediaMissing > 0 {
+			fmt.Fprintf(e.stdout, "%s/%s: %d media message(s) still have no file url after being asked for again 5 minutes, 1 hour and 1 day after they arrived; syncer no longer asks (see docs/operations.md)\n",
+				s.Source, s.Stream, s.MediaMissing)
 		}
 	}
 	return nil
 }
 
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
 // withConfiguredStreams adds the configured streams that never ran.
-func (e *env) withConfiguredStreams(st []load.StreamStatus) []load.StreamStatus {
+func (e *env) withConfiguredStreams(st []state.StreamStatus) []state.StreamStatus {
 	seen := map[[2]string]bool{}
 	for _, s := range st {
 		seen[[2]string{s.Source, s.Stream}] = true
@@ -85,7 +97,7 @@ func (e *env) withConfiguredStreams(st []load.StreamStatus) []load.StreamStatus 
 	for _, src := range e.cfg.Sources {
 		for _, stream := range src.Streams {
 			if !seen[[2]string{src.Name, stream}] {
-				st = append(st, load.StreamStatus{Source: src.Name, Platform: src.Platform, Stream: stream})
+				st = append(st, state.StreamStatus{Source: src.Name, Platform: src.Platform, Stream: stream})
 			}
 		}
 	}

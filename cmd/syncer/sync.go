@@ -12,11 +12,10 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/extract"
-	"syncer/internal/load"
 	"syncer/internal/migrate"
 	"syncer/internal/pipeline"
-	"syncer/internal/platforms"
 	"syncer/internal/schedule"
+	"syncer/internal/state"
 )
 
 type listFlag []string
@@ -67,7 +66,7 @@ func (e *env) sync(ctx context.Context, args []string) error {
 	if err := e.checkMigrated(ctx); err != nil {
 		return err
 	}
-	runner := &pipeline.Runner{Loader: load.New(pool, e.logger), Logger: e.logger, Now: time.Now, SafetyLag: e.cfg.SafetyLag.Std()}
+	runner := pipeline.NewRunner(state.New(pool, e.logger), e.logger, e.cfg.SafetyLag.Std())
 	outcomes := schedule.RunAll(ctx, runner, jobs, e.cfg.Concurrency)
 	e.printOutcomes(outcomes)
 	return &exitError{code: outcomeCode(outcomes)}
@@ -134,7 +133,7 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 	}
 	var jobs []pipeline.Job
 	for _, s := range selected {
-		j, err := platforms.Jobs(s, platforms.Options{Streams: streams, Request: req, Secrets: e.secrets, Logger: e.logger})
+		j, err := pipeline.Jobs(s, pipeline.Options{Streams: streams, Request: req, Secrets: e.secrets, Logger: e.logger})
 		if err != nil {
 			return nil, usagef("%v", err)
 		}
@@ -195,9 +194,9 @@ func outcomeCode(outcomes []pipeline.Outcome) int {
 	failed, ok := 0, 0
 	for _, o := range outcomes {
 		switch o.Status {
-		case load.StatusSucceeded:
+		case state.StatusSucceeded:
 			ok++
-		case load.StatusFailed, pipeline.StatusSkipped:
+		case state.StatusFailed, pipeline.StatusSkipped:
 			failed++
 		}
 	}

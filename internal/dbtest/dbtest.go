@@ -78,6 +78,8 @@ func New(t testing.TB) *DB {
 		t.Fatalf("dbtest: connect to schema: %v", err)
 	}
 	t.Cleanup(pool.Close)
+	// Cleanups run last first: this one runs before the pool closes.
+	t.Cleanup(func() { CheckReleased(t, pool) })
 
 	m, err := migrate.New(pool, schema, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -100,4 +102,24 @@ func WithSearchPath(rawURL, schema string) (string, error) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// CheckReleased fails the test when connections of pool stay acquired
+// after it: rows or a transaction left open leak a pooled connection, and
+// a daemon that leaks one per run ends with an empty pool. A connection
+// still being released gets a moment.
+func CheckReleased(t testing.TB, pool *pgxpool.Pool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		n := pool.Stat().AcquiredConns()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("dbtest: %d connection(s) of the pool are still acquired at the end of the test: a rows, a batch or a transaction was not closed", n)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -15,11 +15,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"syncer/internal/config"
-	"syncer/internal/load"
 	"syncer/internal/pipeline"
-	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/state"
 	"syncer/sql/queries"
 )
 
@@ -87,14 +86,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var jobs []pipeline.Job
 	for i := range cfg.Sources {
-		j, err := platforms.Jobs(&cfg.Sources[i], platforms.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
+		j, err := pipeline.Jobs(&cfg.Sources[i], pipeline.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
 		if err != nil {
 			return err
 		}
 		jobs = append(jobs, j...)
 	}
-	loader := load.New(opts.Pool, opts.Logger)
-	runner := &pipeline.Runner{Loader: loader, Logger: opts.Logger, Now: time.Now, SafetyLag: cfg.SafetyLag.Std()}
+	store := state.New(opts.Pool, opts.Logger)
+	runner := pipeline.NewRunner(store, opts.Logger, cfg.SafetyLag.Std())
 
 	fmt.Fprintf(opts.Out, "Ogmma simulator: %d channels, %d conversations, %d messages\n",
 		channels, channels*convsPerChannel, og.MessageCount())
@@ -106,7 +105,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := failed(first); err != nil {
 		return err
 	}
-	counts, order, err := loader.TableCounts(ctx)
+	counts, order, err := store.TableCounts(ctx)
 	if err != nil {
 		return err
 	}
@@ -143,7 +142,7 @@ func Run(ctx context.Context, opts Options) error {
 
 func failed(outcomes []pipeline.Outcome) error {
 	for _, o := range outcomes {
-		if o.Status != load.StatusSucceeded {
+		if o.Status != state.StatusSucceeded {
 			return fmt.Errorf("demo sync of %s/%s ended %s: %w", o.Source, o.Stream, o.Status, o.Err)
 		}
 	}

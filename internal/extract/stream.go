@@ -2,7 +2,6 @@ package extract
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -24,17 +23,22 @@ type Request struct {
 	Warehouse Warehouse
 }
 
-// Warehouse is the read-only view of the warehouse a stream may consult.
+// Warehouse is the read-only view of the warehouse a stream may consult,
+// always about the stream's own source.
 type Warehouse interface {
 	// ConversationsWithoutMessages returns those of ids (conversation
-	// external ids of the stream's source) that have no message stored.
+	// external ids) that have no message stored.
 	ConversationsWithoutMessages(ctx context.Context, ids []string) ([]string, error)
 	// Cursor is the saved cursor of another stream of the same source
 	// (partition ""), and whether it has one.
 	Cursor(ctx context.Context, stream string) (cursor.Cursor, bool, error)
-	// MessagesWithoutMedia returns up to limit ids of media messages sent
-	// after since whose media_url is still empty, oldest first.
-	MessagesWithoutMedia(ctx context.Context, since time.Time, limit int) ([]string, error)
+	// MediaDue returns up to limit ids of media messages stored without a
+	// media_url whose next re-check is due at now, oldest first.
+	MediaDue(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// MediaChecked records that the messages were asked for again at now
+	// (and still lacked their media where they are still without one), so
+	// that each is asked again only after a longer wait, then no more.
+	MediaChecked(ctx context.Context, ids []string, now time.Time) error
 }
 
 // Lower is where an incremental read of partition starts: its saved cursor,
@@ -61,14 +65,22 @@ type Page struct {
 	// Partition names the part of the stream the cursor belongs to (an
 	// Ogmma conversation, say); "" for a stream with one cursor.
 	Partition string
-	Records   []json.RawMessage
+	// Records are the page's records, a slice of the stream's record type
+	// ([]json.RawMessage for the JSON APIs); the stream's transform takes
+	// that same type.
+	Records any
 	// Cursor is the partition's checkpoint after this page; nil leaves it.
 	Cursor *cursor.Cursor
+	// Newest is the time of the newest record the source has shown for the
+	// partition so far (zero when unknown): how far the source is ahead of
+	// the cursor, for status.
+	Newest time.Time
 	// SuspectedGap says records may have been missed before this page
 	// (the API cannot reach back far enough).
 	SuspectedGap bool
 	// Complete ends a full-refresh pass that read every record: Seen holds
-	// the ids of all of them, so rows not among them are marked deleted.
+	// the ids of all of them, so rows not among them are marked deleted. A
+	// complete pass that saw nothing marks nothing.
 	Complete bool
 	Seen     []string
 }

@@ -1,13 +1,17 @@
 // Package importer loads exported files into the warehouse (syncer
-// import): it reads a file, skips it when the same bytes were imported
-// before, reads it with its platform's file reader, maps it with its
-// transform and commits it through the loader in one transaction, inside a
-// sync_runs row of mode import. Lines a reader cannot use go to quarantine
-// with their line numbers; the rest loads. It must not know a file's layout
-// (that is extract/<platform>) nor how rows are stored (package load).
+// import). It reads a file once to fingerprint it (SHA-256) and sniff it,
+// skips it when the same bytes were imported before, then reads it again
+// through its platform's file format (extract/<platform>) page by page,
+// maps each page with its transform and commits it through the loader, so
+// memory stays flat and no transaction holds a lock for the whole file.
+// Every commit records how far the import got, in the same transaction: an
+// import that was stopped halfway resumes after its last committed page.
+// Lines a reader cannot use go to quarantine with their line numbers; the
+// rest loads. It must not know a file's layout nor how rows are stored.
 package importer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,50 +24,40 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
+	"unicode/utf8"
 
 	"syncer/internal/config"
-	"syncer/internal/extract/digisac"
+	"syncer/internal/extract"
 	"syncer/internal/load"
+	_ "syncer/internal/platforms" // every platform registers its file formats and mappings
+	"syncer/internal/state"
 	"syncer/internal/transform"
-	"syncer/sql/queries"
 )
 
-// The file formats of syncer import.
-const (
-	DigisacTicketsCSV    = "digisac-tickets-csv"
-	DigisacTranscriptTXT = "digisac-transcript-txt"
-	WavySessionsCSV      = "wavy-sessions-csv"
-	WavyMOJSON           = "wavy-mo-json"
-)
+// Formats lists every format of the command-line contract, in the order
+// the usage gives them, and the platform whose sources take it.
+var contract = []struct{ format, platform string }{
+	{"digisac-tickets-csv", config.Digisac},
+	{"digisac-transcript-txt", config.Digisac},
+	{"wavy-sessions-csv", config.Wavy},
+	{"wavy-mo-json", config.Wavy},
+}
 
 // Formats lists every format, in the order the usage gives them.
 func Formats() []string {
-	return []string{DigisacTicketsCSV, DigisacTranscriptTXT, WavySessionsCSV, WavyMOJSON}
+	out := make([]string, len(contract))
+	for i, c := range contract {
+		out[i] = c.format
+	}
+	return out
 }
-
-// formatPlatform says which platform's sources take each format, and
-// whether this version reads it.
-var formatPlatform = map[string]struct {
-	platform string
-	built    bool
-}{
-	DigisacTicketsCSV:    {config.Digisac, true},
-	DigisacTranscriptTXT: {config.Digisac, true},
-	WavySessionsCSV:      {config.Wavy, false},
-	WavyMOJSON:           {config.Wavy, false},
-}
-
-// MaxFileSize is the largest file Import reads.
-const MaxFileSize = 512 << 20
 
 // StatusSkipped is the Result status of a file imported before.
 const StatusSkipped = "skipped"
 
-// ErrNotBuilt means a format exists in the contract but this version does
-// not read it yet.
-var ErrNotBuilt = errors.New("not built yet in this version")
+// maxBadLinesKept is how many bad lines a Result lists (all of them are in
+// quarantine).
+const maxBadLinesKept = 100
 
 // FormatError is a format that is unknown, or that the source's platform
 // does not take: a mistake on the command line, not in the file.
@@ -72,26 +66,35 @@ type FormatError struct{ Msg string }
 func (e *FormatError) Error() string { return e.Msg }
 
 // CheckFormat reports whether a source of platform can import format: a
-// *FormatError when it cannot, an error wrapping ErrNotBuilt when this
-// version does not read the format yet.
+// *FormatError when it cannot, an *extract.NotBuiltError when this version
+// does not read the format yet.
 func CheckFormat(platform, format string) error {
-	f, ok := formatPlatform[format]
-	switch {
-	case !ok:
-		return &FormatError{fmt.Sprintf("unknown format %q (formats: %s)", format, strings.Join(Formats(), ", "))}
-	case f.platform != platform:
-		return &FormatError{fmt.Sprintf("format %s is for %s sources, and this source is a %s source", format, f.platform, platform)}
-	case !f.built:
-		return fmt.Errorf("format %s: %w", format, ErrNotBuilt)
+	for _, c := range contract {
+		if c.format != format {
+			continue
+		}
+		if c.platform != platform {
+			return &FormatError{fmt.Sprintf("format %s is for %s sources, and this source is %s source", format, c.platform, state.WithArticle(platform))}
+		}
+		if _, _, ok := extract.Format(format); !ok {
+			return &extract.NotBuiltError{What: "format " + format}
+		}
+		return nil
 	}
-	return nil
+	return &FormatError{fmt.Sprintf("unknown format %q (formats: %s)", format, strings.Join(Formats(), ", "))}
 }
 
 // Importer imports files into one warehouse.
 type Importer struct {
+	Store  *state.Store
 	Loader *load.Loader
 	Logger *slog.Logger     // nil: no logs
 	Now    func() time.Time // nil: time.Now
+}
+
+// New returns an importer on store, with a loader of its own.
+func New(store *state.Store, logger *slog.Logger) *Importer {
+	return &Importer{Store: store, Loader: load.New(store, logger), Logger: logger, Now: time.Now}
 }
 
 // Result is how the import of one file ended.
@@ -102,12 +105,15 @@ type Result struct {
 	// (ImportedAt); nothing was read or written.
 	Skipped    bool
 	ImportedAt time.Time
-	RunID      int64
-	Rows       int64 // records read: rows mapped plus bad lines
-	Written    int64 // warehouse rows inserted or changed
-	Bad        int64 // records quarantined
-	Status     string
-	// BadLines are the lines that could not be read, in file order.
+	// Resumed counts the records and bad lines an earlier, interrupted
+	// import of the file had committed; this one went on after them.
+	Resumed int64
+	RunID   int64
+	Rows    int64 // records read: rows mapped plus bad lines
+	Written int64 // warehouse rows inserted or changed
+	Bad     int64 // records quarantined
+	Status  string
+	// BadLines are the first lines that could not be read, in file order.
 	BadLines []BadLine
 }
 
@@ -121,9 +127,14 @@ type BadLine struct {
 // be read at all comes back as an error with Status failed (and RunID when
 // a run was recorded); bad lines alone are not an error (Status partial).
 func (im *Importer) Import(ctx context.Context, src *config.Source, format, path string) (Result, error) {
-	res := Result{Path: path, Format: format, Status: load.StatusFailed}
+	res := Result{Path: path, Format: format, Status: state.StatusFailed}
 	if err := CheckFormat(src.Platform, format); err != nil {
 		return res, err
+	}
+	_, ff, _ := extract.Format(format)
+	tf, ok := transform.Lookup(src.Platform, format)
+	if !ok {
+		return res, &extract.NotBuiltError{What: "the mapping of format " + format}
 	}
 	now := im.Now
 	if now == nil {
@@ -136,27 +147,39 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	log = log.With(slog.String("source", src.Name), slog.String("stream", format), slog.String("file", path))
 	start := now()
 
-	data, err := readFile(path)
+	f, err := open(path)
 	if err != nil {
 		return res, err
 	}
-	sum := sha256.Sum256(data)
-	hash := hex.EncodeToString(sum[:])
-	s, err := im.Loader.Source(ctx, src.Name, src.Platform)
+	defer f.Close()
+	sn, err := sniff(f, format)
 	if err != nil {
 		return res, err
 	}
-	at, done, err := im.Loader.FileImported(ctx, s, hash)
+	s, err := im.Store.Source(ctx, src.Name, src.Platform)
 	if err != nil {
 		return res, err
 	}
-	if done {
-		res.Skipped, res.ImportedAt, res.Status = true, at, StatusSkipped
-		log.InfoContext(ctx, "file already imported; skipped", slog.Time("imported_at", at), slog.String("sha256", hash))
+	prog, started, err := im.Store.ImportedFile(ctx, s, sn.sha256)
+	if err != nil {
+		return res, err
+	}
+	if prog.Complete {
+		res.Skipped, res.ImportedAt, res.Status = true, prog.ImportedAt, StatusSkipped
+		log.InfoContext(ctx, "file already imported; skipped", slog.Time("imported_at", prog.ImportedAt), slog.String("sha256", sn.sha256))
 		return res, nil
 	}
+	if started {
+		res.Resumed = prog.Done
+		log.InfoContext(ctx, "an earlier import of this file stopped halfway; going on after what it committed", slog.Int64("records", prog.Done))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	rec := state.ImportedFileRecord{SHA256: sn.sha256, Path: abs, Format: format, Rows: prog.Rows, Done: prog.Done}
 
-	run, err := im.Loader.StartRun(ctx, s, format, load.ModeImport, time.Time{}, time.Time{})
+	run, err := im.Store.StartRun(ctx, s, format, state.ModeImport, time.Time{}, time.Time{})
 	if err != nil {
 		return res, err
 	}
@@ -164,7 +187,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	log = log.With(slog.Int64("run_id", run.ID))
 	fail := func(err error) (Result, error) {
 		// The run's error names the file; the caller knows it already.
-		if _, ferr := im.Loader.FinishRun(ctx, run, load.StatusFailed, fmt.Errorf("%s: %w", filepath.Base(path), err)); ferr != nil {
+		if _, ferr := im.Store.FinishRun(ctx, run, state.StatusFailed, fmt.Errorf("%s: %w", filepath.Base(path), err)); ferr != nil {
 			log.ErrorContext(ctx, "could not record the end of the import", slog.Any("error", ferr))
 		}
 		if ctx.Err() == nil {
@@ -173,38 +196,51 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		return res, err
 	}
 
-	batch, bad, err := im.read(ctx, s, src, format, path, data)
-	if err != nil {
-		return fail(err)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fail(fmt.Errorf("cannot read the file again: %w", err))
 	}
 	base := filepath.Base(path)
-	for _, b := range bad {
-		batch.Rejections = append(batch.Rejections, transform.ExportBadLine(base, b.Line, b.Reason, b.Text))
-		res.BadLines = append(res.BadLines, BadLine{Line: b.Line, Reason: b.Reason})
+	emit := func(p extract.FilePage) error {
+		if started && p.Done <= prog.Done {
+			return nil // committed by the earlier import
+		}
+		batch, _, err := tf(p.Records)
+		if err != nil {
+			return err
+		}
+		for _, b := range p.Bad {
+			batch.Rejections = append(batch.Rejections, transform.BadLine(base, b.Line, b.Reason, b.Text))
+			if len(res.BadLines) < maxBadLinesKept {
+				res.BadLines = append(res.BadLines, BadLine{Line: b.Line, Reason: b.Reason})
+			}
+		}
+		rows := batch.Rows()
+		next := rec
+		next.Rows, next.Done = rec.Rows+int64(rows), p.Done
+		read := rows + len(p.Bad) // rows mapped plus bad lines
+		cres, err := im.Loader.Commit(ctx, run, load.Commit{Batch: &batch, File: &next, Pages: 1, RowsRead: read})
+		if err != nil {
+			return err
+		}
+		rec = next
+		res.Rows += int64(read)
+		res.Written += cres.Written
+		res.Bad += cres.Quarantined
+		return nil
 	}
-	rows := batch.Rows()
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	c := load.Commit{
-		Batch:    &batch,
-		File:     &load.ImportedFile{SHA256: hash, Path: abs, Format: format, Rows: int64(rows)},
-		Pages:    1,
-		RowsRead: rows + len(bad),
-	}
-	cres, err := im.Loader.Commit(ctx, run, c)
-	if err != nil {
+	if err := ff.Read(ctx, extract.File{Name: base, R: f, Size: sn.size, Latin1: !sn.utf8}, src, emit); err != nil {
 		return fail(err)
 	}
-	res.Rows, res.Written, res.Bad = int64(rows+len(bad)), cres.Written, cres.Quarantined
-
-	status, runErr := load.StatusSucceeded, error(nil)
-	if cres.Quarantined > 0 {
-		status = load.StatusPartial
-		runErr = fmt.Errorf("%d record(s) of %s could not be read and are in the quarantine table", cres.Quarantined, base)
+	if err := im.Store.CompleteImport(ctx, s, rec); err != nil {
+		return fail(err)
 	}
-	totals, err := im.Loader.FinishRun(ctx, run, status, runErr)
+
+	status, runErr := state.StatusSucceeded, error(nil)
+	if res.Bad > 0 {
+		status = state.StatusPartial
+		runErr = fmt.Errorf("%d record(s) of %s could not be read and are in the quarantine table", res.Bad, base)
+	}
+	totals, err := im.Store.FinishRun(ctx, run, status, runErr)
 	if err != nil {
 		log.ErrorContext(ctx, "could not record the end of the import", slog.Any("error", err))
 	} else {
@@ -213,7 +249,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	res.Status = status
 	attrs := []any{slog.String("status", status), slog.Int64("rows", res.Rows), slog.Int64("written", res.Written),
 		slog.Int64("quarantined", res.Bad), slog.Duration("took", now().Sub(start))}
-	if status == load.StatusPartial {
+	if status == state.StatusPartial {
 		log.WarnContext(ctx, "import partial: some lines could not be read", attrs...)
 	} else {
 		log.InfoContext(ctx, "import finished", attrs...)
@@ -221,70 +257,87 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	return res, nil
 }
 
-// read parses data and maps it.
-func (im *Importer) read(ctx context.Context, s load.Source, src *config.Source, format, path string, data []byte) (transform.Batch, []digisac.BadLine, error) {
-	opts, err := digisac.NewTranscriptOptions(src.TimeZone, src.TranscriptLinePattern, src.TranscriptTimeLayouts)
-	if err != nil {
-		return transform.Batch{}, nil, err
-	}
-	loc := opts.Location
-	switch format {
-	case DigisacTicketsCSV:
-		f, err := digisac.ParseTicketsCSV(path, data, loc)
-		if err != nil {
-			return transform.Batch{}, nil, err
-		}
-		return transform.DigisacTicketsCSV(f.Rows), f.Bad, nil
-	case DigisacTranscriptTXT:
-		f, err := digisac.ParseTranscript(path, data, opts)
-		if err != nil {
-			return transform.Batch{}, nil, err
-		}
-		conv, err := im.conversationID(ctx, s, f.Transcript.Protocol)
-		if err != nil {
-			return transform.Batch{}, nil, err
-		}
-		return transform.DigisacTranscript(f.Transcript, conv), f.Bad, nil
-	}
-	return transform.Batch{}, nil, fmt.Errorf("format %s: %w", format, ErrNotBuilt)
-}
-
-// conversationID gives the id of the warehouse's conversation with the
-// protocol (the API's ticket first), else "protocol:<n>", the id an import
-// gives a ticket the API has not brought yet.
-func (im *Importer) conversationID(ctx context.Context, s load.Source, protocol string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var id string
-	err := im.Loader.Pool().QueryRow(ctx, queries.Get("conversation_by_protocol"), s.ID, protocol).Scan(&id)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return "protocol:" + protocol, nil
-	case err != nil:
-		return "", fmt.Errorf("look up the conversation of protocol %s: %w", protocol, err)
-	}
-	return id, nil
-}
-
-// readFile reads a whole file of at most MaxFileSize bytes.
-func readFile(path string) ([]byte, error) {
+// open opens a file to import; the errors name no path (the caller does).
+func open(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if pe, ok := errors.AsType[*fs.PathError](err); ok {
-		return nil, fmt.Errorf("cannot %s the file: %w", pe.Op, pe.Err) // the caller names the file
+		return nil, fmt.Errorf("cannot %s the file: %w", pe.Op, pe.Err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
 		return nil, errors.New("a directory, not a file")
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	return f, nil
+}
+
+// sniffed is what one pass over a file found.
+type sniffed struct {
+	sha256 string
+	size   int64
+	utf8   bool // the whole file is valid UTF-8
+}
+
+// sniffBytes is how much of the start of a file is looked at for NUL bytes.
+const sniffBytes = 8 << 10
+
+// sniff reads the whole file once, in constant memory: its SHA-256, its
+// size, whether it is valid UTF-8. An empty file, or one that is not text
+// (NUL bytes near its start: a binary given by mistake), is an error.
+func sniff(r io.Reader, format string) (sniffed, error) {
+	h := sha256.New()
+	v := &utf8Checker{valid: true}
+	n, err := io.Copy(io.MultiWriter(h, v), r)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the file: %w", err)
+		return sniffed{}, fmt.Errorf("cannot read the file: %w", err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("the file is larger than %d MiB: split it into smaller files", MaxFileSize>>20)
+	if n == 0 {
+		return sniffed{}, fmt.Errorf("the file is empty: a %s file has at least a header line", format)
 	}
-	return data, nil
+	if v.nul {
+		return sniffed{}, fmt.Errorf("not a text file (it holds NUL bytes): check that it is a %s export", format)
+	}
+	return sniffed{sha256: hex.EncodeToString(h.Sum(nil)), size: n, utf8: v.valid && len(v.tail) == 0}, nil
+}
+
+// utf8Checker tells whether what is written to it is valid UTF-8, across
+// writes, and whether its first sniffBytes hold a NUL byte.
+type utf8Checker struct {
+	valid bool
+	nul   bool
+	seen  int64
+	tail  []byte // an incomplete rune at the end of the last write
+}
+
+func (c *utf8Checker) Write(p []byte) (int, error) {
+	if c.seen < sniffBytes && bytes.IndexByte(p[:min(int64(len(p)), sniffBytes-c.seen)], 0) >= 0 {
+		c.nul = true
+	}
+	c.seen += int64(len(p))
+	if !c.valid {
+		return len(p), nil
+	}
+	b := p
+	if len(c.tail) > 0 {
+		b = append(c.tail, p...)
+		c.tail = nil
+	}
+	// Keep back the bytes of a rune that may go on in the next write.
+	cut := len(b)
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				cut = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(b[:cut]) {
+		c.valid = false
+		return len(p), nil
+	}
+	c.tail = append([]byte(nil), b[cut:]...)
+	return len(p), nil
 }

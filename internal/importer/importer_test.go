@@ -13,8 +13,9 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
+	"syncer/internal/extract"
 	"syncer/internal/extract/digisac"
-	"syncer/internal/load"
+	"syncer/internal/state"
 )
 
 func digisacSource() *config.Source {
@@ -34,8 +35,14 @@ func writeFile(t *testing.T, name, content string) string {
 
 func newImporter(t *testing.T) (*Importer, *dbtest.DB) {
 	db := dbtest.New(t)
-	return &Importer{Loader: load.New(db.Pool, nil), Logger: slog.New(slog.DiscardHandler), Now: time.Now}, db
+	return New(state.New(db.Pool, nil), slog.New(slog.DiscardHandler)), db
 }
+
+const (
+	DigisacTicketsCSV    = digisac.FormatTicketsCSV
+	DigisacTranscriptTXT = digisac.FormatTranscriptTXT
+	WavySessionsCSV      = "wavy-sessions-csv"
+)
 
 const brokenCSV = "Protocolo;Contato;Aberto em;Fechado em;Tempo de atendimento\r\n" +
 	"2025030100001;\"Ana\r\nSouza\";01/03/2025 10:00:00;01/03/2025 10:10:00;00:10:00\r\n" + // lines 2-3
@@ -55,7 +62,7 @@ func TestImportCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Skipped || res.Status != load.StatusPartial || res.Rows != 5 || res.Written != 2 || res.Bad != 3 || res.RunID == 0 {
+	if res.Skipped || res.Status != state.StatusPartial || res.Rows != 5 || res.Written != 2 || res.Bad != 3 || res.RunID == 0 {
 		t.Fatalf("result %+v", res)
 	}
 	var lines []int
@@ -132,7 +139,7 @@ func TestImportTranscript(t *testing.T) {
 	im, db := newImporter(t)
 	ctx := context.Background()
 	src := digisacSource()
-	s, err := im.Loader.Source(ctx, src.Name, src.Platform)
+	s, err := im.Store.Source(ctx, src.Name, src.Platform)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +156,7 @@ func TestImportTranscript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != load.StatusPartial || res.Bad != 1 || res.BadLines[0].Line != 9 || res.Rows != 5 {
+	if res.Status != state.StatusPartial || res.Bad != 1 || res.BadLines[0].Line != 9 || res.Rows != 5 {
 		t.Fatalf("result %+v", res)
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT external_id, conversation_external_id, direction, kind, body, sent_at FROM messages ORDER BY external_id`)
@@ -183,7 +190,7 @@ func TestImportTranscript(t *testing.T) {
 	// A protocol the warehouse does not know yet: the ticket waits under
 	// "protocol:<n>", its protocol taken from the file name.
 	unknown := writeFile(t, "export_2025102948699.txt", "Contato: Bruno\n\n[16/01/2024 09:00] Bruno: oi\n")
-	if res, err := im.Import(ctx, src, DigisacTranscriptTXT, unknown); err != nil || res.Status != load.StatusSucceeded || res.Written != 2 {
+	if res, err := im.Import(ctx, src, DigisacTranscriptTXT, unknown); err != nil || res.Status != state.StatusSucceeded || res.Written != 2 {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	var conv string
@@ -205,7 +212,7 @@ func TestImportFailures(t *testing.T) {
 	// run, and can be imported again once fixed.
 	path := writeFile(t, "t.csv", "Contato;Aberto em\nAna;01/01/2024 10:00\n")
 	res, err := im.Import(ctx, src, DigisacTicketsCSV, path)
-	if !errors.Is(err, digisac.ErrNoProtocolColumn) || res.Status != load.StatusFailed || res.RunID == 0 {
+	if !errors.Is(err, digisac.ErrNoProtocolColumn) || res.Status != state.StatusFailed || res.RunID == 0 {
 		t.Errorf("no protocol column: %+v, %v", res, err)
 	}
 	var status, msg string
@@ -226,7 +233,8 @@ func TestImportFailures(t *testing.T) {
 	}
 
 	wavy := &config.Source{Name: "w", Platform: config.Wavy}
-	if _, err := im.Import(ctx, wavy, WavySessionsCSV, path); !errors.Is(err, ErrNotBuilt) || !strings.Contains(err.Error(), "not built yet in this version") {
+	var nb *extract.NotBuiltError
+	if _, err := im.Import(ctx, wavy, WavySessionsCSV, path); !errors.As(err, &nb) || !strings.Contains(err.Error(), "not built yet in this version") {
 		t.Errorf("wavy: %v", err)
 	}
 	var fe *FormatError

@@ -11,6 +11,7 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/load"
+	"syncer/internal/state"
 	"syncer/internal/transform"
 )
 
@@ -21,13 +22,14 @@ import (
 // ratio: how close the loader comes to what PostgreSQL can take.
 func BenchmarkCommitVsCopy(b *testing.B) {
 	db := dbtest.New(b)
-	l := load.New(db.Pool, nil)
+	store := state.New(db.Pool, nil)
+	l := load.New(store, nil)
 	ctx := context.Background()
-	src, err := l.Source(ctx, "bench", "ogmma")
+	src, err := store.Source(ctx, "bench", "ogmma")
 	if err != nil {
 		b.Fatal(err)
 	}
-	run, err := l.StartRun(ctx, src, "messages", load.ModeIncremental, time.Time{}, time.Time{})
+	run, err := store.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,56 +13,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
-	"syncer/internal/cursor"
+	"syncer/internal/state"
+	"syncer/internal/state/statedb"
 	"syncer/internal/transform"
 	"syncer/sql/queries"
 )
 
-// Commit is one batch and what committing it means for the stream.
-type Commit struct {
-	Batch *transform.Batch
-	// Partition and Cursor move the stream's checkpoint in the same
-	// transaction as the rows. A nil Cursor leaves sync_state alone
-	// (backfills and imports never move it).
-	Partition string
-	Cursor    *cursor.Cursor
-	// Complete marks the end of a full-refresh pass: rows of Complete.Table
-	// not among SeenIDs get deleted_at.
-	Complete *Completion
-	// File records an imported file in imported_files with its rows.
-	File *ImportedFile
-	// What the batch adds to the run's counters.
-	Pages         int
-	RowsRead      int
-	SuspectedGaps int
-}
-
-// Completion is a full-refresh pass that saw every row of its table.
-type Completion struct {
-	Table   string // channels, agents or departments
-	SeenIDs []string
-}
-
-// ImportedFile is a file whose rows a commit loads.
-type ImportedFile struct {
-	SHA256 string
-	Path   string
-	Format string
-	Rows   int64
-}
-
-// Result is what one commit wrote.
-type Result struct {
-	Written     int64 // rows inserted or changed, over all tables
-	Quarantined int64 // rejections stored (new or seen again)
-}
-
 // Commit writes a batch, its rejections and the checkpoint in one
 // transaction: all of it lands, or none of it does. Then it adds the batch
 // to the run's counters.
-func (l *Loader) Commit(ctx context.Context, run *Run, c Commit) (Result, error) {
+func (l *Loader) Commit(ctx context.Context, run *state.Run, c Commit) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.batchTimeout)
 	defer cancel()
 	b := screen(c.Batch)
@@ -80,24 +42,29 @@ func (l *Loader) Commit(ctx context.Context, run *Run, c Commit) (Result, error)
 		case <-time.After(time.Duration(attempt*50) * time.Millisecond):
 		}
 	}
+	if errors.Is(err, state.ErrLeaseLost) {
+		return Result{}, err
+	}
 	if err != nil {
-		return Result{}, dbError(fmt.Sprintf("commit %s %s batch", run.Source.Name, run.Stream), err)
+		return Result{}, state.DBError(fmt.Sprintf("commit %s %s batch", run.Source.Name, run.Stream), err)
 	}
-	if t, due := run.count(c, res); due {
-		l.progress(ctx, run, t)
-	}
+	l.store.Count(ctx, run, state.Totals{Pages: int64(c.Pages), RowsRead: int64(c.RowsRead), RowsWritten: res.Written,
+		RowsQuarantined: res.Quarantined, SuspectedGaps: int64(c.SuspectedGaps)})
 	return res, nil
 }
 
-func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c Commit) (Result, error) {
+func (l *Loader) commitOnce(ctx context.Context, run *state.Run, b *transform.Batch, c Commit) (Result, error) {
 	var res Result
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		src := run.Source.ID
-		protocols := ticketProtocols(b.Conversations)
-		if len(protocols) > 0 {
-			if _, err := tx.Exec(ctx, queries.Get("lock_protocols"), src); err != nil {
-				return fmt.Errorf("lock the source's protocols: %w", err)
+		if run.Lease != nil {
+			if err := run.Lease.Hold(ctx, tx); err != nil {
+				return err
 			}
+		}
+		healed, convOf, err := lockAndResolve(ctx, tx, src, b)
+		if err != nil {
+			return err
 		}
 		var steps []step
 		add := func(table string, n int, cols []string, merge string, row func(int) []any) {
@@ -118,7 +85,7 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 		add("conversations", len(fullV), convColumns, "merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
 		add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
 		add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
-		add("messages", len(b.Messages), messageColumns, "merge_messages", func(i int) []any { return messageRow(src, &b.Messages[i]) })
+		add("messages", len(b.Messages), messageColumns, "merge_messages", func(i int) []any { return messageRow(src, &b.Messages[i], convOf) })
 
 		if len(steps) > 0 {
 			prep := &pgx.Batch{}
@@ -155,50 +122,190 @@ func (l *Loader) commitOnce(ctx context.Context, run *Run, b *transform.Batch, c
 			}
 		}
 
-		if len(protocols) > 0 {
-			for _, heal := range []string{"heal_protocol_messages", "heal_protocol_conversations"} {
-				tag, err := tx.Exec(ctx, queries.Get(heal), src, protocols)
+		if len(healed) > 0 {
+			for _, heal := range []string{"heal_protocol_messages", "heal_protocol_conversations", "drop_transcript_lines_by_protocol"} {
+				tag, err := tx.Exec(ctx, queries.Get(heal), src, healed)
 				if err != nil {
 					return fmt.Errorf("%s: %w", heal, err)
 				}
 				res.Written += tag.RowsAffected()
 			}
 		}
+		if convs := apiConversations(b.Messages); len(convs) > 0 {
+			tag, err := tx.Exec(ctx, queries.Get("drop_transcript_lines"), src, convs)
+			if err != nil {
+				return fmt.Errorf("drop_transcript_lines: %w", err)
+			}
+			res.Written += tag.RowsAffected()
+		}
 
-		post := &pgx.Batch{}
-		for _, r := range b.Rejections {
+		return l.books(ctx, tx, run, b, c, &res)
+	})
+	return res, err
+}
+
+// books writes, in the batch's transaction, its quarantine, its checkpoint
+// or import progress, and a full-refresh pass's deletions.
+func (l *Loader) books(ctx context.Context, tx pgx.Tx, run *state.Run, b *transform.Batch, c Commit, res *Result) error {
+	q := statedb.New(tx)
+	src := run.Source.ID
+	if len(b.Rejections) > 0 {
+		runID := run.ID
+		args := make([]statedb.PutQuarantineParams, len(b.Rejections))
+		for i, r := range b.Rejections {
 			payload := cleanJSON(r.Payload)
 			if len(r.Payload) == 0 {
 				payload = []byte("null")
 			}
 			reason := cleanText(r.Reason)
-			post.Queue(queries.Get("put_quarantine"), src, run.Stream, run.ID, text(r.ExternalID), reason, payload, fingerprint(reason, payload))
-		}
-		if c.Cursor != nil {
-			cur, err := json.Marshal(c.Cursor)
-			if err != nil {
-				return err
+			var ext *string
+			if id := cleanText(r.ExternalID); id != "" {
+				ext = &id
 			}
-			post.Queue(queries.Get("put_cursor"), src, run.Stream, c.Partition, cur)
+			args[i] = statedb.PutQuarantineParams{SourceID: src, Stream: run.Stream, RunID: &runID, ExternalID: ext,
+				Reason: reason, Payload: payload, Fingerprint: fingerprint(reason, payload)}
 		}
-		if c.Complete != nil {
-			post.Queue(queries.Get("mark_missing_"+c.Complete.Table), src, c.Complete.SeenIDs).Exec(func(tag pgconn.CommandTag) error {
-				res.Written += tag.RowsAffected()
-				return nil
-			})
+		var qerr error
+		results := q.PutQuarantine(ctx, args)
+		results.Exec(func(_ int, err error) {
+			if err != nil && qerr == nil {
+				qerr = err
+			}
+		})
+		if err := errors.Join(qerr, results.Close()); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
 		}
-		if f := c.File; f != nil {
-			post.Queue(queries.Get("put_imported_file"), src, f.SHA256, f.Path, f.Format, f.Rows)
+	}
+	res.Quarantined = int64(len(b.Rejections))
+	if c.Cursor != nil {
+		cur, err := json.Marshal(c.Cursor)
+		if err != nil {
+			return err
 		}
-		res.Quarantined = int64(len(b.Rejections))
-		if post.Len() > 0 {
-			if err := tx.SendBatch(ctx, post).Close(); err != nil {
-				return fmt.Errorf("quarantine and checkpoint: %w", err)
+		var newest *time.Time
+		if !c.Newest.IsZero() {
+			n := c.Newest.UTC()
+			newest = &n
+		}
+		if err := q.PutCursor(ctx, statedb.PutCursorParams{SourceID: src, Stream: run.Stream, PartitionKey: c.Partition,
+			Cursor: cur, NewestAt: newest}); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if c.Complete != nil && len(c.Complete.SeenIDs) > 0 {
+		arg := func() (int64, error) { return 0, fmt.Errorf("no full-refresh table %q", c.Complete.Table) }
+		switch c.Complete.Table {
+		case "channels":
+			arg = func() (int64, error) {
+				return q.MarkMissingChannels(ctx, statedb.MarkMissingChannelsParams{SourceID: src, Seen: c.Complete.SeenIDs})
+			}
+		case "agents":
+			arg = func() (int64, error) {
+				return q.MarkMissingAgents(ctx, statedb.MarkMissingAgentsParams{SourceID: src, Seen: c.Complete.SeenIDs})
+			}
+		case "departments":
+			arg = func() (int64, error) {
+				return q.MarkMissingDepartments(ctx, statedb.MarkMissingDepartmentsParams{SourceID: src, Seen: c.Complete.SeenIDs})
 			}
 		}
-		return nil
-	})
-	return res, err
+		n, err := arg()
+		if err != nil {
+			return fmt.Errorf("mark rows missing from the pass: %w", err)
+		}
+		res.Written += n
+	}
+	if c.File != nil {
+		if err := state.PutImportProgress(ctx, tx, run.Source, *c.File); err != nil {
+			return fmt.Errorf("record the import's progress: %w", err)
+		}
+	}
+	return nil
+}
+
+// lockAndResolve takes the source's locks that the batch needs, always in
+// one order (protocols, then transcripts) so that batches never deadlock,
+// and finds the conversation of each protocol its messages are filed
+// under. It returns the protocols of the batch's tickets (a heal runs for
+// them after the merges) and those conversations.
+//
+// Batches with tickets or messages known by protocol hold the protocols
+// lock, so that an import and the API never each miss the other's row.
+// Batches that write transcript lines, or whose heal will move messages
+// that wait under "protocol:<n>", hold the transcripts lock exclusive;
+// batches with API messages hold it shared (so they never wait on each
+// other): a conversation never gets API messages and transcript lines from
+// two transactions that cannot see each other.
+func lockAndResolve(ctx context.Context, tx pgx.Tx, src int32, b *transform.Batch) (heal []string, convOf map[string]string, err error) {
+	heal = ticketProtocols(b.Conversations)
+	var byProtocol []string
+	lines, api := false, false
+	for _, m := range b.Messages {
+		if m.FromTranscript {
+			lines = true
+		} else {
+			api = true
+		}
+		if m.ConversationID == "" && m.ConversationProtocol != "" {
+			byProtocol = append(byProtocol, cleanText(m.ConversationProtocol))
+		}
+	}
+	slices.Sort(byProtocol)
+	byProtocol = slices.Compact(byProtocol)
+	if len(heal) > 0 || len(byProtocol) > 0 {
+		if _, err := tx.Exec(ctx, queries.Get("lock_protocols"), src); err != nil {
+			return nil, nil, fmt.Errorf("lock the source's protocols: %w", err)
+		}
+	}
+	if len(heal) > 0 && !lines {
+		// Messages under "protocol:<n>" are written only under the
+		// protocols lock, which this transaction holds: the answer stands.
+		if err := tx.QueryRow(ctx, queries.Get("protocol_messages_waiting"), src, heal).Scan(&lines); err != nil {
+			return nil, nil, fmt.Errorf("protocol_messages_waiting: %w", err)
+		}
+	}
+	switch {
+	case lines:
+		if _, err := tx.Exec(ctx, queries.Get("lock_transcripts"), src); err != nil {
+			return nil, nil, fmt.Errorf("lock the source's transcripts: %w", err)
+		}
+	case api:
+		if _, err := tx.Exec(ctx, queries.Get("lock_transcripts_shared"), src); err != nil {
+			return nil, nil, fmt.Errorf("lock the source's transcripts: %w", err)
+		}
+	}
+	if len(byProtocol) == 0 {
+		return heal, nil, nil
+	}
+	convOf = make(map[string]string, len(byProtocol))
+	rows, err := tx.Query(ctx, queries.Get("conversations_by_protocol"), src, byProtocol)
+	if err != nil {
+		return nil, nil, fmt.Errorf("conversations_by_protocol: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p, id string
+		if err := rows.Scan(&p, &id); err != nil {
+			return nil, nil, fmt.Errorf("conversations_by_protocol: %w", err)
+		}
+		convOf[p] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("conversations_by_protocol: %w", err)
+	}
+	return heal, convOf, nil
+}
+
+// apiConversations lists the conversations of a batch's API messages,
+// sorted and without repeats.
+func apiConversations(msgs []transform.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		if !m.FromTranscript && m.ConversationID != "" {
+			out = append(out, cleanText(m.ConversationID))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // ticketProtocols lists the protocols of a batch's tickets, sorted and

@@ -3,7 +3,6 @@ package load_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,22 +11,24 @@ import (
 	"syncer/internal/cursor"
 	"syncer/internal/dbtest"
 	"syncer/internal/load"
+	"syncer/internal/state"
 	"syncer/internal/transform"
 )
 
 var t0 = time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)
 
-func setup(t *testing.T) (*dbtest.DB, *load.Loader, *load.Run) {
+func setup(t *testing.T) (*dbtest.DB, *load.Loader, *state.Run) {
 	t.Helper()
 	t.Parallel()
 	db := dbtest.New(t)
-	l := load.New(db.Pool, nil)
+	store := state.New(db.Pool, nil)
+	l := load.New(store, nil)
 	ctx := context.Background()
-	src, err := l.Source(ctx, "acme-ogmma", "ogmma")
+	src, err := store.Source(ctx, "acme-ogmma", "ogmma")
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := l.StartRun(ctx, src, "messages", load.ModeIncremental, time.Time{}, time.Time{})
+	run, err := store.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +80,14 @@ func TestCommitWritesOnlyChanges(t *testing.T) {
 	if got := scalar[string](t, db, "SELECT body FROM messages WHERE external_id = 'm1'"); got != "Olá!" {
 		t.Fatalf("body = %q", got)
 	}
-	cursors, err := l.Cursors(ctx, run.Source, "messages")
+	cursors, err := state.New(db.Pool, nil).Cursors(ctx, run.Source, "messages")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := cursors["p"]; !got.TS.Equal(t0) || got.ID != "m2" {
 		t.Fatalf("cursor = %v", got)
 	}
-	tot, err := l.FinishRun(ctx, run, load.StatusSucceeded, nil)
+	tot, err := state.New(db.Pool, nil).FinishRun(ctx, run, state.StatusSucceeded, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestFailedCommitMovesNothing(t *testing.T) {
 	db, l, run := setup(t)
 	ctx := context.Background()
 	cur := cursor.Cursor{TS: t0, ID: "m1"}
-	ghost := &load.Run{ID: run.ID, Source: run.Source, Stream: run.Stream, Mode: run.Mode}
+	ghost := &state.Run{ID: run.ID, Source: run.Source, Stream: run.Stream, Mode: run.Mode}
 	ghost.Source.ID = 999999 // violates the foreign key at merge time
 	_, err := l.Commit(ctx, ghost, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m1", t0, "x")}}, Partition: "p", Cursor: &cur})
 	if err == nil {
@@ -240,38 +241,6 @@ func TestEveryTableMerges(t *testing.T) {
 	}
 }
 
-func TestLeaseIsExclusive(t *testing.T) {
-	_, l, _ := setup(t)
-	ctx := context.Background()
-	a, ok, err := l.TryLease(ctx, "acme-ogmma", "messages")
-	if err != nil || !ok {
-		t.Fatalf("first lease: %v %v", ok, err)
-	}
-	if _, ok, err := l.TryLease(ctx, "acme-ogmma", "messages"); err != nil || ok {
-		t.Fatalf("second lease taken while the first is held (ok=%v err=%v)", ok, err)
-	}
-	other, ok, err := l.TryLease(ctx, "acme-ogmma", "other")
-	if err != nil || !ok {
-		t.Fatalf("lease of another stream: %v %v", ok, err)
-	}
-	other.Release()
-	a.Release()
-	a.Release() // twice is fine
-	b, ok, err := l.TryLease(ctx, "acme-ogmma", "messages")
-	if err != nil || !ok {
-		t.Fatalf("lease after release: %v %v", ok, err)
-	}
-	b.Release()
-}
-
-func TestSourcePlatformCannotChange(t *testing.T) {
-	_, l, _ := setup(t)
-	_, err := l.Source(context.Background(), "acme-ogmma", "digisac")
-	if err == nil || !strings.Contains(err.Error(), "cannot change") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func TestCompletePassMarksMissingRowsDeleted(t *testing.T) {
 	db, l, run := setup(t)
 	ctx := context.Background()
@@ -313,17 +282,17 @@ func TestImportedTicketsMeetTheAPIByProtocol(t *testing.T) {
 	// keep the API's row out.
 	imported := transform.Conversation{Kind: "ticket", Protocol: "2025102948644", IsOpen: &closed, OpenedAt: t0, ClosedAt: t0.Add(time.Hour),
 		UpdatedAt: t0.Add(5 * time.Hour), Topics: []string{"entrega"}, Raw: json.RawMessage(`{"protocolo":"2025102948644"}`), ByProtocol: true}
-	file := &load.ImportedFile{SHA256: "abc", Path: "tickets.csv", Format: "digisac-tickets-csv", Rows: 1}
+	file := &state.ImportedFileRecord{SHA256: "abc", Path: "tickets.csv", Format: "digisac-tickets-csv", Rows: 1, Done: 1}
 	line := msg("txt:2025102948644:1", t0, "Olá")
-	line.ConversationID = "protocol:2025102948644"
+	line.ConversationID, line.ConversationProtocol, line.FromTranscript = "", "2025102948644", true
 	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}, Messages: []transform.Message{line}}, File: file}); err != nil {
 		t.Fatal(err)
 	}
 	if got := scalar[string](t, db, "SELECT external_id FROM conversations"); got != "protocol:2025102948644" {
 		t.Fatalf("imported ticket keyed %q", got)
 	}
-	if _, ok, err := l.FileImported(ctx, run.Source, "abc"); err != nil || !ok {
-		t.Fatalf("file not recorded: %v %v", ok, err)
+	if p, ok, err := state.New(db.Pool, nil).ImportedFile(ctx, run.Source, "abc"); err != nil || !ok || p.Done != 1 || p.Complete {
+		t.Fatalf("file progress not recorded: %+v %v %v", p, ok, err)
 	}
 	// The API's ticket of that protocol adopts the row.
 	api := transform.Conversation{ExternalID: "9c00-uuid", Kind: "ticket", Protocol: "2025102948644", IsOpen: &closed, OpenedAt: t0,
@@ -362,7 +331,7 @@ func TestImportAndAPIRacingForOneTicketLeaveOneRow(t *testing.T) {
 		p := fmt.Sprintf("20250000000%02d", i)
 		imported := transform.Conversation{Kind: "ticket", Protocol: p, IsOpen: &closed, Raw: json.RawMessage(`{}`), ByProtocol: true}
 		line := msg("txt:"+p+":1", t0, "Olá")
-		line.ConversationID = "protocol:" + p
+		line.ConversationID, line.ConversationProtocol, line.FromTranscript = "", p, true
 		api := transform.Conversation{ExternalID: "uuid-" + p, Kind: "ticket", Protocol: p, IsOpen: &closed, UpdatedAt: t0, Raw: json.RawMessage(`{}`)}
 		go func() {
 			_, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Conversations: []transform.Conversation{imported}, Messages: []transform.Message{line}}})
@@ -383,25 +352,5 @@ func TestImportAndAPIRacingForOneTicketLeaveOneRow(t *testing.T) {
 	}
 	if got := scalar[int64](t, db, "SELECT count(*) FROM messages WHERE conversation_external_id LIKE 'protocol:%'"); got != 0 {
 		t.Fatalf("%d messages still point at placeholders", got)
-	}
-}
-
-func TestLostLeaseIsNoticed(t *testing.T) {
-	db, l, _ := setup(t)
-	ctx := context.Background()
-	lease, ok, err := l.TryLease(ctx, "acme-ogmma", "messages")
-	if err != nil || !ok {
-		t.Fatalf("lease: %v %v", ok, err)
-	}
-	defer lease.Release()
-	if err := lease.Check(ctx); err != nil {
-		t.Fatalf("fresh lease: %v", err)
-	}
-	// The server ends the lease's session.
-	if _, err := db.Pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, int64(load.LeasePID(lease))); err != nil {
-		t.Fatal(err)
-	}
-	if err := lease.Check(ctx); !errors.Is(err, load.ErrLeaseLost) {
-		t.Fatalf("Check after the session ended: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ var (
 	agentColumns   = []string{"source_id", "external_id", "name", "email", "created_at", "updated_at", "deleted_at", "raw"}
 	deptColumns    = []string{"source_id", "external_id", "name", "created_at", "updated_at", "deleted_at", "raw"}
 	convColumns    = []string{"source_id", "external_id", "kind", "channel_external_id", "contact_external_id", "protocol", "is_open", "opened_at", "closed_at", "agent_external_id", "department_external_id", "topics", "created_at", "updated_at", "raw"}
-	messageColumns = []string{"source_id", "external_id", "conversation_external_id", "channel_external_id", "contact_external_id", "direction", "kind", "status", "body", "media_url", "from_addr", "to_addr", "sent_at", "updated_at", "is_bot", "raw"}
+	messageColumns = []string{"source_id", "external_id", "conversation_external_id", "channel_external_id", "contact_external_id", "direction", "kind", "status", "body", "media_url", "from_addr", "to_addr", "sent_at", "updated_at", "is_bot", "from_transcript", "raw"}
 )
 
 // text is a nullable text value: empty is NULL, the rest is cleaned.
@@ -75,8 +75,14 @@ func convRow(src int32, c *transform.Conversation) []any {
 	return []any{src, cleanText(c.ExternalID), c.Kind, text(c.ChannelID), text(c.ContactID), text(c.Protocol), open, ts(c.OpenedAt), ts(c.ClosedAt), text(c.AgentID), text(c.DepartmentID), textArray(c.Topics), ts(c.CreatedAt), ts(c.UpdatedAt), jsonb(c.Raw)}
 }
 
-func messageRow(src int32, m *transform.Message) []any {
-	return []any{src, cleanText(m.ExternalID), text(m.ConversationID), text(m.ChannelID), text(m.ContactID), m.Direction, m.Kind, text(m.Status), text(m.Body), text(m.MediaURL), text(m.From), text(m.To), m.SentAt.UTC(), ts(m.UpdatedAt), m.IsBot, jsonb(m.Raw)}
+// messageRow is a message's row; a message known by protocol goes under
+// the conversation convOf names for it.
+func messageRow(src int32, m *transform.Message, convOf map[string]string) []any {
+	conv := m.ConversationID
+	if conv == "" && m.ConversationProtocol != "" {
+		conv = convOf[cleanText(m.ConversationProtocol)]
+	}
+	return []any{src, cleanText(m.ExternalID), text(conv), text(m.ChannelID), text(m.ContactID), m.Direction, m.Kind, text(m.Status), text(m.Body), text(m.MediaURL), text(m.From), text(m.To), m.SentAt.UTC(), ts(m.UpdatedAt), m.IsBot, m.FromTranscript, jsonb(m.Raw)}
 }
 
 // The checks below mirror the tables' constraints, so that one bad row is

@@ -14,11 +14,10 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
 	"syncer/internal/extract"
-	"syncer/internal/load"
 	"syncer/internal/pipeline"
-	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/state"
 )
 
 // digisacHarness is a Digisac simulator, a warehouse and a runner.
@@ -54,7 +53,7 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 	}
 	logger := slog.New(slog.DiscardHandler)
 	return &digisacHarness{t: t, db: db, ds: ds, clock: clock, src: cfg.Sources[0],
-		runner: &pipeline.Runner{Loader: load.New(db.Pool, logger), Logger: logger, Now: clock.Now, SafetyLag: 0}}
+		runner: withClock(pipeline.NewRunner(state.New(db.Pool, logger), logger, 0), clock.Now)}
 }
 
 // sync runs every stream; the harness clock is the runner's "now", so the
@@ -65,7 +64,7 @@ func (h *digisacHarness) sync(streams ...string) []pipeline.Outcome {
 	if len(streams) > 0 {
 		only = streams
 	}
-	jobs, err := platforms.Jobs(&h.src, platforms.Options{Streams: only, Now: h.clock.Now})
+	jobs, err := pipeline.Jobs(&h.src, pipeline.Options{Streams: only, Now: h.clock.Now})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -76,7 +75,7 @@ func (h *digisacHarness) mustSucceed(outs []pipeline.Outcome) int64 {
 	h.t.Helper()
 	var written int64
 	for _, o := range outs {
-		if o.Status != load.StatusSucceeded {
+		if o.Status != state.StatusSucceeded {
 			h.t.Fatalf("%s ended %s: %v", o.Stream, o.Status, o.Err)
 		}
 		written += o.Totals.RowsWritten
@@ -170,7 +169,7 @@ func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
 		}
 	})
 	for _, o := range h.sync() {
-		if o.Status == load.StatusFailed {
+		if o.Status == state.StatusFailed {
 			t.Fatalf("%s failed while the list moved: %v", o.Stream, o.Err)
 		}
 	}
@@ -202,7 +201,7 @@ func TestDigisacRefusedTokenFailsClearly(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef01234567"
 	h := newDigisac(t, sim.DigisacConfig{Seed: 34}, func(s *config.Source) { s.Token = secret })
 	for _, o := range h.sync("contacts") {
-		if o.Status != load.StatusFailed || !errors.Is(o.Err, extract.ErrUnauthorized) {
+		if o.Status != state.StatusFailed || !errors.Is(o.Err, extract.ErrUnauthorized) {
 			t.Fatalf("status %s, err %v", o.Status, o.Err)
 		}
 		msg := o.Err.Error()
@@ -235,7 +234,7 @@ func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
 		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "wrong-password-99"
 	})
 	for _, o := range wrong.sync("contacts") {
-		if o.Status != load.StatusFailed || strings.Contains(o.Err.Error(), "wrong-password-99") || !strings.Contains(o.Err.Error(), "acme-digisac") {
+		if o.Status != state.StatusFailed || strings.Contains(o.Err.Error(), "wrong-password-99") || !strings.Contains(o.Err.Error(), "acme-digisac") {
 			t.Fatalf("wrong password: %s %v", o.Status, o.Err)
 		}
 	}
@@ -324,4 +323,9 @@ func TestDigisacLateMediaURLsAreFetchedLater(t *testing.T) {
 	if n := missing(); n != 0 {
 		t.Fatalf("%d media messages still without a url", n)
 	}
+}
+
+func withClock(r *pipeline.Runner, now func() time.Time) *pipeline.Runner {
+	r.Now = now
+	return r
 }

@@ -2,12 +2,12 @@
 // the stream's lease, reads the saved cursors, lets the extractor page
 // through the platform, maps each page with its transform and commits it
 // with its checkpoint through the loader, then records how the run ended.
-// It decides nothing about when streams run; that is package schedule.
+// It also joins each platform's streams with their mappings (Jobs). It
+// decides nothing about when streams run; that is package schedule.
 package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,26 +16,11 @@ import (
 
 	"syncer/internal/extract"
 	"syncer/internal/load"
-	"syncer/internal/transform"
+	"syncer/internal/state"
 )
 
 // ErrBusy means another process holds the stream's lease.
 var ErrBusy = errors.New("another syncer process is running this stream; it was skipped")
-
-// Transform maps one page's records.
-type Transform func(records []json.RawMessage) transform.Batch
-
-// Job is one stream of one source to run.
-type Job struct {
-	Source    string // configured name
-	Platform  string
-	Stream    extract.Stream
-	Transform Transform
-	Request   extract.Request
-	// FullRefreshTable is the table a full-refresh stream fills: a
-	// complete pass marks its rows not seen as deleted.
-	FullRefreshTable string
-}
 
 // Outcome is how a job ended.
 type Outcome struct {
@@ -44,7 +29,7 @@ type Outcome struct {
 	RunID    int64
 	Status   string // succeeded, partial, failed, or skipped
 	Err      error
-	Totals   load.Totals
+	Totals   state.Totals
 	Duration time.Duration
 }
 
@@ -57,10 +42,19 @@ const StatusSkipped = "skipped"
 
 // Runner runs jobs against one warehouse.
 type Runner struct {
+	Store     *state.Store
 	Loader    *load.Loader
 	Logger    *slog.Logger
 	Now       func() time.Time
 	SafetyLag time.Duration // the saved cursor never passes Now() - SafetyLag
+}
+
+// NewRunner returns a runner on store, with a loader of its own.
+func NewRunner(store *state.Store, logger *slog.Logger, safetyLag time.Duration) *Runner {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{Store: store, Loader: load.New(store, logger), Logger: logger, Now: time.Now, SafetyLag: safetyLag}
 }
 
 // Run runs one job to its end and records it in sync_runs. It never
@@ -71,45 +65,47 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	out := Outcome{Source: job.Source, Stream: name}
 	log := r.Logger.With(slog.String("source", job.Source), slog.String("stream", name))
 	fail := func(err error) Outcome {
-		out.Status, out.Err, out.Duration = load.StatusFailed, err, time.Since(start)
+		out.Status, out.Err, out.Duration = state.StatusFailed, err, time.Since(start)
+		r.logFailure(ctx, log, job, err, nil)
 		return out
 	}
 
 	// The bookkeeping before the run proper gets a deadline of its own.
 	setup, cancelSetup := context.WithTimeout(ctx, time.Minute)
 	defer cancelSetup()
-	src, err := r.Loader.Source(setup, job.Source, job.Platform)
+	src, err := r.Store.Source(setup, job.Source, job.Platform)
 	if err != nil {
 		return fail(err)
 	}
-	lease, ok, err := r.Loader.TryLease(setup, job.Source, name)
+	lease, ok, err := r.Store.TryLease(setup, src, name)
 	if err != nil {
 		return fail(err)
 	}
 	if !ok {
-		log.WarnContext(ctx, "stream skipped: another syncer process holds its lease")
+		log.InfoContext(ctx, "stream skipped: another syncer process holds its lease")
 		out.Status, out.Err, out.Duration = StatusSkipped, ErrBusy, time.Since(start)
 		return out
 	}
 	defer lease.Release()
-	if n, err := r.Loader.FailAbandonedRuns(setup, src, name); err != nil {
+	if n, err := r.Store.FailAbandonedRuns(setup, src, name); err != nil {
 		return fail(err)
 	} else if n > 0 {
 		log.WarnContext(ctx, "earlier runs of this stream were interrupted; marked failed, their commits are kept", slog.Int64("runs", n))
 	}
 
 	req := job.Request
-	mode := load.ModeIncremental
+	mode := state.ModeIncremental
 	if req.Backfill {
-		mode = load.ModeBackfill
-	} else if req.Cursors, err = r.Loader.Cursors(setup, src, name); err != nil {
+		mode = state.ModeBackfill
+	} else if req.Cursors, err = r.Store.Cursors(setup, src, name); err != nil {
 		return fail(err)
 	}
-	req.Warehouse = r.Loader.View(src)
-	run, err := r.Loader.StartRun(setup, src, name, mode, req.Since, req.Until)
+	req.Warehouse = r.Store.View(src)
+	run, err := r.Store.StartRun(setup, src, name, mode, req.Since, req.Until)
 	if err != nil {
 		return fail(err)
 	}
+	run.Lease = lease
 	out.RunID = run.ID
 	log = log.With(slog.Int64("run_id", run.ID))
 	log.InfoContext(ctx, "run started", slog.String("mode", mode), slog.Bool("full", req.Full))
@@ -119,17 +115,20 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		if err := lease.Check(ctx); err != nil {
 			return err
 		}
-		batch := job.Transform(p.Records)
-		c := load.Commit{Batch: &batch, Partition: p.Partition, Pages: 1, RowsRead: len(p.Records)}
+		batch, n, err := job.Transform(p.Records)
+		if err != nil {
+			return err
+		}
+		c := load.Commit{Batch: &batch, Partition: p.Partition, Pages: 1, RowsRead: n}
 		if p.SuspectedGap {
 			c.SuspectedGaps = 1
 		}
-		if p.Complete && job.FullRefreshTable != "" {
-			c.Complete = &load.Completion{Table: job.FullRefreshTable, SeenIDs: p.Seen}
+		if p.Complete && job.Spec.Table != "" {
+			c.Complete = &load.Completion{Table: job.Spec.Table, SeenIDs: p.Seen}
 		}
 		if p.Cursor != nil && !req.Backfill {
 			capped := p.Cursor.Cap(r.Now().Add(-r.SafetyLag))
-			c.Cursor = &capped
+			c.Cursor, c.Newest = &capped, p.Newest
 		}
 		// A page in hand is committed even when shutdown begins meanwhile,
 		// within drainTimeout; then the extractor sees ctx and stops.
@@ -144,23 +143,23 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		mu.Lock()
 		defer mu.Unlock()
 		log.DebugContext(ctx, "page committed", slog.String("partition", p.Partition),
-			slog.Int("records", len(p.Records)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined))
+			slog.Int("records", n), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined))
 		return nil
 	}
 	runErr := job.Stream.Extract(ctx, req, emit)
 
-	status := load.StatusSucceeded
+	status := state.StatusSucceeded
 	switch {
 	case runErr == nil:
 	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
-		status = load.StatusPartial
+		status = state.StatusPartial
 		runErr = fmt.Errorf("stopped by shutdown; the next run resumes from the last checkpoint")
-	case extract.IsPartial(runErr):
-		status = load.StatusPartial
+	case errors.Is(runErr, state.ErrLeaseLost), extract.IsPartial(runErr):
+		status = state.StatusPartial
 	default:
-		status = load.StatusFailed
+		status = state.StatusFailed
 	}
-	totals, err := r.Loader.FinishRun(ctx, run, status, runErr)
+	totals, err := r.Store.FinishRun(ctx, run, status, runErr)
 	if err != nil {
 		log.ErrorContext(ctx, "could not record the end of the run", slog.Any("error", err))
 	} else {
@@ -172,8 +171,8 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		slog.Int64("rows_written", totals.RowsWritten), slog.Int64("rows_quarantined", totals.RowsQuarantined),
 		slog.Int64("suspected_gaps", totals.SuspectedGaps), slog.Duration("took", out.Duration)}
 	switch {
-	case status == load.StatusFailed:
-		log.ErrorContext(ctx, "run failed", append(attrs, slog.String("error", runErr.Error()))...)
+	case status == state.StatusFailed:
+		r.logFailure(ctx, log, job, runErr, attrs)
 	case runErr != nil:
 		log.WarnContext(ctx, "run partial", append(attrs, slog.String("error", runErr.Error()))...)
 	default:

@@ -13,11 +13,10 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
 	"syncer/internal/extract"
-	"syncer/internal/load"
 	"syncer/internal/pipeline"
-	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/state"
 )
 
 // harness is an Ogmma simulator, a warehouse and a runner between them.
@@ -50,12 +49,12 @@ func newHarness(t *testing.T, sc sim.OgmmaConfig, edit func(*config.Source)) *ha
 	}
 	logger := slog.New(slog.DiscardHandler)
 	return &harness{t: t, db: db, og: og, src: cfg.Sources[0],
-		runner: &pipeline.Runner{Loader: load.New(db.Pool, logger), Logger: logger, Now: time.Now, SafetyLag: 2 * time.Minute}}
+		runner: pipeline.NewRunner(state.New(db.Pool, logger), logger, 2*time.Minute)}
 }
 
 func (h *harness) sync(req extract.Request) pipeline.Outcome {
 	h.t.Helper()
-	jobs, err := platforms.Jobs(&h.src, platforms.Options{Request: req})
+	jobs, err := pipeline.Jobs(&h.src, pipeline.Options{Request: req})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func (h *harness) versions() map[string]string {
 
 func (h *harness) mustSucceed(o pipeline.Outcome) {
 	h.t.Helper()
-	if o.Status != load.StatusSucceeded {
+	if o.Status != state.StatusSucceeded {
 		h.t.Fatalf("sync ended %s: %v", o.Status, o.Err)
 	}
 }
@@ -187,7 +186,7 @@ func TestServerErrorsAndCutBodiesAreRetried(t *testing.T) {
 func TestWrongKeyFailsNamingTheSource(t *testing.T) {
 	h := newHarness(t, sim.OgmmaConfig{Seed: 11}, func(s *config.Source) { s.APIKey = "wrong-key-123" })
 	o := h.sync(extract.Request{})
-	if o.Status != load.StatusFailed {
+	if o.Status != state.StatusFailed {
 		t.Fatalf("status %s, want failed", o.Status)
 	}
 	if !errors.Is(o.Err, extract.ErrUnauthorized) {
@@ -202,7 +201,7 @@ func TestWrongKeyFailsNamingTheSource(t *testing.T) {
 func TestBadRecordsAreQuarantinedAndTheRestLoads(t *testing.T) {
 	h := newHarness(t, sim.OgmmaConfig{Seed: 12, ConversationsPerChannel: 4, MessagesPerConversation: 100, BadShare: 0.05}, nil)
 	o := h.sync(extract.Request{})
-	if o.Status != load.StatusPartial {
+	if o.Status != state.StatusPartial {
 		t.Fatalf("status %s, want partial", o.Status)
 	}
 	var bad int
@@ -237,12 +236,12 @@ func TestFullPageNewerThanCursorIsASuspectedGap(t *testing.T) {
 		s.PageSize = 10
 	})
 	o := h.sync(extract.Request{})
-	if o.Status != load.StatusPartial || o.Totals.SuspectedGaps != 1 {
+	if o.Status != state.StatusPartial || o.Totals.SuspectedGaps != 1 {
 		t.Fatalf("first run over 20 messages with pages of 10: status %s, gaps %d; want partial, 1", o.Status, o.Totals.SuspectedGaps)
 	}
 	clock.Advance(time.Hour)
 	h.og.AddMessages(5) // the page now overlaps the cursor
-	if o := h.sync(extract.Request{}); o.Status != load.StatusSucceeded || o.Totals.SuspectedGaps != 0 {
+	if o := h.sync(extract.Request{}); o.Status != state.StatusSucceeded || o.Totals.SuspectedGaps != 0 {
 		t.Fatalf("overlapping page: status %s, gaps %d", o.Status, o.Totals.SuspectedGaps)
 	}
 	clock.Advance(time.Hour)
@@ -294,7 +293,11 @@ func TestSafetyLagCapsTheCursor(t *testing.T) {
 func TestConcurrentRunsOfOneStreamShareNothing(t *testing.T) {
 	h := newHarness(t, sim.OgmmaConfig{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: sim.Faults{Latency: 20 * time.Millisecond}}, nil)
 	ctx := context.Background()
-	lease, ok, err := h.runner.Loader.TryLease(ctx, "acme-ogmma", "messages")
+	src, err := h.runner.Store.Source(ctx, "acme-ogmma", "ogmma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, ok, err := h.runner.Store.TryLease(ctx, src, "messages")
 	if err != nil || !ok {
 		t.Fatalf("lease: %v %v", ok, err)
 	}

@@ -1,11 +1,14 @@
-// Package transform maps platform records to the warehouse's unified rows.
-// Its functions are pure: no I/O, no clock, no randomness. A record that
-// cannot be mapped becomes a Rejection with a reason, never a silent drop.
-// It must not know how rows are stored; that is package load's job.
+// Package transform defines the warehouse's unified rows (Batch) and the
+// registry of mappings: each platform's package under transform/<platform>
+// registers, for each of its streams and file formats, a pure function from
+// the records extract/<platform> reads to rows, or to rejections with a
+// reason, never a silent drop. No I/O, no clock, no randomness here. It must
+// not know how rows are stored; that is package load's job.
 package transform
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -125,6 +128,15 @@ type Message struct {
 	UpdatedAt      time.Time
 	IsBot          bool
 	Raw            json.RawMessage
+	// FromTranscript marks a message read from an exported transcript
+	// rather than the API: a stand-in, stored only for a conversation that
+	// has no API messages, and removed when API messages for it arrive.
+	FromTranscript bool
+	// ConversationProtocol, when ConversationID is empty, names the
+	// conversation by its ticket protocol (exported files know no other
+	// id): the loader files the message under the conversation of that
+	// protocol, or under "protocol:<n>" until the API's ticket arrives.
+	ConversationProtocol string
 }
 
 // Rejection is a record that could not be mapped. It goes to quarantine with
@@ -173,25 +185,40 @@ func Digits(s string) string {
 	return b.String()
 }
 
-// ParseTime reads the timestamps platforms send: RFC 3339 with or without
-// fractional seconds, and returns it in UTC. Empty input is the zero time.
-func ParseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
+// DerivedRaw is the raw payload of a row inferred from other records: what
+// was known of it, marked as derived.
+func DerivedRaw(fields map[string]string) json.RawMessage {
+	v := map[string]any{"derived": true}
+	for k, s := range fields {
+		v[k] = s
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
+	b, _ := json.Marshal(v) // a map of strings always marshals
+	return b
 }
 
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
+// GuessID pulls a top-level "id" out of a record that did not decode, so a
+// quarantined row still says which record it was.
+func GuessID(raw json.RawMessage) string {
+	var v struct {
+		ID json.RawMessage `json:"id"`
 	}
-	return false
+	if json.Unmarshal(raw, &v) != nil || len(v.ID) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v.ID, &s) == nil {
+		return s
+	}
+	return string(v.ID)
+}
+
+// BadLine is the rejection of a line of an imported file that could not be
+// read: it goes to quarantine under "<file>:<line>".
+func BadLine(file string, line int, reason, text string) Rejection {
+	payload, _ := json.Marshal(map[string]any{"file": file, "line": line, "text": text}) // strings and ints always marshal
+	return Rejection{
+		ExternalID: file + ":" + strconv.Itoa(line),
+		Reason:     "line " + strconv.Itoa(line) + ": " + reason,
+		Payload:    payload,
+	}
 }

@@ -217,12 +217,16 @@ WHERE (t.channel_external_id IS NULL AND excluded.channel_external_id IS NOT NUL
    OR (excluded.opened_at < t.opened_at OR (t.opened_at IS NULL AND excluded.opened_at IS NOT NULL))
    OR (excluded.updated_at > t.updated_at OR (t.updated_at IS NULL AND excluded.updated_at IS NOT NULL));
 
+-- Messages read from a transcript (from_transcript) are stand-ins: they go
+-- in only for a conversation without API messages. (drop_transcript_lines
+-- removes them when API messages arrive; the callers' locks keep the two
+-- from missing each other.)
 -- name: merge_messages
 INSERT INTO messages AS t (source_id, external_id, conversation_external_id, channel_external_id, contact_external_id,
-    direction, kind, status, body, media_url, from_addr, to_addr, sent_at, updated_at, is_bot, raw)
+    direction, kind, status, body, media_url, from_addr, to_addr, sent_at, updated_at, is_bot, from_transcript, raw)
 SELECT n.source_id, n.external_id, n.conversation_external_id, n.channel_external_id,
        n.contact_external_id, n.direction, n.kind, n.status, n.body, n.media_url, n.from_addr,
-       n.to_addr, n.sent_at, n.updated_at, n.is_bot, n.raw
+       n.to_addr, n.sent_at, n.updated_at, n.is_bot, n.from_transcript, n.raw
 FROM (
     SELECT DISTINCT ON (source_id, external_id) *
     FROM stage_messages
@@ -233,11 +237,15 @@ WHERE NOT EXISTS (
     WHERE c.source_id = n.source_id AND c.external_id = n.external_id
       AND (c.conversation_external_id, c.channel_external_id, c.contact_external_id, c.direction,
            c.kind, c.status, c.body, c.media_url, c.from_addr, c.to_addr, c.sent_at, c.updated_at,
-           c.is_bot, c.raw)
+           c.is_bot, c.from_transcript, c.raw)
           IS NOT DISTINCT FROM
           (n.conversation_external_id, n.channel_external_id, n.contact_external_id, n.direction,
            n.kind, n.status, n.body, n.media_url, n.from_addr, n.to_addr, n.sent_at, n.updated_at,
-           n.is_bot, n.raw))
+           n.is_bot, n.from_transcript, n.raw))
+  AND (NOT n.from_transcript OR NOT EXISTS (
+    SELECT FROM messages x
+    WHERE x.source_id = n.source_id AND x.conversation_external_id = n.conversation_external_id
+      AND NOT x.from_transcript))
 ORDER BY n.source_id, n.external_id
 ON CONFLICT (source_id, external_id) DO UPDATE SET
     conversation_external_id = excluded.conversation_external_id,
@@ -246,16 +254,64 @@ ON CONFLICT (source_id, external_id) DO UPDATE SET
     kind = excluded.kind, status = excluded.status, body = excluded.body,
     media_url = excluded.media_url, from_addr = excluded.from_addr, to_addr = excluded.to_addr,
     sent_at = excluded.sent_at, updated_at = excluded.updated_at, is_bot = excluded.is_bot,
-    raw = excluded.raw, synced_at = now()
+    from_transcript = excluded.from_transcript, raw = excluded.raw, synced_at = now()
 WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id, t.direction, t.kind,
        t.status, t.body, t.media_url, t.from_addr, t.to_addr, t.sent_at, t.updated_at, t.is_bot,
-       t.raw)
+       t.from_transcript, t.raw)
       IS DISTINCT FROM
       (excluded.conversation_external_id, excluded.channel_external_id, excluded.contact_external_id,
        excluded.direction, excluded.kind, excluded.status, excluded.body, excluded.media_url,
        excluded.from_addr, excluded.to_addr, excluded.sent_at, excluded.updated_at, excluded.is_bot,
-       excluded.raw)
+       excluded.from_transcript, excluded.raw)
   AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
+
+-- A conversation's messages have one source of truth: once it has API
+-- messages, its transcript lines go, in the transaction that brought them.
+-- $2 lists the conversations to look at.
+-- name: drop_transcript_lines
+DELETE FROM messages d
+WHERE d.source_id = $1 AND d.from_transcript AND d.conversation_external_id = ANY ($2::text[])
+  AND EXISTS (SELECT FROM messages x
+              WHERE x.source_id = d.source_id AND x.conversation_external_id = d.conversation_external_id
+                AND NOT x.from_transcript);
+
+-- The same, for the tickets of the protocols $2 (after a heal moved lines
+-- of an imported transcript onto the API's ticket).
+-- name: drop_transcript_lines_by_protocol
+DELETE FROM messages d
+USING conversations c
+WHERE c.source_id = $1 AND c.protocol = ANY ($2::text[])
+  AND d.source_id = $1 AND d.conversation_external_id = c.external_id AND d.from_transcript
+  AND EXISTS (SELECT FROM messages x
+              WHERE x.source_id = d.source_id AND x.conversation_external_id = d.conversation_external_id
+                AND NOT x.from_transcript);
+
+-- Transcript lines and API messages of one source never commit blind to
+-- each other: a batch with API messages holds this lock shared (so those
+-- batches never wait on each other), a batch that writes or moves
+-- transcript lines holds it exclusive.
+-- name: lock_transcripts_shared
+SELECT pg_advisory_xact_lock_shared(hashtextextended(current_schema() || '/transcripts/' || ($1::integer)::text, 0));
+
+-- name: lock_transcripts
+SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/transcripts/' || ($1::integer)::text, 0));
+
+-- The conversation of each protocol $2: the API's row when there is one,
+-- else the row an import made under 'protocol:<n>', else that id.
+-- name: conversations_by_protocol
+SELECT p.protocol, coalesce((
+    SELECT c.external_id FROM conversations c
+    WHERE c.source_id = $1 AND c.protocol = p.protocol
+    ORDER BY (c.external_id LIKE 'protocol:%'), c.updated_at DESC NULLS LAST, c.external_id
+    LIMIT 1), 'protocol:' || p.protocol)
+FROM unnest($2::text[]) AS p(protocol);
+
+-- Whether messages wait under 'protocol:<n>' for any of the protocols $2:
+-- a heal may move them onto the API's ticket.
+-- name: protocol_messages_waiting
+SELECT EXISTS (
+    SELECT FROM unnest($2::text[]) AS p(protocol)
+    WHERE EXISTS (SELECT FROM messages m WHERE m.source_id = $1 AND m.conversation_external_id = 'protocol:' || p.protocol));
 
 -- Exported files name a ticket only by its protocol. Until the API's ticket
 -- of that protocol is stored, an import keeps the ticket as a row keyed

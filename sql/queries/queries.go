@@ -1,8 +1,13 @@
-// Package queries holds every SQL statement syncer runs, as named blocks in
-// the .sql files of this directory, embedded in the binary:
+// Package queries holds the SQL statements that sqlc cannot check (the
+// merges from temporary staging tables, the locks and heals around them,
+// the status query whose outer joins sqlc cannot type, and the demo's
+// analyst queries), as named blocks in the .sql files of this directory,
+// embedded in the binary and each PREPARE-tested. The bookkeeping
+// statements are in state/, compiled by sqlc into internal/state/statedb.
+// A block is
 //
-//	-- name: put_cursor
-//	INSERT INTO sync_state ...
+//	-- name: merge_messages
+//	INSERT INTO messages ...
 //
 // Values always travel as bind parameters ($1, $2, ...); no statement is
 // built by pasting values into text.

@@ -4,8 +4,10 @@
 // authenticates with a personal access token or a password grant renewed
 // once on 401, and pages without holes: lists are read in (updatedAt, id)
 // order with the lower bound moved forward after every page, never by page
-// number over a list that moves. It only fetches and decodes; mapping is
-// transform/digisac.go and transform/digisac_export.go.
+// number over a list that moves. It fetches and decodes, reads the export
+// files in constant memory, and registers the platform's streams and file
+// formats; it must not map records to rows (that is transform/digisac) nor
+// touch the warehouse.
 package digisac
 
 import (

@@ -1,21 +1,17 @@
 package digisac
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/gocarina/gocsv"
-
-	"syncer/internal/transform"
+	"syncer/internal/extract"
 )
 
 // The ticket-history CSV that Digisac's UI exports. What is known: it is
@@ -23,26 +19,64 @@ import (
 // Its columns are unconfirmed, so columns are found by header name through
 // csvAliases, and every cell is kept in raw under its original header.
 
-// BadLine is a line of an exported file that could not be read. It covers
-// the physical lines Line..EndLine (a record whose quoted cell holds
-// newlines spans several).
-type BadLine struct {
-	Line    int    `json:"line"` // 1-based; in a CSV the header is line 1
-	EndLine int    `json:"end_line"`
-	Reason  string `json:"reason"`
-	Text    string `json:"text"` // the lines as written, joined with "\n"
+// Column is one cell of an exported file under its original header.
+type Column struct {
+	Header string `json:"header"`
+	Value  string `json:"value"`
 }
 
-// TicketsCSV is a ticket-history CSV read: its good rows and its bad lines.
+// TicketRow is one good row of the ticket-history CSV.
+type TicketRow struct {
+	File    string `json:"file"`     // the file's base name
+	Line    int    `json:"line"`     // physical line (1-based, the header is line 1) where the row starts
+	EndLine int    `json:"end_line"` // where it ends: later when a quoted cell holds newlines
+
+	Protocol   string    `json:"protocol"`
+	Contact    string    `json:"contact,omitempty"`
+	Phone      string    `json:"phone,omitempty"` // as written
+	Connection string    `json:"connection,omitempty"`
+	Department string    `json:"department,omitempty"`
+	Agent      string    `json:"agent,omitempty"`
+	OpenedAt   time.Time `json:"opened_at"`
+	ClosedAt   time.Time `json:"closed_at"`
+	Topics     []string  `json:"topics,omitempty"`
+	// Seconds of the handling and waiting time columns; nil when absent.
+	HandlingSeconds *int64 `json:"handling_seconds,omitempty"`
+	WaitingSeconds  *int64 `json:"waiting_seconds,omitempty"`
+	// IsOpen from the status column; nil when the file has none or it says
+	// something else than open or closed.
+	IsOpen *bool `json:"is_open,omitempty"`
+	// Every cell of the row, in file order, under its original header.
+	Columns []Column `json:"columns"`
+}
+
+// TicketsCSV is what reading a ticket-history CSV found: its header, and
+// (from ParseTicketsCSV) its good rows and bad lines.
 type TicketsCSV struct {
-	Header   []string                     `json:"header"`
-	Comma    string                       `json:"comma"`
-	Encoding string                       `json:"encoding"` // utf-8 or iso-8859-1
-	Rows     []transform.DigisacTicketRow `json:"rows"`
-	Bad      []BadLine                    `json:"bad"`
-	Lines    int                          `json:"lines"`       // physical lines in the file
-	Skipped  int                          `json:"skipped"`     // empty lines
-	HeaderAt Span                         `json:"header_line"` // the lines of the header record
+	Header   []string          `json:"header"`
+	Comma    string            `json:"comma"`
+	Encoding string            `json:"encoding"` // utf-8 or iso-8859-1
+	Rows     []TicketRow       `json:"rows"`
+	Bad      []extract.BadLine `json:"bad"`
+	Lines    int               `json:"lines"`       // physical lines in the file
+	Skipped  int               `json:"skipped"`     // empty lines
+	HeaderAt Span              `json:"header_line"` // the lines of the header record
+}
+
+// Span is the physical lines start..end (1-based) of a record.
+type Span struct {
+	Start int `json:"start"`
+	End   int `json:"end"`
+}
+
+// TicketsPage is a part of a ticket-history CSV, in file order.
+type TicketsPage struct {
+	Rows []TicketRow
+	Bad  []extract.BadLine
+	// Done counts the rows and bad lines of the file up to the end of this
+	// page; Offset the bytes read.
+	Done   int64
+	Offset int64
 }
 
 // The fields a column can stand for.
@@ -137,32 +171,42 @@ func foldAccent(r rune) rune {
 // ErrNoProtocolColumn means a CSV has no column that names the protocol.
 var ErrNoProtocolColumn = errors.New("no protocol column")
 
-// ParseTicketsCSV reads a ticket-history CSV named name (its base name goes
-// into every row). Local times are in loc. A row that cannot be read is a
-// BadLine and the other rows still come back; the error is for a file
-// that cannot be read at all (empty, or no protocol column).
-func ParseTicketsCSV(name string, data []byte, loc *time.Location) (*TicketsCSV, error) {
+// ReadTicketsCSV reads a ticket-history CSV named name from r, handing its
+// good rows and bad lines to emit in pages of at most pageSize, in file
+// order, in memory that does not grow with the file. latin1 says the file
+// is not valid UTF-8 and is read as ISO-8859-1 (the usual other encoding of
+// Brazilian spreadsheets). Local times are in loc. A row that cannot be
+// read is a bad line and the other rows still come; the error is for a
+// file that cannot be read at all (empty, no protocol column) or from emit.
+// It returns what it found of the file, without rows and bad lines.
+func ReadTicketsCSV(name string, r io.Reader, latin1 bool, loc *time.Location, pageSize int, emit func(TicketsPage) error) (*TicketsCSV, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	text, enc := DecodeText(data)
-	out := &TicketsCSV{Encoding: enc, Lines: countLines(text)}
-	comma := detectComma(text)
-	out.Comma = string(comma)
-	rr := newRecordReader(text, comma)
-	var records []csvCells
-	if err := gocsv.UnmarshalCSV(rr, &records); err != nil {
-		if errors.Is(err, gocsv.ErrEmptyCSVFile) {
-			return nil, errors.New("the file is empty: a ticket-history CSV starts with a header line")
-		}
-		return nil, fmt.Errorf("read the CSV: %w", err)
+	pageSize = max(pageSize, 1)
+	lr := newLineReader(r, latin1)
+	out := &TicketsCSV{Encoding: "utf-8"}
+	if latin1 {
+		out.Encoding = "iso-8859-1"
 	}
-	if len(records) != len(rr.spans) { // gocsv hands back one record per Read
-		return nil, fmt.Errorf("read the CSV: %d records from %d rows", len(records), len(rr.spans))
+	cr := newCSVReader(lr)
+	if err := cr.detectComma(); err != nil {
+		return nil, err
 	}
-	out.Header, out.HeaderAt = rr.header, rr.headerAt
+	out.Comma = string(cr.comma)
+	head, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("the file is empty: a ticket-history CSV starts with a header line")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if head.Err != "" {
+		return nil, fmt.Errorf("line %d: the header line cannot be read: %s", head.Start, head.Err)
+	}
+	out.Header, out.HeaderAt = head.Fields, Span{head.Start, head.End}
 	cols := map[string]int{}
-	for i, h := range rr.header {
+	for i, h := range out.Header {
 		if f, ok := aliasField[normalizeHeader(h)]; ok {
 			if _, dup := cols[f]; !dup {
 				cols[f] = i
@@ -171,56 +215,100 @@ func ParseTicketsCSV(name string, data []byte, loc *time.Location) (*TicketsCSV,
 	}
 	if _, ok := cols[colProtocol]; !ok {
 		return nil, fmt.Errorf("%w: the header line has %s; a ticket-history CSV needs one of %s (header names are compared without case or accents)",
-			ErrNoProtocolColumn, quoteList(rr.header), quoteList(csvAliases[colProtocol]))
+			ErrNoProtocolColumn, quoteList(out.Header), quoteList(csvAliases[colProtocol]))
 	}
 	base := filepath.Base(name)
-	rows := make([]transform.DigisacTicketRow, 0, len(records))
-	bad := rr.bad
-	for i, rec := range records {
-		sp := rr.spans[i]
-		row, err := ticketRow(rr.header, cols, rec.Cells, loc)
-		if err != nil {
-			bad = append(bad, BadLine{Line: sp.Start, EndLine: sp.End, Reason: err.Error(), Text: rr.text(sp.Start, sp.End)})
-			continue
+	var page TicketsPage
+	flush := func() error {
+		if len(page.Rows)+len(page.Bad) == 0 {
+			return nil
 		}
-		row.File, row.Line, row.EndLine = base, sp.Start, sp.End
-		rows = append(rows, row)
+		page.Offset = lr.offset
+		if err := emit(page); err != nil {
+			return err
+		}
+		page = TicketsPage{Done: page.Done}
+		return nil
 	}
-	sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
-	out.Rows, out.Bad, out.Skipped = rows, bad, rr.blank
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		page.Done++
+		if rec.Err == "" && len(rec.Fields) > len(out.Header) && blankCells(rec.Fields[len(out.Header):]) {
+			rec.Fields = rec.Fields[:len(out.Header)] // a trailing separator the header lacks
+		}
+		switch {
+		case rec.Err != "":
+		case len(rec.Fields) != len(out.Header):
+			rec.Err = fmt.Sprintf("%d fields where the header has %d", len(rec.Fields), len(out.Header))
+		default:
+			row, err := ticketRow(out.Header, cols, rec.Fields, loc)
+			if err == nil {
+				row.File, row.Line, row.EndLine = base, rec.Start, rec.End
+				page.Rows = append(page.Rows, row)
+				break
+			}
+			rec.Err = err.Error()
+		}
+		if rec.Err != "" {
+			page.Bad = append(page.Bad, extract.BadLine{Line: rec.Start, EndLine: rec.End, Reason: rec.Err, Text: rec.Text})
+		}
+		if len(page.Rows)+len(page.Bad) >= pageSize {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	out.Lines, out.Skipped = lr.no, lr.blank
 	return out, nil
 }
 
-// csvCells is one data row as gocsv hands it over: gocsv calls
-// UnmarshalCSVWithFields once per cell, in column order.
-type csvCells struct {
-	Cells []string // gocsv accepts only a struct with an exported field
-}
-
-// UnmarshalCSVWithFields implements gocsv.TypeUnmarshalCSVWithFields.
-func (c *csvCells) UnmarshalCSVWithFields(_, value string) error {
-	c.Cells = append(c.Cells, value)
-	return nil
+// ParseTicketsCSV reads a whole ticket-history CSV held in memory (tests,
+// small files): ReadTicketsCSV with every row and bad line collected.
+func ParseTicketsCSV(name string, data []byte, loc *time.Location) (*TicketsCSV, error) {
+	var rows []TicketRow
+	var bad []extract.BadLine
+	out, err := ReadTicketsCSV(name, strings.NewReader(string(data)), !utf8.Valid(trimBOM(data)), loc, 1<<20, func(p TicketsPage) error {
+		rows = append(rows, p.Rows...)
+		bad = append(bad, p.Bad...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Rows, out.Bad = rows, bad
+	if out.Rows == nil {
+		out.Rows = []TicketRow{}
+	}
+	return out, nil
 }
 
 // ticketRow reads the fields of one row.
-func ticketRow(header []string, cols map[string]int, cells []string, loc *time.Location) (transform.DigisacTicketRow, error) {
-	var r transform.DigisacTicketRow
+func ticketRow(header []string, cols map[string]int, cells []string, loc *time.Location) (TicketRow, error) {
+	var r TicketRow
 	get := func(f string) string {
 		if i, ok := cols[f]; ok {
 			return strings.TrimSpace(cells[i])
 		}
 		return ""
 	}
-	r.Columns = make([]transform.ExportColumn, len(header))
+	r.Columns = make([]Column, len(header))
 	for i, h := range header {
-		r.Columns[i] = transform.ExportColumn{Header: h, Value: cells[i]}
+		r.Columns[i] = Column{Header: h, Value: cells[i]}
 	}
 	if r.Protocol = get(colProtocol); r.Protocol == "" {
 		return r, fmt.Errorf("no protocol (column %q is empty)", header[cols[colProtocol]])
 	}
 	r.Contact, r.Connection, r.Department, r.Agent = get(colContact), get(colConnection), get(colDepartment), get(colAgent)
-	r.Phone = transform.Digits(get(colPhone))
+	r.Phone = get(colPhone)
 	var err error
 	for _, f := range []struct {
 		col string
@@ -298,66 +386,11 @@ func parseDuration(s string) (*int64, error) {
 	return &v, nil
 }
 
-// DecodeText gives data as UTF-8 text without a byte-order mark, and the
-// encoding it was read as: UTF-8 when the bytes are valid UTF-8, else
-// ISO-8859-1 (each byte is its code point), the usual other encoding of
-// Brazilian spreadsheets.
-func DecodeText(data []byte) (string, string) {
-	data = trimBOM(data)
-	if utf8.Valid(data) {
-		return string(data), "utf-8"
-	}
-	var b strings.Builder
-	b.Grow(len(data) + len(data)/8)
-	for _, c := range data {
-		b.WriteRune(rune(c))
-	}
-	return b.String(), "iso-8859-1"
-}
-
 func trimBOM(data []byte) []byte {
 	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
 		return data[3:]
 	}
 	return data
-}
-
-// detectComma picks ";" or "," by counting each outside quotes on the
-// header line; ";" wins a tie, as in the known exports.
-func detectComma(text string) rune {
-	semi, comma, quoted := 0, 0, false
-loop:
-	for i := 0; i < len(text); i++ {
-		switch text[i] {
-		case '"':
-			quoted = !quoted
-		case ';':
-			if !quoted {
-				semi++
-			}
-		case ',':
-			if !quoted {
-				comma++
-			}
-		case '\n':
-			if !quoted {
-				break loop
-			}
-		}
-	}
-	if comma > semi {
-		return ','
-	}
-	return ';'
-}
-
-// countLines counts physical lines: a last line without "\n" counts.
-func countLines(text string) int {
-	n := strings.Count(text, "\n")
-	if text != "" && !strings.HasSuffix(text, "\n") {
-		n++
-	}
-	return n
 }
 
 func quoteList(list []string) string {
@@ -368,137 +401,6 @@ func quoteList(list []string) string {
 	return strings.Join(q, ", ")
 }
 
-// recordReader is the gocsv.CSVReader under ParseTicketsCSV: an
-// encoding/csv reader that knows the physical lines of every record, sets
-// aside the records it cannot use as BadLines and goes on after them, so
-// that gocsv sees only rows as wide as the header.
-type recordReader struct {
-	src    string
-	starts []int // byte offset where each physical line starts
-	comma  rune
-
-	r       *csv.Reader
-	base    int // lines before the one the current csv.Reader started at
-	baseOff int // its byte offset in src
-
-	header   []string
-	headerAt Span
-	spans    []Span // lines of each record returned after the header
-	bad      []BadLine
-	blank    int
-	covered  int // lines before this one belong to a record or a bad line
-}
-
-// Span is the physical lines start..end (1-based) of a record.
-type Span struct {
-	Start int `json:"start"`
-	End   int `json:"end"`
-}
-
-var _ gocsv.CSVReader = (*recordReader)(nil)
-
-func newRecordReader(src string, comma rune) *recordReader {
-	rr := &recordReader{src: src, comma: comma, starts: []int{0}}
-	for i := 0; i < len(src); i++ {
-		if src[i] == '\n' && i+1 < len(src) {
-			rr.starts = append(rr.starts, i+1)
-		}
-	}
-	rr.restart(0)
-	return rr
-}
-
-// restart reads on from line index k (0-based).
-func (rr *recordReader) restart(k int) {
-	rr.base = k
-	rr.baseOff = len(rr.src)
-	if k < len(rr.starts) && rr.src != "" {
-		rr.baseOff = rr.starts[k]
-	}
-	rr.r = csv.NewReader(strings.NewReader(rr.src[rr.baseOff:]))
-	rr.r.Comma = rr.comma
-	rr.r.FieldsPerRecord = -1
-}
-
-// lineAt gives the 1-based line holding byte offset off.
-func (rr *recordReader) lineAt(off int) int {
-	return sort.Search(len(rr.starts), func(i int) bool { return rr.starts[i] > off })
-}
-
-// text gives lines start..end as written, without their line ends.
-func (rr *recordReader) text(start, end int) string {
-	from := rr.starts[start-1]
-	to := len(rr.src)
-	if end < len(rr.starts) {
-		to = rr.starts[end]
-	}
-	s := rr.src[from:to]
-	s = strings.TrimSuffix(s, "\n")
-	s = strings.TrimSuffix(s, "\r")
-	return strings.ReplaceAll(s, "\r\n", "\n")
-}
-
-// account counts the empty lines csv.Reader skipped before line start.
-func (rr *recordReader) account(start, end int) {
-	if start > rr.covered+1 {
-		rr.blank += start - rr.covered - 1
-	}
-	rr.covered = end
-}
-
-// Read returns the next record that is as wide as the header.
-func (rr *recordReader) Read() ([]string, error) {
-	for {
-		rec, err := rr.r.Read()
-		if err == io.EOF {
-			if n := len(rr.starts); rr.src != "" && n > rr.covered {
-				rr.account(n+1, n)
-			}
-			return nil, io.EOF
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			start, end := rr.base+pe.StartLine, rr.base+pe.Line
-			atEOF := rr.baseOff+int(rr.r.InputOffset()) >= len(rr.src)
-			reason := "the CSV quoting is broken: " + pe.Err.Error()
-			if errors.Is(pe.Err, csv.ErrQuote) && atEOF && end > start {
-				// A quote opened and never closed swallows the rest of the
-				// file: set aside its first line only and read on after it.
-				end, reason = start, "a quoted field opens here and is never closed"
-			}
-			end = min(max(end, start), len(rr.starts))
-			if rr.header == nil {
-				return nil, fmt.Errorf("line %d: the header line cannot be read: %s", start, reason)
-			}
-			rr.account(start, end)
-			rr.bad = append(rr.bad, BadLine{Line: start, EndLine: end, Reason: reason, Text: rr.text(start, end)})
-			rr.restart(end)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		line, _ := rr.r.FieldPos(0)
-		start := rr.base + line
-		end := rr.lineAt(rr.baseOff + int(rr.r.InputOffset()) - 1)
-		rr.account(start, end)
-		if rr.header == nil {
-			rr.header, rr.headerAt = rec, Span{start, end}
-			return rec, nil
-		}
-		if len(rec) > len(rr.header) && blankCells(rec[len(rr.header):]) {
-			rec = rec[:len(rr.header)] // a trailing separator the header lacks
-		}
-		if len(rec) != len(rr.header) {
-			rr.bad = append(rr.bad, BadLine{Line: start, EndLine: end,
-				Reason: fmt.Sprintf("%d fields where the header has %d", len(rec), len(rr.header)), Text: rr.text(start, end)})
-			continue
-		}
-		rr.spans = append(rr.spans, Span{start, end})
-		return rec, nil
-	}
-}
-
 func blankCells(cells []string) bool {
 	for _, c := range cells {
 		if strings.TrimSpace(c) != "" {
@@ -506,19 +408,4 @@ func blankCells(cells []string) bool {
 		}
 	}
 	return true
-}
-
-// ReadAll reads the records that are left.
-func (rr *recordReader) ReadAll() ([][]string, error) {
-	var out [][]string
-	for {
-		rec, err := rr.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
 }

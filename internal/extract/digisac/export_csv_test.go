@@ -63,7 +63,7 @@ func TestTicketsCSV(t *testing.T) {
 			t.Fatalf("got %+v", res)
 		}
 		r := res.Rows[0]
-		if r.Protocol != "2025102948644" || r.Phone != "5541990000000" || r.Agent != "João Lima" ||
+		if r.Protocol != "2025102948644" || r.Phone != "+55 (41) 99000-0000" || r.Agent != "João Lima" ||
 			!r.OpenedAt.Equal(time.Date(2024, 1, 15, 13, 28, 0, 0, time.UTC)) || *r.HandlingSeconds != 34*60+13 ||
 			r.IsOpen == nil || *r.IsOpen || strings.Join(r.Topics, "|") != "Pedido|Troca" {
 			t.Errorf("row 1: %+v", r)
@@ -202,8 +202,9 @@ func TestDetectComma(t *testing.T) {
 		`"multi` + "\n" + `;;;",b,c`: ',',
 		"single\n":                   ';',
 	} {
-		if got := detectComma(in); got != want {
-			t.Errorf("detectComma(%q) = %q, want %q", in, got, want)
+		r := newCSVReader(newLineReader(strings.NewReader(in), false))
+		if err := r.detectComma(); err != nil || rune(r.comma) != want {
+			t.Errorf("detectComma(%q) = %q, %v; want %q", in, r.comma, err, want)
 		}
 	}
 }

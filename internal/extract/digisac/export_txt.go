@@ -3,13 +3,15 @@ package digisac
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	"syncer/internal/transform"
+	"syncer/internal/extract"
 )
 
 // The per-ticket TXT transcript. Its layout is unconfirmed, hence
@@ -72,14 +74,62 @@ func NewTranscriptOptions(timeZone, linePattern string, timeLayouts []string) (T
 	return TranscriptOptions{Location: loc, LinePattern: re, TimeLayouts: slices.Clone(timeLayouts)}, nil
 }
 
+// Transcript is one ticket's TXT transcript.
+type Transcript struct {
+	File     string `json:"file"` // the file's base name
+	Protocol string `json:"protocol"`
+	// From the header ("Key: value" lines before the first message).
+	Contact      string    `json:"contact,omitempty"`       // the name, without "(phone)"
+	ContactPhone string    `json:"contact_phone,omitempty"` // the phone in "(...)" after the name, as written
+	Connection   string    `json:"connection,omitempty"`
+	Department   string    `json:"department,omitempty"`
+	Agent        string    `json:"agent,omitempty"`
+	OpenedAt     time.Time `json:"opened_at"`
+	ClosedAt     time.Time `json:"closed_at"`
+	Closed       bool      `json:"closed"` // the header has a "Fechado em" line
+	// Every header line, known keys or not, in file order.
+	Header   []TranscriptField   `json:"header"`
+	Messages []TranscriptMessage `json:"messages"`
+}
+
+// TranscriptField is one "Key: value" header line.
+type TranscriptField struct {
+	Line  int    `json:"line"`
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// TranscriptMessage is one message line and its continuation lines.
+type TranscriptMessage struct {
+	N        int       `json:"n"`        // 1-based index among the message lines of the file
+	Line     int       `json:"line"`     // physical line of "[time] author: text"
+	EndLine  int       `json:"end_line"` // last continuation line (Line when none)
+	Time     time.Time `json:"time"`     // UTC
+	TimeText string    `json:"time_text"`
+	Author   string    `json:"author"`
+	Text     string    `json:"text"` // continuation lines joined with "\n"
+}
+
 // TranscriptFile is a transcript read: the ticket and its messages, and the
 // lines that could not be read.
 type TranscriptFile struct {
-	Transcript transform.Transcript `json:"transcript"`
-	Bad        []BadLine            `json:"bad"`
-	Encoding   string               `json:"encoding"`
-	Lines      int                  `json:"lines"`   // physical lines in the file
-	Skipped    int                  `json:"skipped"` // blank lines outside messages
+	Transcript Transcript        `json:"transcript"`
+	Bad        []extract.BadLine `json:"bad"`
+	Encoding   string            `json:"encoding"`
+	Lines      int               `json:"lines"`   // physical lines in the file
+	Skipped    int               `json:"skipped"` // blank lines outside messages
+}
+
+// TranscriptPage is a part of a transcript, in file order: the ticket's
+// header (whole from the first page on) with this page's messages, and its
+// bad lines.
+type TranscriptPage struct {
+	Transcript Transcript
+	Bad        []extract.BadLine
+	// Done counts the messages and bad lines up to the end of this page;
+	// Offset the bytes read.
+	Done   int64
+	Offset int64
 }
 
 // ErrNoProtocol means a transcript names no protocol, in its header or in
@@ -88,9 +138,30 @@ var ErrNoProtocol = errors.New("no protocol")
 
 var headerLineRE = regexp.MustCompile(`^\s*(\pL[\pL\pN \t._/()º°ª-]{0,60}?)\s*:\s*(.*?)\s*$`)
 
-// ParseTranscript reads the transcript in data, named name (its base name
-// goes into the records, and gives the protocol when the header has none).
+// ParseTranscript reads a whole transcript held in memory (an export the
+// API answered, tests): ReadTranscript with everything collected.
 func ParseTranscript(name string, data []byte, opts TranscriptOptions) (*TranscriptFile, error) {
+	var msgs []TranscriptMessage
+	var bad []extract.BadLine
+	out, err := ReadTranscript(name, strings.NewReader(string(data)), !utf8.Valid(trimBOM(data)), opts, 1<<20, func(p TranscriptPage) error {
+		msgs = append(msgs, p.Transcript.Messages...)
+		bad = append(bad, p.Bad...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Transcript.Messages, out.Bad = msgs, bad
+	return out, nil
+}
+
+// ReadTranscript reads the transcript named name (its base name goes into
+// the records, and gives the protocol when the header has none) from r,
+// handing its messages and bad lines to emit in pages of at most pageSize,
+// in file order, in memory that does not grow with the file. latin1 says
+// the file is not valid UTF-8 and is read as ISO-8859-1. It returns the
+// transcript's header and counts, without messages and bad lines.
+func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOptions, pageSize int, emit func(TranscriptPage) error) (*TranscriptFile, error) {
 	re, layouts, loc := opts.LinePattern, opts.TimeLayouts, opts.Location
 	if re == nil {
 		re = defaultTranscriptLine
@@ -101,42 +172,82 @@ func ParseTranscript(name string, data []byte, opts TranscriptOptions) (*Transcr
 	if loc == nil {
 		loc = time.UTC
 	}
+	pageSize = max(pageSize, 1)
 	gTime, gAuthor, gText := re.SubexpIndex("time"), re.SubexpIndex("author"), re.SubexpIndex("text")
 	if gTime < 0 || gAuthor < 0 || gText < 0 {
 		return nil, fmt.Errorf("the transcript line pattern %q needs the named groups time, author and text", re.String())
 	}
-	text, enc := DecodeText(data)
-	out := &TranscriptFile{Encoding: enc, Lines: countLines(text)}
+	lr := newLineReader(r, latin1)
+	out := &TranscriptFile{Encoding: "utf-8"}
+	if latin1 {
+		out.Encoding = "iso-8859-1"
+	}
 	t := &out.Transcript
 	t.File = filepath.Base(name)
 
-	lines := strings.Split(text, "\n")
-	if out.Lines < len(lines) { // the "" after a last "\n"
-		lines = lines[:out.Lines]
-	}
 	var (
 		inBody  bool
-		cur     = -1     // the message continuation lines join (index in t.Messages)
-		curBad  = -1     // or the bad message line they join (index in out.Bad)
-		parts   []string // the lines of that message or bad line so far
-		pending []string // blank lines that may be inside a message
+		page    TranscriptPage
+		cur     *TranscriptMessage // the message continuation lines join
+		curBad  *extract.BadLine   // or the bad message line they join
+		parts   []string           // the lines of that message or bad line so far
+		pending []string           // blank lines that may be inside a message
 		n       int
 	)
-	// finish sets the text of the message or bad line that parts hold.
-	finish := func() {
-		switch {
-		case cur >= 0:
-			t.Messages[cur].Text = strings.Join(parts, "\n")
-		case curBad >= 0:
-			out.Bad[curBad].Text = strings.Join(parts, "\n")
+	// protocol settles the protocol once the header is over.
+	protocol := func() error {
+		if t.Protocol == "" {
+			t.Protocol = protocolInName(t.File)
 		}
-		cur, curBad, parts = -1, -1, parts[:0]
+		if t.Protocol == "" {
+			return fmt.Errorf("%w: the transcript has no \"Protocolo:\" header line and its file name %q holds no 13-digit protocol", ErrNoProtocol, t.File)
+		}
+		return nil
 	}
-	for i, s := range lines {
-		no := i + 1
-		s = strings.TrimSuffix(s, "\r")
+	flush := func(force bool) error {
+		if len(page.Transcript.Messages)+len(page.Bad) < pageSize && !force {
+			return nil
+		}
+		if len(page.Transcript.Messages)+len(page.Bad) == 0 && !(force && page.Done == 0) {
+			return nil
+		}
+		msgs := page.Transcript.Messages
+		page.Transcript = *t
+		page.Transcript.Messages = msgs
+		page.Offset = lr.offset
+		if err := emit(page); err != nil {
+			return err
+		}
+		page = TranscriptPage{Done: page.Done}
+		return nil
+	}
+	// finish completes the message or bad line that parts hold.
+	finish := func() error {
+		switch {
+		case cur != nil:
+			cur.Text = strings.Join(parts, "\n")
+			page.Transcript.Messages = append(page.Transcript.Messages, *cur)
+		case curBad != nil:
+			curBad.Text = strings.Join(parts, "\n")
+			page.Bad = append(page.Bad, *curBad)
+		default:
+			return nil
+		}
+		page.Done++
+		cur, curBad, parts = nil, nil, parts[:0]
+		return flush(false)
+	}
+	for {
+		l, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		no, s := l.no, l.text
 		if strings.TrimSpace(s) == "" {
-			if cur >= 0 || curBad >= 0 {
+			if cur != nil || curBad != nil {
 				pending = append(pending, s)
 			} else {
 				out.Skipped++
@@ -144,53 +255,62 @@ func ParseTranscript(name string, data []byte, opts TranscriptOptions) (*Transcr
 			continue
 		}
 		if m := re.FindStringSubmatch(s); m != nil {
-			finish()
+			if err := finish(); err != nil {
+				return nil, err
+			}
 			out.Skipped += len(pending)
 			pending = pending[:0]
-			inBody = true
+			if !inBody {
+				inBody = true
+				if err := protocol(); err != nil {
+					return nil, err
+				}
+			}
 			n++
 			timeText := strings.TrimSpace(m[gTime])
 			at, err := parseTimeLayouts(timeText, layouts, loc)
 			if err != nil {
-				out.Bad = append(out.Bad, BadLine{Line: no, EndLine: no, Reason: err.Error()})
-				curBad, parts = len(out.Bad)-1, append(parts, s)
+				curBad, parts = &extract.BadLine{Line: no, EndLine: no, Reason: err.Error()}, append(parts, s)
 				continue
 			}
-			t.Messages = append(t.Messages, transform.TranscriptMessage{
-				N: n, Line: no, EndLine: no, Time: at, TimeText: timeText, Author: strings.TrimSpace(m[gAuthor]),
-			})
-			cur, parts = len(t.Messages)-1, append(parts, m[gText])
+			cur = &TranscriptMessage{N: n, Line: no, EndLine: no, Time: at, TimeText: timeText, Author: strings.TrimSpace(m[gAuthor])}
+			parts = append(parts, m[gText])
 			continue
 		}
 		if inBody {
 			parts = append(append(parts, pending...), s)
 			pending = pending[:0]
-			if cur >= 0 {
-				t.Messages[cur].EndLine = no
+			if cur != nil {
+				cur.EndLine = no
 			} else {
-				out.Bad[curBad].EndLine = no
+				curBad.EndLine = no
 			}
 			continue
 		}
 		if reason := headerLine(t, no, s, layouts, loc); reason != "" {
-			out.Bad = append(out.Bad, BadLine{Line: no, EndLine: no, Reason: reason, Text: s})
+			page.Bad = append(page.Bad, extract.BadLine{Line: no, EndLine: no, Reason: reason, Text: s})
+			page.Done++
 		}
 	}
-	finish()
+	if err := finish(); err != nil {
+		return nil, err
+	}
 	out.Skipped += len(pending)
-
-	if t.Protocol == "" {
-		t.Protocol = protocolInName(t.File)
+	if !inBody {
+		if err := protocol(); err != nil {
+			return nil, err
+		}
 	}
-	if t.Protocol == "" {
-		return nil, fmt.Errorf("%w: the transcript has no \"Protocolo:\" header line and its file name %q holds no 13-digit protocol", ErrNoProtocol, t.File)
+	if err := flush(true); err != nil {
+		return nil, err
 	}
+	out.Lines = lr.no
 	return out, nil
 }
 
 // headerLine reads a "Key: value" line before the first message into t, or
 // says why it cannot.
-func headerLine(t *transform.Transcript, no int, s string, layouts []string, loc *time.Location) string {
+func headerLine(t *Transcript, no int, s string, layouts []string, loc *time.Location) string {
 	m := headerLineRE.FindStringSubmatch(s)
 	if m == nil {
 		return "neither a header line (Key: value) nor a message line, before the first message"
@@ -235,17 +355,17 @@ func headerLine(t *transform.Transcript, no int, s string, layouts []string, loc
 			t.OpenedAt = at
 		}
 	}
-	t.Header = append(t.Header, transform.TranscriptField{Line: no, Key: key, Value: value})
+	t.Header = append(t.Header, TranscriptField{Line: no, Key: key, Value: value})
 	return ""
 }
 
 // splitContact splits "Ana Souza (5541990000000)" into the name and the
-// phone's digits.
+// phone, when the parentheses hold a digit.
 func splitContact(v string) (name, phone string) {
 	if strings.HasSuffix(v, ")") {
 		if i := strings.LastIndexByte(v, '('); i >= 0 {
-			if d := transform.Digits(v[i+1 : len(v)-1]); d != "" {
-				return strings.TrimSpace(v[:i]), d
+			if inner := strings.TrimSpace(v[i+1 : len(v)-1]); strings.ContainsAny(inner, "0123456789") {
+				return strings.TrimSpace(v[:i]), inner
 			}
 		}
 	}

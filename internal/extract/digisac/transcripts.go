@@ -15,10 +15,10 @@ import (
 // TranscriptRecord is what the transcripts stream hands to its transform:
 // the ticket, and its TXT export read (or why it could not be).
 type TranscriptRecord struct {
-	TicketID string          `json:"ticketId"`
-	Protocol string          `json:"protocol"`
-	File     *TranscriptFile `json:"file,omitempty"`
-	Error    string          `json:"error,omitempty"`
+	TicketID string
+	Protocol string
+	File     *TranscriptFile
+	Error    string
 }
 
 // Transcripts is the "transcripts" stream (off by default): for closed
@@ -78,14 +78,14 @@ func (st *Transcripts) Extract(ctx context.Context, req extract.Request, emit ex
 	}
 	closed := []any{map[string]any{"isOpen": false}}
 	return st.src.walk(ctx, req, st.Name(), "tickets", w, closed, nil, emit,
-		func(ctx context.Context, data []json.RawMessage) ([]json.RawMessage, error) {
+		func(ctx context.Context, data []json.RawMessage) (any, error) {
 			return st.exportMissing(ctx, req.Warehouse, data)
 		})
 }
 
 // exportMissing exports, of a page of closed tickets, those without
 // messages in the warehouse, and returns their transcript records.
-func (st *Transcripts) exportMissing(ctx context.Context, wh extract.Warehouse, data []json.RawMessage) ([]json.RawMessage, error) {
+func (st *Transcripts) exportMissing(ctx context.Context, wh extract.Warehouse, data []json.RawMessage) ([]TranscriptRecord, error) {
 	var tickets []closedTicket
 	var ids []string
 	for _, raw := range data {
@@ -100,7 +100,7 @@ func (st *Transcripts) exportMissing(ctx context.Context, wh extract.Warehouse, 
 	if err != nil {
 		return nil, err
 	}
-	var records []json.RawMessage
+	records := []TranscriptRecord{}
 	for _, t := range tickets {
 		if !slices.Contains(missing, t.ID) {
 			continue
@@ -109,11 +109,7 @@ func (st *Transcripts) exportMissing(ctx context.Context, wh extract.Warehouse, 
 		if err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return nil, err
-		}
-		records = append(records, b)
+		records = append(records, rec)
 	}
 	return records, nil
 }
@@ -124,11 +120,8 @@ func (st *Transcripts) exportMissing(ctx context.Context, wh extract.Warehouse, 
 // the stream.
 func (st *Transcripts) export(ctx context.Context, t closedTicket) (TranscriptRecord, error) {
 	rec := TranscriptRecord{TicketID: t.ID}
-	var protocol string
-	if json.Unmarshal(t.Protocol, &protocol) != nil {
-		protocol = string(t.Protocol) // a protocol sent as a number
-	}
-	if protocol == "" || protocol == "null" {
+	protocol := ProtocolText(t.Protocol)
+	if protocol == "" {
 		rec.Error = "the ticket has no protocol to export by"
 		return rec, nil
 	}

@@ -1,0 +1,271 @@
+package digisac
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// csvReader reads the records of a CSV file from a stream, one at a time,
+// with the physical lines each one spans, in constant memory whatever the
+// size of the file. It reads as encoding/csv does (RFC 4180 quoting, "\r\n"
+// or "\n", empty lines skipped, a quote only opens a field at its start),
+// but a record it cannot read does not end the file: its lines become a bad
+// record and reading goes on after them. A quote opened and never closed
+// would swallow the rest of the file; only its first line is set aside
+// then, and reading goes on from the next one.
+//
+// encoding/csv cannot go on after such an error in a stream (it has
+// consumed the lines), and gocsv only wraps a reader; hence this one.
+type csvReader struct {
+	lr    *lineReader
+	comma byte
+	queue []srcLine // lines read ahead, read again before lr's
+}
+
+// srcLine is one physical line: its number (1-based) and its text without
+// the line end.
+type srcLine struct {
+	no   int
+	text string
+	long bool // cut at maxLineBytes
+}
+
+// csvRecord is one record, or lines that could not be read as one.
+type csvRecord struct {
+	Start, End int // physical lines
+	Fields     []string
+	Err        string // why the lines are bad; "" for a record
+	Text       string // the lines as written, joined with "\n"
+}
+
+// maxQuotedLines bounds how many lines a quoted field may span before it
+// counts as never closed.
+const maxQuotedLines = 10_000
+
+func newCSVReader(lr *lineReader) *csvReader { return &csvReader{lr: lr, comma: ';'} }
+
+// nextLine returns the next physical line, from the queue first.
+func (r *csvReader) nextLine() (srcLine, error) {
+	if len(r.queue) > 0 {
+		l := r.queue[0]
+		r.queue = r.queue[1:]
+		return l, nil
+	}
+	return r.lr.next()
+}
+
+// detectComma picks ";" or "," by counting each outside quotes on the
+// first line (and the lines a quoted field carries it over); ";" wins a
+// tie, as in the known exports. The lines it reads are read again.
+func (r *csvReader) detectComma() error {
+	semi, comma, quoted := 0, 0, false
+	for i := 0; i < maxQuotedLines; i++ {
+		l, err := r.lr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		r.queue = append(r.queue, l)
+		if !quoted && l.text == "" && len(r.queue) == 1 {
+			continue // leading empty lines
+		}
+		for j := 0; j < len(l.text); j++ {
+			switch l.text[j] {
+			case '"':
+				quoted = !quoted
+			case ';':
+				if !quoted {
+					semi++
+				}
+			case ',':
+				if !quoted {
+					comma++
+				}
+			}
+		}
+		if !quoted {
+			break
+		}
+	}
+	if comma > semi {
+		r.comma = ','
+	}
+	return nil
+}
+
+// Read returns the next record or bad record; io.EOF at the end.
+func (r *csvReader) Read() (csvRecord, error) {
+	first, err := r.nextLine()
+	for err == nil && first.text == "" {
+		r.lr.blank++
+		first, err = r.nextLine()
+	}
+	if err != nil {
+		return csvRecord{}, err
+	}
+	lines := []srcLine{first}
+	text := func() string {
+		if len(lines) == 1 {
+			return first.text
+		}
+		texts := make([]string, len(lines))
+		for i, l := range lines {
+			texts[i] = l.text
+		}
+		return strings.Join(texts, "\n")
+	}
+	bad := func(reason string) (csvRecord, error) {
+		return csvRecord{Start: first.no, End: lines[len(lines)-1].no, Err: reason, Text: text()}, nil
+	}
+	// unclosed sets aside the first line of a quoted field that is never
+	// closed and reads the others again.
+	unclosed := func(reason string) (csvRecord, error) {
+		r.queue = append(append([]srcLine(nil), lines[1:]...), r.queue...)
+		return csvRecord{Start: first.no, End: first.no, Err: reason, Text: first.text}, nil
+	}
+	var fields []string
+	var field strings.Builder
+	line, pos := first.text, 0
+	for {
+		field.Reset()
+		if pos < len(line) && line[pos] == '"' { // quoted field
+			pos++
+			for {
+				j := strings.IndexByte(line[pos:], '"')
+				if j < 0 { // the field goes on on the next line
+					field.WriteString(line[pos:])
+					field.WriteByte('\n')
+					next, err := r.nextLine()
+					if errors.Is(err, io.EOF) {
+						if len(lines) > 1 {
+							return unclosed("a quoted field opens here and is never closed")
+						}
+						return bad("the CSV quoting is broken: " + csv.ErrQuote.Error())
+					}
+					if err != nil {
+						return csvRecord{}, err
+					}
+					lines = append(lines, next)
+					if len(lines) > maxQuotedLines {
+						return unclosed(fmt.Sprintf("a quoted field opens here and is not closed within %d lines", maxQuotedLines))
+					}
+					line, pos = next.text, 0
+					continue
+				}
+				field.WriteString(line[pos : pos+j])
+				pos += j + 1
+				switch {
+				case pos < len(line) && line[pos] == '"':
+					field.WriteByte('"')
+					pos++
+					continue
+				case pos == len(line):
+				case line[pos] == r.comma:
+				default:
+					return bad("the CSV quoting is broken: " + csv.ErrQuote.Error())
+				}
+				break
+			}
+		} else { // plain field
+			end := strings.IndexByte(line[pos:], r.comma)
+			if end < 0 {
+				end = len(line) - pos
+			}
+			cell := line[pos : pos+end]
+			if strings.IndexByte(cell, '"') >= 0 {
+				return bad("the CSV quoting is broken: " + csv.ErrBareQuote.Error())
+			}
+			field.WriteString(cell)
+			pos += end
+		}
+		fields = append(fields, field.String())
+		if pos >= len(line) {
+			for _, l := range lines {
+				if l.long {
+					return bad(fmt.Sprintf("line %d is longer than %d MiB", l.no, maxLineBytes>>20))
+				}
+			}
+			return csvRecord{Start: first.no, End: lines[len(lines)-1].no, Fields: fields, Text: text()}, nil
+		}
+		pos++ // the comma
+	}
+}
+
+// lineReader reads physical lines, decoding ISO-8859-1 when told to, and
+// counts them. A line longer than maxLineBytes is cut there (the rest of
+// it is dropped and the line is marked too long).
+type lineReader struct {
+	br     *bufio.Reader
+	latin1 bool
+	no     int   // lines read
+	blank  int   // empty lines skipped by the caller
+	offset int64 // bytes read
+	done   bool
+}
+
+const maxLineBytes = 1 << 20
+
+func newLineReader(r io.Reader, latin1 bool) *lineReader {
+	br := bufio.NewReaderSize(r, 64<<10)
+	lr := &lineReader{br: br, latin1: latin1}
+	if b, err := br.Peek(3); err == nil && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		_, _ = br.Discard(3)
+		lr.offset = 3
+	}
+	return lr
+}
+
+// next returns the next line, io.EOF after the last one. A last line
+// without "\n" counts; an empty file has no lines.
+func (lr *lineReader) next() (srcLine, error) {
+	if lr.done {
+		return srcLine{}, io.EOF
+	}
+	var buf []byte
+	tooLong := false
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		lr.offset += int64(len(chunk))
+		if len(buf)+len(chunk) <= maxLineBytes {
+			buf = append(buf, chunk...)
+		} else {
+			tooLong = true
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			lr.done = true
+			if len(buf) == 0 && !tooLong {
+				return srcLine{}, io.EOF
+			}
+			break
+		}
+		if err != nil {
+			return srcLine{}, fmt.Errorf("read the file: %w", err)
+		}
+		break
+	}
+	lr.no++
+	text := strings.TrimSuffix(lr.decode(buf), "\n")
+	text = strings.TrimSuffix(text, "\r")
+	return srcLine{no: lr.no, text: text, long: tooLong}, nil
+}
+
+func (lr *lineReader) decode(b []byte) string {
+	if !lr.latin1 {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) + len(b)/8)
+	for _, c := range b {
+		sb.WriteRune(rune(c))
+	}
+	return sb.String()
+}

@@ -1,0 +1,175 @@
+package extract
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"syncer/internal/config"
+)
+
+// Mode is how a stream reads its source.
+type Mode string
+
+// The modes of streams.
+const (
+	// ModeIncremental reads what changed since the stream's cursor.
+	ModeIncremental Mode = "incremental"
+	// ModeFullRefresh reads everything on every run; a complete pass marks
+	// the rows it did not see as deleted.
+	ModeFullRefresh Mode = "full refresh"
+	// ModeExport reads files the platform exports.
+	ModeExport Mode = "export"
+	// ModeWebhook takes what the platform sends to syncer.
+	ModeWebhook Mode = "webhook"
+)
+
+// StreamSpec describes one stream of a platform.
+type StreamSpec struct {
+	Name string
+	Mode Mode
+	// Table is the warehouse table a full-refresh pass completes: its rows
+	// of the source that a complete pass did not see get deleted_at.
+	Table string
+}
+
+// Env is what a platform's streams get from the process that runs them.
+type Env struct {
+	// Secrets are every credential to keep out of errors and logs (all
+	// sources', not only this one's).
+	Secrets []string
+	Logger  *slog.Logger
+	// Now is the streams' clock (when a run starts); nil means time.Now.
+	Now func() time.Time
+}
+
+// Platform is what one platform offers: its streams and the files it
+// exports. Each platform package registers one in its init.
+type Platform struct {
+	Name    string
+	Streams []StreamSpec
+	// Open builds the named streams (a subset of Streams, in that order) of
+	// a configured source of this platform.
+	Open    func(src *config.Source, streams []string, env Env) ([]Stream, error)
+	Formats []FileFormat
+}
+
+// Stream returns the spec of the named stream.
+func (p *Platform) Stream(name string) (StreamSpec, bool) {
+	i := slices.IndexFunc(p.Streams, func(s StreamSpec) bool { return s.Name == name })
+	if i < 0 {
+		return StreamSpec{}, false
+	}
+	return p.Streams[i], true
+}
+
+// FileFormat reads one kind of file a platform exports (syncer import).
+type FileFormat struct {
+	Name string
+	// Read reads the file from f, handing its records to emit in pages of
+	// a bounded size, in file order, so that memory stays flat however
+	// large the file. A line that cannot be read is a BadLine of its page;
+	// an error means the file cannot be read at all (or emit failed).
+	Read func(ctx context.Context, f File, src *config.Source, emit func(FilePage) error) error
+}
+
+// File is an open file to import.
+type File struct {
+	Name string // its base name, which goes into records and bad lines
+	R    io.Reader
+	Size int64 // bytes; 0 when unknown
+	// Latin1 says the file is not valid UTF-8: read it as ISO-8859-1, the
+	// usual other encoding of Brazilian spreadsheets.
+	Latin1 bool
+}
+
+// FilePage is a part of a file: its records and its bad lines.
+type FilePage struct {
+	// Records is a slice of the format's record type; the format's
+	// transform takes the same type.
+	Records any
+	Bad     []BadLine
+	// Done counts the records and bad lines of the file up to the end of
+	// this page. Pages are cut at the same places every time the same file
+	// is read, so an import that stopped after committing a page resumes
+	// after it.
+	Done int64
+	// Offset is how many bytes of the file are behind this page (for
+	// progress).
+	Offset int64
+}
+
+// BadLine is a line (or lines) of a file that could not be read. It covers
+// the physical lines Line..EndLine (a CSV record whose quoted cell holds
+// newlines spans several).
+type BadLine struct {
+	Line    int    `json:"line"` // 1-based; in a CSV the header is line 1
+	EndLine int    `json:"end_line"`
+	Reason  string `json:"reason"`
+	Text    string `json:"text"` // the lines as written, joined with "\n"
+}
+
+var registry = struct {
+	sync.RWMutex
+	platforms map[string]*Platform
+}{platforms: map[string]*Platform{}}
+
+// Register adds a platform. It panics when the name is taken or the
+// platform is incomplete: registration happens in init, where a mistake is
+// a programming error.
+func Register(p Platform) {
+	if p.Name == "" || p.Open == nil {
+		panic("extract: Register needs a name and Open")
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.platforms[p.Name]; dup {
+		panic("extract: platform " + p.Name + " registered twice")
+	}
+	registry.platforms[p.Name] = &p
+}
+
+// Lookup returns the registered platform called name.
+func Lookup(name string) (*Platform, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	p, ok := registry.platforms[name]
+	return p, ok
+}
+
+// Platforms lists the registered platforms by name.
+func Platforms() []*Platform {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]*Platform, 0, len(registry.platforms))
+	for _, p := range registry.platforms {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Format finds a registered file format by name, and its platform.
+func Format(name string) (*Platform, FileFormat, bool) {
+	for _, p := range Platforms() {
+		for _, f := range p.Formats {
+			if f.Name == name {
+				return p, f, true
+			}
+		}
+	}
+	return nil, FileFormat{}, false
+}
+
+// NotBuiltError is a platform, stream or format that the config contract
+// knows but this version of syncer does not read yet.
+type NotBuiltError struct{ What string }
+
+func (e *NotBuiltError) Error() string {
+	return fmt.Sprintf("%s is not built yet in this version of syncer", e.What)
+}

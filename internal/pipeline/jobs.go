@@ -1,0 +1,85 @@
+package pipeline
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"syncer/internal/config"
+	"syncer/internal/extract"
+	_ "syncer/internal/platforms" // every platform registers its streams and mappings
+	"syncer/internal/transform"
+)
+
+// Job is one stream of one source to run.
+type Job struct {
+	Source    string // configured name
+	Platform  string
+	Spec      extract.StreamSpec
+	Stream    extract.Stream
+	Transform transform.Func
+	Request   extract.Request
+}
+
+// Options of Jobs.
+type Options struct {
+	// Streams filters the source's configured streams; nil means all.
+	Streams []string
+	// Request is copied into every job.
+	Request extract.Request
+	// Secrets are all the credentials to redact, not just this source's.
+	Secrets []string
+	Logger  *slog.Logger
+	// Now is the clock of the extractors (when a run starts); default
+	// time.Now.
+	Now func() time.Time
+}
+
+// Jobs returns one job per selected stream of src: its platform's streams
+// (registered by extract/<platform>) joined with their mappings
+// (registered by transform/<platform>). A platform, or a stream, that this
+// version does not build is an *extract.NotBuiltError.
+func Jobs(src *config.Source, opts Options) ([]Job, error) {
+	p, ok := extract.Lookup(src.Platform)
+	if !ok {
+		return nil, fmt.Errorf("source %q: %w", src.Name, &extract.NotBuiltError{What: "platform " + src.Platform})
+	}
+	var names []string
+	for _, name := range src.Streams {
+		if opts.Streams == nil || slices.Contains(opts.Streams, name) {
+			names = append(names, name)
+		}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var jobs []Job
+	for _, name := range names {
+		spec, ok := p.Stream(name)
+		if !ok {
+			return nil, fmt.Errorf("source %q: %w", src.Name, &extract.NotBuiltError{What: "the " + name + " stream of " + src.Platform})
+		}
+		tf, ok := transform.Lookup(src.Platform, name)
+		if !ok {
+			return nil, fmt.Errorf("source %q: %w", src.Name, &extract.NotBuiltError{What: "the mapping of the " + name + " stream of " + src.Platform})
+		}
+		jobs = append(jobs, Job{Source: src.Name, Platform: src.Platform, Spec: spec, Transform: tf})
+	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	streams, err := p.Open(src, names, extract.Env{Secrets: opts.Secrets, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now})
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", src.Name, err)
+	}
+	req := opts.Request
+	if req.StartDate.IsZero() {
+		req.StartDate = src.StartDate
+	}
+	for i := range jobs {
+		jobs[i].Stream, jobs[i].Request = streams[i], req
+	}
+	return jobs, nil
+}

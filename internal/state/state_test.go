@@ -1,0 +1,202 @@
+package state_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"syncer/internal/dbtest"
+	"syncer/internal/state"
+)
+
+func setup(t *testing.T) (*dbtest.DB, *state.Store, state.Source) {
+	t.Helper()
+	t.Parallel()
+	db := dbtest.New(t)
+	s := state.New(db.Pool, nil)
+	src, err := s.Source(context.Background(), "acme-ogmma", "ogmma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, s, src
+}
+
+func exec(t *testing.T, db *dbtest.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.Pool.Exec(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func TestLeaseIsExclusive(t *testing.T) {
+	_, s, src := setup(t)
+	ctx := context.Background()
+	a, ok, err := s.TryLease(ctx, src, "messages")
+	if err != nil || !ok {
+		t.Fatalf("first lease: %v %v", ok, err)
+	}
+	if _, ok, err := s.TryLease(ctx, src, "messages"); err != nil || ok {
+		t.Fatalf("second lease taken while the first is held (ok=%v err=%v)", ok, err)
+	}
+	other, ok, err := s.TryLease(ctx, src, "other")
+	if err != nil || !ok {
+		t.Fatalf("lease of another stream: %v %v", ok, err)
+	}
+	other.Release()
+	a.Release()
+	a.Release() // twice is fine
+	b, ok, err := s.TryLease(ctx, src, "messages")
+	if err != nil || !ok {
+		t.Fatalf("lease after release: %v %v", ok, err)
+	}
+	defer b.Release()
+	if b.Generation != a.Generation+1 {
+		t.Fatalf("generations %d then %d: taking the lease must move it on", a.Generation, b.Generation)
+	}
+}
+
+func TestSourcePlatformCannotChange(t *testing.T) {
+	_, s, _ := setup(t)
+	_, err := s.Source(context.Background(), "acme-ogmma", "digisac")
+	if err == nil || !strings.Contains(err.Error(), "cannot change") || !strings.Contains(err.Error(), "as an ogmma source") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLostLeaseIsNoticed(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	lease, ok, err := s.TryLease(ctx, src, "messages")
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	defer lease.Release()
+	if err := lease.Check(ctx); err != nil {
+		t.Fatalf("fresh lease: %v", err)
+	}
+	// The server ends the lease's session.
+	exec(t, db, `SELECT pg_terminate_backend($1)`, int64(state.LeasePID(lease)))
+	if err := lease.Check(ctx); !errors.Is(err, state.ErrLeaseLost) {
+		t.Fatalf("Check after the session ended: %v", err)
+	}
+}
+
+// A sync_state row that cannot be read is an error that names it, and
+// reading it does not leak a pooled connection (it leaked one per run, until
+// the daemon's pool was empty and every stream and the shutdown hung).
+func TestBadCursorIsAnErrorAndLeaksNothing(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	exec(t, db, `INSERT INTO sync_state (source_id, stream, partition_key, cursor) VALUES ($1, 'messages', 'ch/conv', '{"ts": "not a time"}')`, src.ID)
+	for range 3 {
+		_, err := s.Cursors(ctx, src, "messages")
+		if err == nil || !strings.Contains(err.Error(), `partition "ch/conv"`) || !strings.Contains(err.Error(), "sync_state") {
+			t.Fatalf("err = %v", err)
+		}
+		if n := db.Pool.Stat().AcquiredConns(); n != 0 {
+			t.Fatalf("%d connection(s) still acquired after reading a bad cursor", n)
+		}
+	}
+}
+
+// recorder is a testing.TB that keeps what would fail a test.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper()                        {}
+func (r *recorder) Errorf(format string, a ...any) { r.errors = append(r.errors, format) }
+
+func TestCheckReleasedFailsALeakingTest(t *testing.T) {
+	db, _, _ := setup(t)
+	conn, err := db.Pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{TB: t}
+	dbtest.CheckReleased(rec, db.Pool)
+	conn.Release()
+	if len(rec.errors) != 1 {
+		t.Fatalf("a connection left acquired was not reported: %v", rec.errors)
+	}
+	rec.errors = nil
+	dbtest.CheckReleased(rec, db.Pool)
+	if len(rec.errors) != 0 {
+		t.Fatalf("reported with nothing acquired: %v", rec.errors)
+	}
+}
+
+func TestPruneRunsKeepsTheNewestOfEachStream(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	var ids []int64
+	for _, stream := range []string{"messages", "messages", "messages", "tickets"} {
+		run, err := s.StartRun(ctx, src, stream, state.ModeIncremental, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishRun(ctx, run, state.StatusSucceeded, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+	}
+	exec(t, db, `UPDATE sync_runs SET finished_at = now() - interval '100 days'`)
+	exec(t, db, `INSERT INTO quarantine (source_id, stream, run_id, reason, payload, fingerprint) VALUES ($1, 'messages', $2, 'x', '{}', 'f')`, src.ID, ids[0])
+	n, err := s.PruneRuns(ctx, time.Now().Add(-90*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v; want 2 (the older messages runs)", n, err)
+	}
+	var left []int64
+	rows, err := db.Pool.Query(ctx, `SELECT id FROM sync_runs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, id)
+	}
+	rows.Close()
+	if len(left) != 2 || left[0] != ids[2] || left[1] != ids[3] {
+		t.Fatalf("runs left %v, want %v", left, ids[2:])
+	}
+	var quarantined int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE run_id IS NULL`).Scan(&quarantined); err != nil || quarantined != 1 {
+		t.Fatalf("the quarantined record of a pruned run: %d, %v", quarantined, err)
+	}
+}
+
+// The status query reads the newest run of each stream through the index
+// on (source_id, stream, id DESC), not by sorting every run.
+func TestStatusReadsTheNewestRunByIndex(t *testing.T) {
+	db, _, _ := setup(t)
+	ctx := context.Background()
+	exec(t, db, `INSERT INTO sync_runs (source_id, stream, mode, status, finished_at)
+		SELECT s.id, 'stream' || (g % 20), 'incremental', 'succeeded', now()
+		FROM sources s, generate_series(1, 20000) g`)
+	exec(t, db, `ANALYZE sync_runs`)
+	var plan strings.Builder
+	rows, err := db.Pool.Query(ctx, "EXPLAIN "+state.StatusQuery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	rows.Close()
+	if !strings.Contains(plan.String(), "sync_runs_stream_idx") {
+		t.Fatalf("the status query does not use sync_runs_stream_idx:\n%s", plan.String())
+	}
+	if strings.Contains(plan.String(), "Seq Scan on sync_runs") || strings.Contains(plan.String(), "Sort Key: r.source_id") {
+		t.Fatalf("the status query reads or sorts every run:\n%s", plan.String())
+	}
+}

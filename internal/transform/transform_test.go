@@ -1,0 +1,24 @@
+package transform
+
+import "testing"
+
+func TestDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"+55 (11) 97777-6666": "5511977776666",
+		"5511999998888@c.us":  "5511999998888",
+		"":                    "",
+		"abc":                 "",
+	} {
+		if got := Digits(in); got != want {
+			t.Errorf("Digits(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBadLine(t *testing.T) {
+	r := BadLine("tickets.csv", 7, `column "Aberto em": time "x" does not parse`, "1;a;x")
+	if r.ExternalID != "tickets.csv:7" || r.Reason != `line 7: column "Aberto em": time "x" does not parse` ||
+		string(r.Payload) != `{"file":"tickets.csv","line":7,"text":"1;a;x"}` {
+		t.Errorf("got %+v %s", r, r.Payload)
+	}
+}

@@ -1,0 +1,23 @@
+-- Cursors: where each (source, stream, partition) continues.
+
+-- name: GetCursors :many
+SELECT partition_key, cursor FROM sync_state WHERE source_id = @source_id AND stream = @stream;
+
+-- The cursor is written only when it moves forward: a run over unchanged
+-- data writes nothing, and a cursor never moves backwards (a stale process,
+-- a re-read from start_date). newest_at is the newest record the source has
+-- shown for the partition.
+-- name: PutCursor :exec
+INSERT INTO sync_state AS s (source_id, stream, partition_key, cursor, newest_at, updated_at)
+VALUES (@source_id, @stream, @partition_key, @cursor, @newest_at, now())
+ON CONFLICT (source_id, stream, partition_key) DO UPDATE
+SET cursor = CASE WHEN s.cursor IS NULL
+                    OR ((excluded.cursor->>'ts')::timestamptz, coalesce(excluded.cursor->>'id', ''))
+                     > ((s.cursor->>'ts')::timestamptz, coalesce(s.cursor->>'id', ''))
+                  THEN excluded.cursor ELSE s.cursor END,
+    newest_at = greatest(s.newest_at, excluded.newest_at),
+    updated_at = now()
+WHERE ((excluded.cursor->>'ts')::timestamptz, coalesce(excluded.cursor->>'id', ''))
+      > ((s.cursor->>'ts')::timestamptz, coalesce(s.cursor->>'id', ''))
+   OR excluded.newest_at > s.newest_at
+   OR (s.newest_at IS NULL AND excluded.newest_at IS NOT NULL);

@@ -1,0 +1,23 @@
+-- Leases: who runs each (source, stream).
+
+-- A session-level advisory lock per (schema, source, stream): the lease that
+-- keeps two processes from running one stream at once.
+-- name: TryLease :one
+SELECT pg_try_advisory_lock(hashtextextended(current_schema() || '/' || @source::text || '/' || @stream::text, 0));
+
+-- name: ReleaseLease :one
+SELECT pg_advisory_unlock(hashtextextended(current_schema() || '/' || @source::text || '/' || @stream::text, 0));
+
+-- Taking the lease moves the stream's generation on; a process whose lease
+-- was lost (its session ended) and taken by another can no longer commit.
+-- name: TakeGeneration :one
+INSERT INTO sync_leases AS l (source_id, stream, generation, holder, acquired_at)
+VALUES (@source_id, @stream, 1, @holder, now())
+ON CONFLICT (source_id, stream) DO UPDATE
+SET generation = l.generation + 1, holder = excluded.holder, acquired_at = now()
+RETURNING generation;
+
+-- Run inside every commit of the stream: the row lock waits for (or holds
+-- off) a process that is taking the lease meanwhile.
+-- name: CheckGeneration :one
+SELECT generation FROM sync_leases WHERE source_id = @source_id AND stream = @stream FOR SHARE;
