@@ -39,11 +39,11 @@ type syncFlags struct {
 
 func (e *env) sync(ctx context.Context, args []string) error {
 	var f syncFlags
-	_, err := e.parseCommand("sync", "sync [--source NAME]... [--stream S]... [--since T] [--until T] [--full]", args, func(fs *flag.FlagSet) {
-		fs.Var(&f.sources, "source", "sync only this source (repeatable, or comma-separated)")
-		fs.Var(&f.streams, "stream", "sync only this stream (repeatable, or comma-separated)")
-		fs.StringVar(&f.since, "since", "", "backfill from this time (RFC 3339 or YYYY-MM-DD, UTC); moves no cursor")
-		fs.StringVar(&f.until, "until", "", "backfill up to this time, exclusive; moves no cursor")
+	_, err := e.parseCommand("sync", args, func(fs *flag.FlagSet) {
+		fs.Var(&f.sources, "source", "sync only the source `NAME` (repeatable, or comma-separated)")
+		fs.Var(&f.streams, "stream", "sync only the stream `S` (repeatable, or comma-separated)")
+		fs.StringVar(&f.since, "since", "", "backfill from time `T` (RFC 3339 or YYYY-MM-DD, UTC); moves no cursor")
+		fs.StringVar(&f.until, "until", "", "backfill up to time `T`, exclusive; moves no cursor")
 		fs.BoolVar(&f.full, "full", false, "ignore the saved cursors and read again from start_date")
 	})
 	if err != nil {
