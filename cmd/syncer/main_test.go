@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
+	"syncer/internal/extract"
 	"syncer/internal/sim"
 )
 
@@ -86,7 +88,7 @@ func TestSyncFlagsAreChecked(t *testing.T) {
 		want string
 	}{
 		{[]string{"--source", "nope"}, `--source "nope" is not in`},
-		{[]string{"--stream", "tickets"}, `--stream "tickets" is not a configured stream`},
+		{[]string{"--stream", "tickets"}, `--stream "tickets" is not a stream of the selected sources (their streams: messages)`},
 		{[]string{"--since", "yesterday"}, `--since "yesterday"`},
 		{[]string{"--since", "2024-02-01", "--until", "2024-01-01"}, "is not before"},
 		{[]string{"--since", "2024-01-01", "--full"}, "cannot be combined"},
@@ -95,6 +97,29 @@ func TestSyncFlagsAreChecked(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+func TestSyncUnknownStreamListsTheStreams(t *testing.T) {
+	cfg := digisacConfig(t)
+	base := []string{"sync", "--config", cfg, "--database-url", "postgres://127.0.0.1:1/x"}
+	code, _, stderr := cli(t, append(base, "--source", "acme-digisac", "--stream", "nope")...)
+	want := `--stream "nope" is not a stream of the selected sources (their streams: services, users, departments, contacts, tickets, messages)`
+	if code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
+	}
+}
+
+func TestSyncPlansASourceNamedTwiceOnce(t *testing.T) {
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
+	e := &env{globals: &globals{configPath: cfg, configSet: true, logFormat: "text", logLevel: "error"}, stdout: io.Discard, stderr: io.Discard}
+	if err := e.loadConfig(true); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.plan(syncFlags{sources: listFlag{"acme-ogmma", "acme-ogmma"}}, extract.Request{})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("%d jobs (%v), want 1", len(jobs), err)
 	}
 }
 

@@ -113,7 +113,11 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 		if !ok {
 			return nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
 		}
-		selected = append(selected, s)
+		// A source named twice runs once: its second jobs would find the
+		// leases taken by the first.
+		if !slices.Contains(selected, s) {
+			selected = append(selected, s)
+		}
 	}
 	if len(f.sources) == 0 {
 		for i := range e.cfg.Sources {
@@ -128,7 +132,7 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 		streams = f.streams
 		for _, st := range streams {
 			if !slices.ContainsFunc(selected, func(s *config.Source) bool { return s.HasStream(st) }) {
-				return nil, usagef("--stream %q is not a configured stream of the selected sources", st)
+				return nil, usagef("--stream %q is not a stream of the selected sources (their streams: %s)", st, strings.Join(streamNames(selected), ", "))
 			}
 		}
 	}
@@ -141,6 +145,19 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 		jobs = append(jobs, j...)
 	}
 	return jobs, nil
+}
+
+// streamNames lists the configured streams of sources, each once.
+func streamNames(sources []*config.Source) []string {
+	var out []string
+	for _, s := range sources {
+		for _, st := range s.Streams {
+			if !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
 }
 
 func sourceNames(c *config.Config) []string {
