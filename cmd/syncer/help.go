@@ -14,6 +14,7 @@ const (
 	usageHeader = "syncer keeps a PostgreSQL warehouse of conversation history up to date.\n"
 	usageFooter = `Exit codes: 0 done, 1 failed, 2 usage or config error, 3 partial
 (quarantined records, a suspected gap, or a stream that failed while others ran).
+A stream skipped because another syncer process is running it changes no exit code.
 Run "syncer COMMAND --help" for a command's flags.
 `
 )

@@ -193,35 +193,85 @@ func (e *env) printOutcomes(outcomes []pipeline.Outcome) {
 			t.Pages, t.RowsRead, t.RowsWritten, t.RowsQuarantined, t.SuspectedGaps, o.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
-	for _, o := range outcomes {
-		if o.Err != nil {
-			fmt.Fprintf(e.stderr, "%s/%s %s: %s\n", o.Source, o.Stream, o.Status, e.redact(o.Err.Error()))
+	for _, src := range bySource(outcomes) {
+		// Skipping is normal: a note on stdout, not an error.
+		if skipped := streamsWhere(src.outcomes, func(o pipeline.Outcome) bool { return o.Status == pipeline.StatusSkipped }); len(skipped) > 0 {
+			fmt.Fprintf(e.stdout, "%s: %s skipped (another syncer process is running %s)\n", src.source, strings.Join(skipped, ", "), pick(len(skipped), "it", "them"))
 		}
-		if o.Totals.RowsQuarantined > 0 {
-			fmt.Fprintf(e.stderr, "%s/%s: %d record(s) could not be mapped and are in the quarantine table (see docs/operations.md)\n", o.Source, o.Stream, o.Totals.RowsQuarantined)
-		}
-		if o.Totals.SuspectedGaps > 0 {
-			fmt.Fprintf(e.stderr, "%s/%s: %d partition(s) may have missed older records (suspected gaps); sync more often\n", o.Source, o.Stream, o.Totals.SuspectedGaps)
+		for _, o := range src.outcomes {
+			if o.Err != nil && o.Status != pipeline.StatusSkipped {
+				fmt.Fprintf(e.stderr, "%s/%s %s: %s\n", o.Source, o.Stream, o.Status, e.redact(o.Err.Error()))
+			}
+			if o.Totals.RowsQuarantined > 0 {
+				fmt.Fprintf(e.stderr, "%s/%s: %d record(s) could not be mapped and are in the quarantine table (see docs/operations.md)\n", o.Source, o.Stream, o.Totals.RowsQuarantined)
+			}
+			if o.Totals.SuspectedGaps > 0 {
+				fmt.Fprintf(e.stderr, "%s/%s: %d partition(s) may have missed older records (suspected gaps); sync more often\n", o.Source, o.Stream, o.Totals.SuspectedGaps)
+			}
 		}
 	}
 }
 
-// outcomeCode: 0 when every stream succeeded, 1 when none got anywhere,
-// 3 otherwise.
-func outcomeCode(outcomes []pipeline.Outcome) int {
-	failed, ok := 0, 0
+// sourceOutcomes are the outcomes of one source.
+type sourceOutcomes struct {
+	source   string
+	outcomes []pipeline.Outcome
+}
+
+// bySource groups outcomes by source, in the order the sources first
+// appear.
+func bySource(outcomes []pipeline.Outcome) []sourceOutcomes {
+	var out []sourceOutcomes
 	for _, o := range outcomes {
-		switch o.Status {
-		case load.StatusSucceeded:
-			ok++
-		case load.StatusFailed, pipeline.StatusSkipped:
-			failed++
+		i := slices.IndexFunc(out, func(s sourceOutcomes) bool { return s.source == o.Source })
+		if i < 0 {
+			out = append(out, sourceOutcomes{source: o.Source})
+			i = len(out) - 1
+		}
+		out[i].outcomes = append(out[i].outcomes, o)
+	}
+	return out
+}
+
+// streamsWhere names the streams of the outcomes that match.
+func streamsWhere(outcomes []pipeline.Outcome, match func(pipeline.Outcome) bool) []string {
+	var out []string
+	for _, o := range outcomes {
+		if match(o) {
+			out = append(out, o.Stream)
 		}
 	}
+	return out
+}
+
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// outcomeCode is the exit code of a sync. A stream skipped because another
+// process is running it counts for nothing: 0 when every stream that ran
+// succeeded (or none ran), 1 when every stream that ran failed, 3
+// otherwise.
+func outcomeCode(outcomes []pipeline.Outcome) int {
+	ran, ok, failed := 0, 0, 0
+	for _, o := range outcomes {
+		switch o.Status {
+		case pipeline.StatusSkipped:
+			continue
+		case load.StatusSucceeded:
+			ok++
+		case load.StatusFailed:
+			failed++
+		}
+		ran++
+	}
 	switch {
-	case ok == len(outcomes):
+	case ok == ran:
 		return exitOK
-	case failed == len(outcomes):
+	case failed == ran:
 		return exitFailed
 	default:
 		return exitPartial
