@@ -193,23 +193,91 @@ func (e *env) printOutcomes(outcomes []pipeline.Outcome) {
 			t.Pages, t.RowsRead, t.RowsWritten, t.RowsQuarantined, t.SuspectedGaps, o.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
+	// One line per source for each kind of note, naming its streams: a
+	// wrong key fails every stream of a source with the same error, and
+	// saying it once is enough.
 	for _, src := range bySource(outcomes) {
 		// Skipping is normal: a note on stdout, not an error.
 		if skipped := streamsWhere(src.outcomes, func(o pipeline.Outcome) bool { return o.Status == pipeline.StatusSkipped }); len(skipped) > 0 {
 			fmt.Fprintf(e.stdout, "%s: %s skipped (another syncer process is running %s)\n", src.source, strings.Join(skipped, ", "), pick(len(skipped), "it", "them"))
 		}
-		for _, o := range src.outcomes {
-			if o.Err != nil && o.Status != pipeline.StatusSkipped {
-				fmt.Fprintf(e.stderr, "%s/%s %s: %s\n", o.Source, o.Stream, o.Status, e.redact(o.Err.Error()))
-			}
-			if o.Totals.RowsQuarantined > 0 {
-				fmt.Fprintf(e.stderr, "%s/%s: %d record(s) could not be mapped and are in the quarantine table (see docs/operations.md)\n", o.Source, o.Stream, o.Totals.RowsQuarantined)
-			}
-			if o.Totals.SuspectedGaps > 0 {
-				fmt.Fprintf(e.stderr, "%s/%s: %d partition(s) may have missed older records (suspected gaps); sync more often\n", o.Source, o.Stream, o.Totals.SuspectedGaps)
-			}
+		for _, f := range e.failures(src.outcomes) {
+			fmt.Fprintf(e.stderr, "%s: %s %s: %s\n", src.source, strings.Join(f.streams, ", "), f.status, f)
+		}
+		if n, where := countBy(src.outcomes, func(t load.Totals) int64 { return t.RowsQuarantined }); n > 0 {
+			fmt.Fprintf(e.stderr, "%s: %d record(s) could not be mapped and are in the quarantine table (%s; see docs/operations.md)\n", src.source, n, where)
+		}
+		if n, where := countBy(src.outcomes, func(t load.Totals) int64 { return t.SuspectedGaps }); n > 0 {
+			fmt.Fprintf(e.stderr, "%s: %d partition(s) may have missed older records (suspected gaps: %s); sync more often\n", src.source, n, where)
 		}
 	}
+}
+
+// failure is the streams of one source that ended with the same status
+// and error.
+type failure struct {
+	streams []string
+	status  string
+	text    string // what the streams share
+	full    string // the first stream's whole error
+}
+
+func (f failure) String() string {
+	if len(f.streams) == 1 {
+		return f.full
+	}
+	return f.text
+}
+
+// failures groups the outcomes that carry an error (skipped ones aside)
+// by status and redacted error, in the order they first appear.
+func (e *env) failures(outcomes []pipeline.Outcome) []failure {
+	var out []failure
+	for _, o := range outcomes {
+		if o.Err == nil || o.Status == pipeline.StatusSkipped {
+			continue
+		}
+		text := e.redact(sharedText(o.Err, o.Stream))
+		i := slices.IndexFunc(out, func(f failure) bool { return f.status == o.Status && f.text == text })
+		if i < 0 {
+			out = append(out, failure{status: o.Status, text: text, full: e.redact(o.Err.Error())})
+			i = len(out) - 1
+		}
+		out[i].streams = append(out[i].streams, o.Stream)
+	}
+	return out
+}
+
+// sharedText is an error's text without the wrapping that only names the
+// stream ("list digisac users: "), so that a key the platform refuses
+// gives every stream of the source the same text.
+func sharedText(err error, stream string) string {
+	text := err.Error()
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return text
+		}
+		prefix, ok := strings.CutSuffix(text, ": "+inner.Error())
+		if !ok || !strings.Contains(prefix, stream) {
+			return text
+		}
+		err, text = inner, inner.Error()
+	}
+}
+
+// countBy sums a counter over the outcomes and says where it came from:
+// "5 in messages, 3 in tickets".
+func countBy(outcomes []pipeline.Outcome, counter func(load.Totals) int64) (int64, string) {
+	var total int64
+	var where []string
+	for _, o := range outcomes {
+		if n := counter(o.Totals); n > 0 {
+			total += n
+			where = append(where, fmt.Sprintf("%d in %s", n, o.Stream))
+		}
+	}
+	return total, strings.Join(where, ", ")
 }
 
 // sourceOutcomes are the outcomes of one source.

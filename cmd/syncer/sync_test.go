@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -108,5 +110,63 @@ func TestSkippedStreamsOfASourceShareOneLine(t *testing.T) {
 	e.printOutcomes([]pipeline.Outcome{busy("users"), {Source: "acme-ogmma", Stream: "messages", Status: load.StatusSucceeded}, busy("tickets")})
 	if !strings.Contains(out.String(), "acme-digisac: users, tickets skipped (another syncer process is running them)\n") || errb.Len() != 0 {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+}
+
+func TestWrongKeyIsPrintedOncePerSource(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	ds := sim.NewDigisac(sim.DigisacConfig{Seed: 8, Contacts: 5, Tickets: 10})
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
+	defer srv.Close()
+	const token = "0123456789abcdef0123456789abcdef01234567"
+	cfg := filepath.Join(t.TempDir(), "syncer.yaml")
+	writeFile(t, cfg, fmt.Sprintf("sources:\n  - name: acme-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 1000\n", srv.URL, token))
+	code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-format", "json")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, token) {
+		t.Fatalf("the token is printed:\n%s\n%s", stdout, stderr)
+	}
+	// The logs are JSON lines; the summary is the rest.
+	var summary []string
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			summary = append(summary, line)
+		}
+	}
+	const prefix = "acme-digisac: services, users, departments, contacts, tickets, messages failed: "
+	if len(summary) != 1 || !strings.HasPrefix(summary[0], prefix) || !strings.Contains(summary[0], "refused the credentials") {
+		t.Fatalf("want one summary line starting %q; stderr without the logs:\n%s", prefix, strings.Join(summary, "\n"))
+	}
+}
+
+func TestNotesShareOneLinePerSource(t *testing.T) {
+	var out, errb strings.Builder
+	e := &env{stdout: &out, stderr: &errb, secrets: []string{"s3cret"}}
+	o := func(source, stream, status string, err error, quarantined, gaps int64) pipeline.Outcome {
+		return pipeline.Outcome{Source: source, Stream: stream, Status: status, Err: err,
+			Totals: load.Totals{RowsQuarantined: quarantined, SuspectedGaps: gaps}}
+	}
+	refused := errors.New(`source "acme-digisac": the platform refused the credentials (key s3cret)`)
+	list := func(stream string) error { return fmt.Errorf("list digisac %s: %w", stream, refused) }
+	e.printOutcomes([]pipeline.Outcome{
+		o("acme-digisac", "services", load.StatusFailed, list("services"), 0, 0),
+		o("acme-ogmma", "messages", load.StatusPartial, nil, 3, 2),
+		o("acme-digisac", "users", load.StatusFailed, list("users"), 0, 0),
+		o("acme-digisac", "contacts", load.StatusPartial, errors.New("rate limit outlasted the retry budget"), 4, 0),
+		o("acme-digisac", "messages", load.StatusPartial, nil, 5, 0),
+		o("acme-digisac", "tickets", load.StatusFailed, list("tickets"), 0, 0),
+		o("acme-digisac", "departments", load.StatusFailed, fmt.Errorf("page 2 of departments: %w", errors.New("cut off")), 0, 0),
+	})
+	want := `acme-digisac: services, users, tickets failed: source "acme-digisac": the platform refused the credentials (key [REDACTED])` + "\n" +
+		"acme-digisac: contacts partial: rate limit outlasted the retry budget\n" +
+		"acme-digisac: departments failed: page 2 of departments: cut off\n" +
+		"acme-digisac: 9 record(s) could not be mapped and are in the quarantine table (4 in contacts, 5 in messages; see docs/operations.md)\n" +
+		"acme-ogmma: 3 record(s) could not be mapped and are in the quarantine table (3 in messages; see docs/operations.md)\n" +
+		"acme-ogmma: 2 partition(s) may have missed older records (suspected gaps: 2 in messages); sync more often\n"
+	if errb.String() != want {
+		t.Fatalf("stderr:\n%s\nwant:\n%s", errb.String(), want)
 	}
 }
