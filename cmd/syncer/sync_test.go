@@ -170,3 +170,18 @@ func TestNotesShareOneLinePerSource(t *testing.T) {
 		t.Fatalf("stderr:\n%s\nwant:\n%s", errb.String(), want)
 	}
 }
+
+func TestPlatformChangeSaysAnOxentySource(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	if _, err := db.Pool.Exec(context.Background(), "INSERT INTO sources (name, platform) VALUES ('acme-ogmma', 'oxenty')"); err != nil {
+		t.Fatal(err)
+	}
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 9})
+	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
+	code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
+	const want = `source "acme-ogmma" is stored in the warehouse as an oxenty source but configured as ogmma`
+	if code != exitFailed || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, exitFailed, want)
+	}
+}

@@ -80,7 +80,7 @@ func CheckFormat(platform, format string) error {
 	case !ok:
 		return &FormatError{fmt.Sprintf("unknown format %q (formats: %s)", format, strings.Join(Formats(), ", "))}
 	case f.platform != platform:
-		return &FormatError{fmt.Sprintf("format %s is for %s sources, and this source is a %s source", format, f.platform, platform)}
+		return &FormatError{fmt.Sprintf("format %s is for %s sources, and this source is %s source", format, f.platform, load.WithArticle(platform))}
 	case !f.built:
 		return fmt.Errorf("format %s: %w", format, ErrNotBuilt)
 	}

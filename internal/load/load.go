@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,9 +67,19 @@ func (l *Loader) Source(ctx context.Context, name, platform string) (Source, err
 		return Source{}, dbError(fmt.Sprintf("register source %q", name), err)
 	}
 	if s.Platform != platform {
-		return Source{}, fmt.Errorf("source %q is stored in the warehouse as a %s source but configured as %s: a source's platform cannot change; give the new source another name", name, s.Platform, platform)
+		return Source{}, fmt.Errorf("source %q is stored in the warehouse as %s source but configured as %s: a source's platform cannot change; give the new source another name", name, WithArticle(s.Platform), platform)
 	}
 	return s, nil
+}
+
+// WithArticle puts "a" or "an" before a platform name, for messages such
+// as "an ogmma source": "an" before a vowel. Platform names are said as
+// they are written, so their first letter decides.
+func WithArticle(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }
 
 // Cursors returns the saved cursor of every partition of a stream.
