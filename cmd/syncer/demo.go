@@ -20,7 +20,7 @@ const demoSchema = "syncer_demo"
 
 func (e *env) demo(ctx context.Context, args []string) error {
 	messages := 20_000
-	if _, err := e.parseCommand("demo", args, func(fs *flag.FlagSet) {
+	if err := e.parseFlags("demo", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&messages, "messages", messages, "sync about `N` simulated messages")
 	}); err != nil {
 		return err
@@ -73,7 +73,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	conversations, messages := 20, 100
 	var faults sim.Faults
 	perMinute := 0
-	if _, err := e.parseCommand("simulate", args, func(fs *flag.FlagSet) {
+	if err := e.parseFlags("simulate", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&perMinute, "new-per-minute", perMinute, "`N` new messages arriving on each platform per minute")
 		fs.StringVar(&listen, "listen", listen, "serve the simulators on `ADDR`")
 		fs.Int64Var(&seed, "seed", seed, "generate the data from seed `N`")

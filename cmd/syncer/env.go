@@ -91,6 +91,20 @@ func (e *env) parseCommand(name string, args []string, setup func(fs *flag.FlagS
 	}
 }
 
+// parseFlags is parseCommand for a command that takes flags only: a word
+// that is not a flag ("syncer sync acme-ogmma") is a usage error rather
+// than ignored.
+func (e *env) parseFlags(name string, args []string, setup func(fs *flag.FlagSet)) error {
+	pos, err := e.parseCommand(name, args, setup)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("%s: unexpected argument %q; it takes flags only (see syncer %s --help)", name, pos[0], name)
+	}
+	return nil
+}
+
 // env is what a command runs with: the parsed globals and, once asked for,
 // the config, the logger and the database pool.
 type env struct {
@@ -220,7 +234,7 @@ func dbPassword(url string) []string {
 }
 
 func (e *env) version(args []string) error {
-	if _, err := e.parseCommand("version", args, nil); err != nil {
+	if err := e.parseFlags("version", args, nil); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, versionString())

@@ -23,10 +23,15 @@ type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error {
+	n := len(*l)
 	for _, part := range strings.Split(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {
 			*l = append(*l, part)
 		}
+	}
+	if len(*l) == n {
+		// An empty --source "$SRC" must not select everything.
+		return errors.New("want a name")
 	}
 	return nil
 }
@@ -39,7 +44,7 @@ type syncFlags struct {
 
 func (e *env) sync(ctx context.Context, args []string) error {
 	var f syncFlags
-	_, err := e.parseCommand("sync", args, func(fs *flag.FlagSet) {
+	err := e.parseFlags("sync", args, func(fs *flag.FlagSet) {
 		fs.Var(&f.sources, "source", "sync only the source `NAME` (repeatable, or comma-separated)")
 		fs.Var(&f.streams, "stream", "sync only the stream `S` (repeatable, or comma-separated)")
 		fs.StringVar(&f.since, "since", "", "backfill from time `T` (RFC 3339 or YYYY-MM-DD, UTC); moves no cursor")
