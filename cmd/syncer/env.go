@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -214,10 +215,23 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redact(err.Error()))
+		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redact(withoutRepeatedLines(err.Error())))
 	}
 	e.pool = pool
 	return pool, nil
+}
+
+// withoutRepeatedLines drops the lines of s that repeat an earlier one:
+// pgx lists each connection attempt, and with sslmode=prefer a refused
+// connection is tried twice with the same error.
+func withoutRepeatedLines(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if !slices.Contains(out, line) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func hostOf(pc *pgxpool.Config) string {

@@ -127,6 +127,15 @@ func TestSyncPlansASourceNamedTwiceOnce(t *testing.T) {
 	}
 }
 
+func TestUnreachableDatabaseIsSaidOnce(t *testing.T) {
+	t.Setenv("SYNCER_CONFIG", "")
+	t.Chdir(t.TempDir()) // no ./syncer.yaml: status runs on the URL alone
+	code, _, stderr := cli(t, "status", "--database-url", "postgres://syncer@127.0.0.1:1/x")
+	if code != exitFailed || strings.Count(stderr, "connection refused") != 1 {
+		t.Fatalf("exit %d, stderr %q; want 1 and one \"connection refused\"", code, stderr)
+	}
+}
+
 func TestSyncStatusAndMigrateAgainstTheSimulator(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
