@@ -20,8 +20,8 @@ const demoSchema = "syncer_demo"
 
 func (e *env) demo(ctx context.Context, args []string) error {
 	messages := 20_000
-	if _, err := e.parseCommand("demo", "demo [--messages N]", args, func(fs *flag.FlagSet) {
-		fs.IntVar(&messages, "messages", messages, "about how many simulated messages to sync")
+	if err := e.parseFlags("demo", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&messages, "messages", messages, "sync about `N` simulated messages")
 	}); err != nil {
 		return err
 	}
@@ -73,17 +73,17 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	conversations, messages := 20, 100
 	var faults sim.Faults
 	perMinute := 0
-	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [--new-per-minute N] [--rate-limited SHARE] [--retry-after S] [--server-errors SHARE] [--cut-bodies SHARE] [--latency D]", args, func(fs *flag.FlagSet) {
-		fs.IntVar(&perMinute, "new-per-minute", perMinute, "new messages arriving on each platform per minute")
-		fs.StringVar(&listen, "listen", listen, "address to serve the simulators on")
-		fs.Int64Var(&seed, "seed", seed, "seed of the generated data")
-		fs.IntVar(&conversations, "conversations", conversations, "Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each)")
-		fs.IntVar(&messages, "messages", messages, "initial messages per Ogmma conversation")
-		fs.Float64Var(&faults.RateLimitShare, "rate-limited", 0, "share of requests answered 429 (0 to 1)")
-		fs.StringVar(&faults.RetryAfter, "retry-after", "1", "Retry-After of those 429s: seconds or an HTTP date")
-		fs.Float64Var(&faults.ServerErrorShare, "server-errors", 0, "share of requests that start a 5xx burst (0 to 1)")
-		fs.Float64Var(&faults.CutBodyShare, "cut-bodies", 0, "share of 200 responses cut off midway (0 to 1)")
-		fs.DurationVar(&faults.Latency, "latency", 0, "delay added to every response")
+	if err := e.parseFlags("simulate", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&perMinute, "new-per-minute", perMinute, "`N` new messages arriving on each platform per minute")
+		fs.StringVar(&listen, "listen", listen, "serve the simulators on `ADDR`")
+		fs.Int64Var(&seed, "seed", seed, "generate the data from seed `N`")
+		fs.IntVar(&conversations, "conversations", conversations, "`N` Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each)")
+		fs.IntVar(&messages, "messages", messages, "`N` initial messages per Ogmma conversation")
+		fs.Float64Var(&faults.RateLimitShare, "rate-limited", 0, "answer a `SHARE` of the requests 429 (0 to 1)")
+		fs.StringVar(&faults.RetryAfter, "retry-after", "1", "send `S` as the Retry-After of those 429s: seconds or an HTTP date")
+		fs.Float64Var(&faults.ServerErrorShare, "server-errors", 0, "start a 5xx burst on a `SHARE` of the requests (0 to 1)")
+		fs.Float64Var(&faults.CutBodyShare, "cut-bodies", 0, "cut off a `SHARE` of the 200 responses midway (0 to 1)")
+		fs.DurationVar(&faults.Latency, "latency", 0, "add `D` of delay to every response (500ms, 2s)")
 	}); err != nil {
 		return err
 	}

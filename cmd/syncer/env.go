@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,13 +30,14 @@ type globals struct {
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.Func("config", "config file", func(s string) error { g.configPath, g.configSet = s, true; return nil })
-	fs.StringVar(&g.databaseURL, "database-url", g.databaseURL, "PostgreSQL URL")
-	fs.StringVar(&g.logFormat, "log-format", g.logFormat, "text or json")
-	fs.StringVar(&g.logLevel, "log-level", g.logLevel, "debug, info, warn or error")
+	fs.Func("config", "read the config from `FILE` (default $SYNCER_CONFIG, then ./syncer.yaml)", func(s string) error { g.configPath, g.configSet = s, true; return nil })
+	fs.StringVar(&g.databaseURL, "database-url", g.databaseURL, "connect to PostgreSQL at `URL` (default $DATABASE_URL, then database_url in the config)")
+	fs.StringVar(&g.logFormat, "log-format", g.logFormat, "write the logs on stderr in format `F`: text or json (default text)")
+	fs.StringVar(&g.logLevel, "log-level", g.logLevel, "log from level `L` up: debug, info, warn or error (default info)")
 }
 
-// parseGlobals reads the global flags given before the command.
+// parseGlobals reads the global flags given before the command. --help
+// (-h) and --version there stand for the commands help and version.
 func parseGlobals(args []string) (*globals, []string, error) {
 	g := &globals{configPath: "syncer.yaml", databaseURL: os.Getenv("DATABASE_URL"), logFormat: "text", logLevel: "info"}
 	if p := os.Getenv("SYNCER_CONFIG"); p != "" {
@@ -44,15 +46,27 @@ func parseGlobals(args []string) (*globals, []string, error) {
 	fs := flag.NewFlagSet("syncer", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.register(fs)
+	var help, version bool
+	fs.BoolVar(&help, "help", false, "")
+	fs.BoolVar(&help, "h", false, "")
+	fs.BoolVar(&version, "version", false, "")
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		return nil, nil, errors.New(flagErrorText(fs, err))
 	}
-	return g, fs.Args(), nil
+	rest := fs.Args()
+	switch {
+	case help:
+		rest = append([]string{"help"}, rest...)
+	case version:
+		rest = append([]string{"version"}, rest...)
+	}
+	return g, rest, nil
 }
 
 // parseCommand parses a command's flags, which may come before, between or
-// after its positional arguments, together with the global flags.
-func (e *env) parseCommand(name, synopsis string, args []string, setup func(fs *flag.FlagSet)) ([]string, error) {
+// after its positional arguments, together with the global flags. --help
+// (-h) prints the command's help and returns errHelp.
+func (e *env) parseCommand(name string, args []string, setup func(fs *flag.FlagSet)) ([]string, error) {
 	fs := flag.NewFlagSet("syncer "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	e.globals.register(fs)
@@ -63,12 +77,11 @@ func (e *env) parseCommand(name, synopsis string, args []string, setup func(fs *
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(e.stdout, "Usage: syncer %s\n\nFlags:\n", synopsis)
-				fs.SetOutput(e.stdout)
-				fs.PrintDefaults()
+				c, _ := lookupCommand(name)
+				writeCommandHelp(e.stdout, c, fs)
 				return nil, errHelp
 			}
-			return nil, usagef("%s: %v (see syncer %s --help)", name, err, name)
+			return nil, usagef("%s: %s (see syncer %s --help)", name, flagErrorText(fs, err), name)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -77,6 +90,20 @@ func (e *env) parseCommand(name, synopsis string, args []string, setup func(fs *
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+// parseFlags is parseCommand for a command that takes flags only: a word
+// that is not a flag ("syncer sync acme-ogmma") is a usage error rather
+// than ignored.
+func (e *env) parseFlags(name string, args []string, setup func(fs *flag.FlagSet)) error {
+	pos, err := e.parseCommand(name, args, setup)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("%s: unexpected argument %q; it takes flags only (see syncer %s --help)", name, pos[0], name)
+	}
+	return nil
 }
 
 // env is what a command runs with: the parsed globals and, once asked for,
@@ -188,10 +215,23 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redact(err.Error()))
+		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redact(withoutRepeatedLines(err.Error())))
 	}
 	e.pool = pool
 	return pool, nil
+}
+
+// withoutRepeatedLines drops the lines of s that repeat an earlier one:
+// pgx lists each connection attempt, and with sslmode=prefer a refused
+// connection is tried twice with the same error.
+func withoutRepeatedLines(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if !slices.Contains(out, line) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func hostOf(pc *pgxpool.Config) string {
@@ -208,7 +248,7 @@ func dbPassword(url string) []string {
 }
 
 func (e *env) version(args []string) error {
-	if _, err := e.parseCommand("version", "version", args, nil); err != nil {
+	if err := e.parseFlags("version", args, nil); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, versionString())

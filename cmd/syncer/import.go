@@ -16,10 +16,9 @@ const maxBadLinesShown = 20
 
 func (e *env) importFiles(ctx context.Context, args []string) error {
 	var source, format string
-	synopsis := "import --source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")"
-	files, err := e.parseCommand("import", synopsis, args, func(fs *flag.FlagSet) {
-		fs.StringVar(&source, "source", "", "the configured source the files come from (required)")
-		fs.StringVar(&format, "format", "", "the files' format (required): "+strings.Join(importer.Formats(), ", "))
+	files, err := e.parseCommand("import", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&source, "source", "", "the configured source `NAME` the files come from (required)")
+		fs.StringVar(&format, "format", "", "the files' format `F` (required): "+strings.Join(importer.Formats(), ", "))
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"syncer/internal/dbtest"
+	"syncer/internal/sim"
 )
 
 // digisacConfig writes a config with one Digisac source (never contacted:
@@ -78,13 +79,23 @@ func TestImportUsage(t *testing.T) {
 		{[]string{"--source", "acme-digisac", "--format", "digisac-tickets-csv"}, "at least one FILE"},
 		{[]string{"--source", "nope", "--format", "digisac-tickets-csv", "f.csv"}, `--source "nope" is not in`},
 		{[]string{"--source", "acme-digisac", "--format", "xlsx", "f.csv"}, `unknown format "xlsx"`},
-		{[]string{"--source", "acme-wavy", "--format", "digisac-tickets-csv", "f.csv"}, "format digisac-tickets-csv is for digisac sources"},
+		{[]string{"--source", "acme-wavy", "--format", "digisac-tickets-csv", "f.csv"}, "format digisac-tickets-csv is for digisac sources, and this source is a wavy source"},
 		{[]string{"--source", "acme-wavy", "--format", "wavy-sessions-csv", "f.csv"}, "not built yet in this version"},
-		{[]string{"--source", "acme-digisac", "--format", "wavy-mo-json", "f.csv"}, "format wavy-mo-json is for wavy sources"},
+		{[]string{"--source", "acme-digisac", "--format", "wavy-mo-json", "f.csv"}, "format wavy-mo-json is for wavy sources, and this source is a digisac source"},
 	} {
 		code, _, stderr := cli(t, append(base, tc.args...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+func TestImportFormatOfAnotherPlatformSaysAnOgmmaSource(t *testing.T) {
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
+	code, _, stderr := cli(t, "import", "--config", cfg, "--database-url", "postgres://127.0.0.1:1/x", "--source", "acme-ogmma", "--format", "digisac-tickets-csv", "f.csv")
+	const want = "format digisac-tickets-csv is for digisac sources, and this source is an ogmma source"
+	if code != exitUsage || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
 	}
 }

@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"syncer/internal/importer"
 )
 
 // Exit codes (DESIGN.md).
@@ -21,28 +24,45 @@ const (
 	exitPartial = 3
 )
 
-const usage = `syncer keeps a PostgreSQL warehouse of conversation history up to date.
+// command is one subcommand: its synopsis, what it does, and how it runs.
+type command struct {
+	name    string
+	args    string // the synopsis after "syncer NAME"
+	summary string
+	run     func(e *env, ctx context.Context, args []string) error
+}
 
-Usage:
-  syncer migrate up|down|status
-  syncer sync     [--source NAME]... [--stream S]... [--since T] [--until T] [--full]
-  syncer import   --source NAME --format F FILE...   (F: digisac-tickets-csv | digisac-transcript-txt | wavy-sessions-csv | wavy-mo-json)
-  syncer run      (daemon: every source on its schedule; /healthz /readyz /metrics on listen)
-  syncer status   [--json]
-  syncer demo     [--messages N]
-  syncer simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]
-  syncer version
+// commands lists the subcommands in the order the usage shows them.
+func commands() []command {
+	return []command{
+		{"migrate", "up|down|status", "apply, roll back or list the warehouse schema migrations", (*env).migrate},
+		{"sync", "[--source NAME]... [--stream S]... [--since T] [--until T] [--full]", "run every selected stream once, then print a summary", (*env).sync},
+		{"import", "--source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")", "load export files of a configured source", (*env).importFiles},
+		{"run", "", "the daemon: every source on its schedule; /healthz /readyz /metrics on listen", (*env).run},
+		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
+		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
+		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma and Digisac simulators, for trying things by hand", (*env).simulate},
+		{"version", "", "print the version (also --version)", func(e *env, _ context.Context, args []string) error { return e.version(args) }},
+		{"help", "[COMMAND]", "print this text, or a command's flags (also --help, -h)", nil},
+	}
+}
 
-Global flags (before or after the command):
-  --config FILE        config file (default $SYNCER_CONFIG, then ./syncer.yaml)
-  --database-url URL   PostgreSQL URL (default $DATABASE_URL, then database_url in the config)
-  --log-format F       text or json (default text)
-  --log-level L        debug, info, warn or error (default info)
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
-Exit codes: 0 done, 1 failed, 2 usage or config error, 3 partial
-(quarantined records, a suspected gap, or a stream that failed while others ran).
-Run "syncer COMMAND --help" for a command's flags.
-`
+func commandNames() []string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return names
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,42 +87,34 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g, rest, err := parseGlobals(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "syncer: %v\n\n%s", err, usage)
+		fmt.Fprintf(stderr, "syncer: %v (see syncer --help)\n", err)
 		return exitUsage
 	}
 	if len(rest) == 0 {
-		fmt.Fprint(stderr, usage)
+		writeUsage(stderr)
 		return exitUsage
 	}
 	env := &env{globals: g, stdout: stdout, stderr: stderr}
 	defer env.close()
-	cmd, cmdArgs := rest[0], rest[1:]
-	var cmdErr error
-	switch cmd {
-	case "migrate":
-		cmdErr = env.migrate(ctx, cmdArgs)
-	case "sync":
-		cmdErr = env.sync(ctx, cmdArgs)
-	case "import":
-		cmdErr = env.importFiles(ctx, cmdArgs)
-	case "run":
-		cmdErr = env.run(ctx, cmdArgs)
-	case "status":
-		cmdErr = env.status(ctx, cmdArgs)
-	case "demo":
-		cmdErr = env.demo(ctx, cmdArgs)
-	case "simulate":
-		cmdErr = env.simulate(ctx, cmdArgs)
-	case "version", "--version", "-version":
-		cmdErr = env.version(cmdArgs)
-	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "syncer: unknown command %q\n\n%s", cmd, usage)
+	name, cmdArgs := rest[0], rest[1:]
+	if name == "help" {
+		if len(cmdArgs) > 1 {
+			fmt.Fprintf(stderr, "syncer: help takes one COMMAND at most, not %q (see syncer --help)\n", strings.Join(cmdArgs, " "))
+			return exitUsage
+		}
+		if len(cmdArgs) == 0 || cmdArgs[0] == "help" {
+			writeUsage(stdout)
+			return exitOK
+		}
+		// "syncer help sync" is "syncer sync --help".
+		name, cmdArgs = cmdArgs[0], []string{"--help"}
+	}
+	c, ok := lookupCommand(name)
+	if !ok {
+		fmt.Fprintf(stderr, "syncer: unknown command %q; the commands are %s (see syncer --help)\n", name, strings.Join(commandNames(), ", "))
 		return exitUsage
 	}
-	return exitCode(cmdErr, env)
+	return exitCode(c.run(env, ctx, cmdArgs), env)
 }
 
 func exitCode(err error, env *env) int {

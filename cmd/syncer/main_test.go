@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
+	"syncer/internal/extract"
 	"syncer/internal/sim"
 )
 
@@ -55,7 +57,18 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"migrate"}, "migrate takes one of up, down or status"},
 		{[]string{"migrate", "sideways"}, "migrate takes one of up, down or status"},
-		{[]string{"sync", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"sync", "--bogus"}, "sync: unknown flag --bogus (see syncer sync --help)"},
+		{[]string{"--bogus", "sync"}, "unknown flag --bogus (see syncer --help)"},
+		{[]string{"-v"}, "unknown flag --v"},
+		{[]string{"sync", "--source"}, "flag --source needs a value"},
+		{[]string{"status", "--json=maybe"}, `invalid boolean value "maybe" for --json: want true or false`},
+		{[]string{"simulate", "--latency", "5"}, `invalid value "5" for flag --latency: want a duration`},
+		{[]string{"help", "sync", "import"}, "help takes one COMMAND at most"},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"sync", "acme-ogmma"}, `sync: unexpected argument "acme-ogmma"; it takes flags only`},
+		{[]string{"status", "--json", "x"}, `status: unexpected argument "x"`},
+		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
+		{[]string{"sync", "--source", ""}, `invalid value "" for flag --source: want a name`},
 		{[]string{"sync", "--config", filepath.Join(dir, "missing.yaml")}, "does not exist"},
 		{[]string{"sync", "--config", badConfig}, "colour"},
 		{[]string{"--log-format", "xml", "status"}, "--log-format"},
@@ -79,7 +92,7 @@ func TestSyncFlagsAreChecked(t *testing.T) {
 		want string
 	}{
 		{[]string{"--source", "nope"}, `--source "nope" is not in`},
-		{[]string{"--stream", "tickets"}, `--stream "tickets" is not a configured stream`},
+		{[]string{"--stream", "tickets"}, `--stream "tickets" is not a stream of the selected sources (their streams: messages)`},
 		{[]string{"--since", "yesterday"}, `--since "yesterday"`},
 		{[]string{"--since", "2024-02-01", "--until", "2024-01-01"}, "is not before"},
 		{[]string{"--since", "2024-01-01", "--full"}, "cannot be combined"},
@@ -88,6 +101,38 @@ func TestSyncFlagsAreChecked(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+func TestSyncUnknownStreamListsTheStreams(t *testing.T) {
+	cfg := digisacConfig(t)
+	base := []string{"sync", "--config", cfg, "--database-url", "postgres://127.0.0.1:1/x"}
+	code, _, stderr := cli(t, append(base, "--source", "acme-digisac", "--stream", "nope")...)
+	want := `--stream "nope" is not a stream of the selected sources (their streams: services, users, departments, contacts, tickets, messages)`
+	if code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
+	}
+}
+
+func TestSyncPlansASourceNamedTwiceOnce(t *testing.T) {
+	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
+	e := &env{globals: &globals{configPath: cfg, configSet: true, logFormat: "text", logLevel: "error"}, stdout: io.Discard, stderr: io.Discard}
+	if err := e.loadConfig(true); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.plan(syncFlags{sources: listFlag{"acme-ogmma", "acme-ogmma"}}, extract.Request{})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("%d jobs (%v), want 1", len(jobs), err)
+	}
+}
+
+func TestUnreachableDatabaseIsSaidOnce(t *testing.T) {
+	t.Setenv("SYNCER_CONFIG", "")
+	t.Chdir(t.TempDir()) // no ./syncer.yaml: status runs on the URL alone
+	code, _, stderr := cli(t, "status", "--database-url", "postgres://syncer@127.0.0.1:1/x")
+	if code != exitFailed || strings.Count(stderr, "connection refused") != 1 {
+		t.Fatalf("exit %d, stderr %q; want 1 and one \"connection refused\"", code, stderr)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 func (e *env) migrate(ctx context.Context, args []string) error {
-	pos, err := e.parseCommand("migrate", "migrate up|down|status", args, nil)
+	pos, err := e.parseCommand("migrate", args, nil)
 	if err != nil {
 		return err
 	}

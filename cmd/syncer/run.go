@@ -21,7 +21,7 @@ import (
 // run is the daemon: every source on its schedule, and /healthz, /readyz,
 // /metrics on listen.
 func (e *env) run(ctx context.Context, args []string) error {
-	if _, err := e.parseCommand("run", "run", args, nil); err != nil {
+	if err := e.parseFlags("run", args, nil); err != nil {
 		return err
 	}
 	if err := e.loadConfig(true); err != nil {

@@ -16,7 +16,7 @@ func versionString() string { return "syncer " + version.Version }
 
 func (e *env) status(ctx context.Context, args []string) error {
 	var asJSON bool
-	if _, err := e.parseCommand("status", "status [--json]", args, func(fs *flag.FlagSet) {
+	if err := e.parseFlags("status", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	}); err != nil {
 		return err

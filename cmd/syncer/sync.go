@@ -22,10 +22,15 @@ type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error {
+	n := len(*l)
 	for _, part := range strings.Split(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {
 			*l = append(*l, part)
 		}
+	}
+	if len(*l) == n {
+		// An empty --source "$SRC" must not select everything.
+		return errors.New("want a name")
 	}
 	return nil
 }
@@ -38,11 +43,11 @@ type syncFlags struct {
 
 func (e *env) sync(ctx context.Context, args []string) error {
 	var f syncFlags
-	_, err := e.parseCommand("sync", "sync [--source NAME]... [--stream S]... [--since T] [--until T] [--full]", args, func(fs *flag.FlagSet) {
-		fs.Var(&f.sources, "source", "sync only this source (repeatable, or comma-separated)")
-		fs.Var(&f.streams, "stream", "sync only this stream (repeatable, or comma-separated)")
-		fs.StringVar(&f.since, "since", "", "backfill from this time (RFC 3339 or YYYY-MM-DD, UTC); moves no cursor")
-		fs.StringVar(&f.until, "until", "", "backfill up to this time, exclusive; moves no cursor")
+	err := e.parseFlags("sync", args, func(fs *flag.FlagSet) {
+		fs.Var(&f.sources, "source", "sync only the source `NAME` (repeatable, or comma-separated)")
+		fs.Var(&f.streams, "stream", "sync only the stream `S` (repeatable, or comma-separated)")
+		fs.StringVar(&f.since, "since", "", "backfill from time `T` (RFC 3339 or YYYY-MM-DD, UTC); moves no cursor")
+		fs.StringVar(&f.until, "until", "", "backfill up to time `T`, exclusive; moves no cursor")
 		fs.BoolVar(&f.full, "full", false, "ignore the saved cursors and read again from start_date")
 	})
 	if err != nil {
@@ -112,7 +117,11 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 		if !ok {
 			return nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
 		}
-		selected = append(selected, s)
+		// A source named twice runs once: its second jobs would find the
+		// leases taken by the first.
+		if !slices.Contains(selected, s) {
+			selected = append(selected, s)
+		}
 	}
 	if len(f.sources) == 0 {
 		for i := range e.cfg.Sources {
@@ -127,7 +136,7 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 		streams = f.streams
 		for _, st := range streams {
 			if !slices.ContainsFunc(selected, func(s *config.Source) bool { return s.HasStream(st) }) {
-				return nil, usagef("--stream %q is not a configured stream of the selected sources", st)
+				return nil, usagef("--stream %q is not a stream of the selected sources (their streams: %s)", st, strings.Join(streamNames(selected), ", "))
 			}
 		}
 	}
@@ -140,6 +149,19 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 		jobs = append(jobs, j...)
 	}
 	return jobs, nil
+}
+
+// streamNames lists the configured streams of sources, each once.
+func streamNames(sources []*config.Source) []string {
+	var out []string
+	for _, s := range sources {
+		for _, st := range s.Streams {
+			if !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
 }
 
 func sourceNames(c *config.Config) []string {
@@ -175,35 +197,153 @@ func (e *env) printOutcomes(outcomes []pipeline.Outcome) {
 			t.Pages, t.RowsRead, t.RowsWritten, t.RowsQuarantined, t.SuspectedGaps, o.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
-	for _, o := range outcomes {
-		if o.Err != nil {
-			fmt.Fprintf(e.stderr, "%s/%s %s: %s\n", o.Source, o.Stream, o.Status, e.redact(o.Err.Error()))
+	// One line per source for each kind of note, naming its streams: a
+	// wrong key fails every stream of a source with the same error, and
+	// saying it once is enough.
+	for _, src := range bySource(outcomes) {
+		// Skipping is normal: a note on stdout, not an error.
+		if skipped := streamsWhere(src.outcomes, func(o pipeline.Outcome) bool { return o.Status == pipeline.StatusSkipped }); len(skipped) > 0 {
+			fmt.Fprintf(e.stdout, "%s: %s skipped (another syncer process is running %s)\n", src.source, strings.Join(skipped, ", "), pick(len(skipped), "it", "them"))
 		}
-		if o.Totals.RowsQuarantined > 0 {
-			fmt.Fprintf(e.stderr, "%s/%s: %d record(s) could not be mapped and are in the quarantine table (see docs/operations.md)\n", o.Source, o.Stream, o.Totals.RowsQuarantined)
+		for _, f := range e.failures(src.outcomes) {
+			fmt.Fprintf(e.stderr, "%s: %s %s: %s\n", src.source, strings.Join(f.streams, ", "), f.status, f)
 		}
-		if o.Totals.SuspectedGaps > 0 {
-			fmt.Fprintf(e.stderr, "%s/%s: %d partition(s) may have missed older records (suspected gaps); sync more often\n", o.Source, o.Stream, o.Totals.SuspectedGaps)
+		if n, where := countBy(src.outcomes, func(t state.Totals) int64 { return t.RowsQuarantined }); n > 0 {
+			fmt.Fprintf(e.stderr, "%s: %d record(s) could not be mapped and are in the quarantine table (%s; see docs/operations.md)\n", src.source, n, where)
+		}
+		if n, where := countBy(src.outcomes, func(t state.Totals) int64 { return t.SuspectedGaps }); n > 0 {
+			fmt.Fprintf(e.stderr, "%s: %d partition(s) may have missed older records (suspected gaps: %s); sync more often\n", src.source, n, where)
 		}
 	}
 }
 
-// outcomeCode: 0 when every stream succeeded, 1 when none got anywhere,
-// 3 otherwise.
-func outcomeCode(outcomes []pipeline.Outcome) int {
-	failed, ok := 0, 0
+// failure is the streams of one source that ended with the same status
+// and error.
+type failure struct {
+	streams []string
+	status  string
+	text    string // what the streams share
+	full    string // the first stream's whole error
+}
+
+func (f failure) String() string {
+	if len(f.streams) == 1 {
+		return f.full
+	}
+	return f.text
+}
+
+// failures groups the outcomes that carry an error (skipped ones aside)
+// by status and redacted error, in the order they first appear.
+func (e *env) failures(outcomes []pipeline.Outcome) []failure {
+	var out []failure
 	for _, o := range outcomes {
-		switch o.Status {
-		case state.StatusSucceeded:
-			ok++
-		case state.StatusFailed, pipeline.StatusSkipped:
-			failed++
+		if o.Err == nil || o.Status == pipeline.StatusSkipped {
+			continue
+		}
+		text := e.redact(sharedText(o.Err, o.Stream))
+		i := slices.IndexFunc(out, func(f failure) bool { return f.status == o.Status && f.text == text })
+		if i < 0 {
+			out = append(out, failure{status: o.Status, text: text, full: e.redact(o.Err.Error())})
+			i = len(out) - 1
+		}
+		out[i].streams = append(out[i].streams, o.Stream)
+	}
+	return out
+}
+
+// sharedText is an error's text without the wrapping that only names the
+// stream ("list digisac users: "), so that a key the platform refuses
+// gives every stream of the source the same text.
+func sharedText(err error, stream string) string {
+	text := err.Error()
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return text
+		}
+		prefix, ok := strings.CutSuffix(text, ": "+inner.Error())
+		if !ok || !strings.Contains(prefix, stream) {
+			return text
+		}
+		err, text = inner, inner.Error()
+	}
+}
+
+// countBy sums a counter over the outcomes and says where it came from:
+// "5 in messages, 3 in tickets".
+func countBy(outcomes []pipeline.Outcome, counter func(state.Totals) int64) (int64, string) {
+	var total int64
+	var where []string
+	for _, o := range outcomes {
+		if n := counter(o.Totals); n > 0 {
+			total += n
+			where = append(where, fmt.Sprintf("%d in %s", n, o.Stream))
 		}
 	}
+	return total, strings.Join(where, ", ")
+}
+
+// sourceOutcomes are the outcomes of one source.
+type sourceOutcomes struct {
+	source   string
+	outcomes []pipeline.Outcome
+}
+
+// bySource groups outcomes by source, in the order the sources first
+// appear.
+func bySource(outcomes []pipeline.Outcome) []sourceOutcomes {
+	var out []sourceOutcomes
+	for _, o := range outcomes {
+		i := slices.IndexFunc(out, func(s sourceOutcomes) bool { return s.source == o.Source })
+		if i < 0 {
+			out = append(out, sourceOutcomes{source: o.Source})
+			i = len(out) - 1
+		}
+		out[i].outcomes = append(out[i].outcomes, o)
+	}
+	return out
+}
+
+// streamsWhere names the streams of the outcomes that match.
+func streamsWhere(outcomes []pipeline.Outcome, match func(pipeline.Outcome) bool) []string {
+	var out []string
+	for _, o := range outcomes {
+		if match(o) {
+			out = append(out, o.Stream)
+		}
+	}
+	return out
+}
+
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// outcomeCode is the exit code of a sync. A stream skipped because another
+// process is running it counts for nothing: 0 when every stream that ran
+// succeeded (or none ran), 1 when every stream that ran failed, 3
+// otherwise.
+func outcomeCode(outcomes []pipeline.Outcome) int {
+	ran, ok, failed := 0, 0, 0
+	for _, o := range outcomes {
+		switch o.Status {
+		case pipeline.StatusSkipped:
+			continue
+		case state.StatusSucceeded:
+			ok++
+		case state.StatusFailed:
+			failed++
+		}
+		ran++
+	}
 	switch {
-	case ok == len(outcomes):
+	case ok == ran:
 		return exitOK
-	case failed == len(outcomes):
+	case failed == ran:
 		return exitFailed
 	default:
 		return exitPartial
