@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -63,7 +62,7 @@ type ClientConfig struct {
 	// Secrets are every credential value. They are replaced by "[REDACTED]"
 	// in errors and log lines, also URL-encoded.
 	Secrets []string
-	// Auth, if set, puts the credentials on each attempt (not on Fetch).
+	// Auth, if set, puts the credentials on each attempt.
 	Auth func(ctx context.Context, req *http.Request) error
 	// Renew, if set, is called when the platform answers 401 or 403; the
 	// request is then sent once more, and a second refusal fails. Several
@@ -224,57 +223,6 @@ func (c *Client) PostJSON(ctx context.Context, path string, in, out any) (*Respo
 	}
 	header := http.Header{"Content-Type": {"application/json"}}
 	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, hc: c.api, auth: true, wantJSON: out != nil}, out)
-}
-
-// Fetch downloads an absolute URL (an export file link) with the same
-// retries, caps, User-Agent and redaction as Do but without Auth. The URL, and
-// every redirect, must be https to a host in allowHosts (a bare host allows
-// any port); allowInsecure also lets plain http through to a loopback host,
-// for tests.
-func (c *Client) Fetch(ctx context.Context, rawURL string, allowHosts []string, allowInsecure bool) (*Response, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("source %q: fetch %s: %w: not a valid URL", c.cfg.Source, c.Redact(rawURL), ErrURLNotAllowed)
-	}
-	if err := checkFetchURL(u, allowHosts, allowInsecure); err != nil {
-		return nil, fmt.Errorf("source %q: fetch %s: %w", c.cfg.Source, c.Redact(u.String()), err)
-	}
-	hc := *c.cfg.HTTPClient
-	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= maxRedirects {
-			return &permanentError{fmt.Errorf("stopped after %d redirects", maxRedirects)}
-		}
-		if err := checkFetchURL(req.URL, allowHosts, allowInsecure); err != nil {
-			return &permanentError{fmt.Errorf("redirect: %w", err)}
-		}
-		return nil
-	}
-	header := http.Header{"Accept": {"*/*"}}
-	return c.send(ctx, &request{method: http.MethodGet, url: u, header: header, hc: &hc})
-}
-
-func checkFetchURL(u *url.URL, allowHosts []string, allowInsecure bool) error {
-	host := u.Hostname()
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && allowInsecure && isLoopback(host):
-	default:
-		return fmt.Errorf("%w: scheme %q (only https download links are followed)", ErrURLNotAllowed, u.Scheme)
-	}
-	for _, h := range allowHosts {
-		if strings.EqualFold(h, host) || strings.EqualFold(h, u.Host) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: host %q is not among the allowed download hosts (file_hosts)", ErrURLNotAllowed, host)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // resolve appends the escaped path to the base URL and merges query into the

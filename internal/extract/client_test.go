@@ -684,61 +684,6 @@ func TestClientRefusesRedirectToAnotherHost(t *testing.T) {
 	}
 }
 
-func TestFetch(t *testing.T) {
-	t.Parallel()
-	var gotAuth, gotUA string
-	files := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		gotAuth, gotUA = r.Header.Get("Authorization"), r.Header.Get("User-Agent")
-		io.WriteString(w, "source;session_created_at\n5511999999999;2025-03-01 09:00:00\n")
-	})
-	localhostURL := strings.Replace(files.URL, "127.0.0.1", "localhost", 1)
-	redirector := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, localhostURL+"/sessions.csv", http.StatusFound)
-	})
-	c, _ := newTestClient(t, "https://api-messaging.wavy.global", func(cfg *ClientConfig) {
-		cfg.Auth = func(ctx context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer secret")
-			return nil
-		}
-	})
-
-	tests := []struct {
-		name          string
-		url           string
-		hosts         []string
-		allowInsecure bool
-		wantErr       error
-	}{
-		{"allowed", files.URL + "/sessions.csv", []string{"127.0.0.1"}, true, nil},
-		{"host not listed", files.URL + "/sessions.csv", []string{"chatclub-cdn.wavy.global"}, true, ErrURLNotAllowed},
-		{"plain http", files.URL + "/sessions.csv", []string{"127.0.0.1"}, false, ErrURLNotAllowed},
-		{"plain http to another host", "http://chatclub-cdn.wavy.global/s.csv", []string{"chatclub-cdn.wavy.global"}, true, ErrURLNotAllowed},
-		{"redirect to a host not listed", redirector.URL + "/s.csv", []string{"127.0.0.1"}, true, ErrURLNotAllowed},
-		{"not a URL", "https://%zz", []string{"127.0.0.1"}, true, ErrURLNotAllowed},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := files.hits.Load()
-			resp, err := c.Fetch(t.Context(), tt.url, tt.hosts, tt.allowInsecure)
-			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
-				t.Fatalf("Fetch err = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantErr != nil {
-				if files.hits.Load() != before {
-					t.Errorf("a refused URL was fetched")
-				}
-				return
-			}
-			if !strings.HasPrefix(string(resp.Body), "source;session_created_at") {
-				t.Errorf("body = %q", resp.Body)
-			}
-			if gotAuth != "" || gotUA != version.UserAgent() {
-				t.Errorf("Fetch sent Authorization %q and User-Agent %q; want none and %q", gotAuth, gotUA, version.UserAgent())
-			}
-		})
-	}
-}
-
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	c, _ := newTestClient(t, "https://x.example", func(cfg *ClientConfig) {

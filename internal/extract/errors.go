@@ -15,8 +15,8 @@ var (
 	// ErrBodyTooLarge means a response body was over ClientConfig.MaxBodyBytes.
 	// It is not retried.
 	ErrBodyTooLarge = errors.New("response body too large")
-	// ErrURLNotAllowed means Fetch (or a redirect) was asked to follow a URL
-	// whose scheme or host is not allowed. It is not retried.
+	// ErrURLNotAllowed means the platform redirected to another host or
+	// from https to plain http. It is not retried.
 	ErrURLNotAllowed = errors.New("URL not allowed")
 )
 
