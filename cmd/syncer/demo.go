@@ -98,7 +98,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 			return usagef("%s %v: want a share from 0 to 1", name, share)
 		}
 	}
-	if err := e.setupLogger(); err != nil {
+	if err := e.setupLogger(nil); err != nil {
 		return err
 	}
 	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})

@@ -33,6 +33,12 @@ func (e *env) status(ctx context.Context, args []string) error {
 		return err
 	}
 	st = e.withConfiguredStreams(st)
+	for _, s := range st {
+		if s.LastRun != nil && s.LastRun.Error != nil {
+			clean := e.redactor.String(*s.LastRun.Error)
+			s.LastRun.Error = &clean
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -70,7 +76,7 @@ func (e *env) status(ctx context.Context, args []string) error {
 	tw.Flush()
 	for _, s := range st {
 		if s.LastRun != nil && s.LastRun.Error != nil {
-			fmt.Fprintf(e.stdout, "%s/%s last error: %s\n", s.Source, s.Stream, e.redact(*s.LastRun.Error))
+			fmt.Fprintf(e.stdout, "%s/%s last error: %s\n", s.Source, s.Stream, *s.LastRun.Error)
 		}
 	}
 	return nil

@@ -134,7 +134,7 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 	}
 	var jobs []pipeline.Job
 	for _, s := range selected {
-		j, err := platforms.Jobs(s, platforms.Options{Streams: streams, Request: req, Secrets: e.secrets, Logger: e.logger})
+		j, err := platforms.Jobs(s, platforms.Options{Streams: streams, Request: req, Redactor: e.redactor, Logger: e.logger})
 		if err != nil {
 			return nil, usagef("%v", err)
 		}
@@ -178,7 +178,7 @@ func (e *env) printOutcomes(outcomes []pipeline.Outcome) {
 	tw.Flush()
 	for _, o := range outcomes {
 		if o.Err != nil {
-			fmt.Fprintf(e.stderr, "%s/%s %s: %s\n", o.Source, o.Stream, o.Status, e.redact(o.Err.Error()))
+			fmt.Fprintf(e.stderr, "%s/%s %s: %s\n", o.Source, o.Stream, o.Status, e.redactor.String(o.Err.Error()))
 		}
 		if o.Totals.RowsQuarantined > 0 {
 			fmt.Fprintf(e.stderr, "%s/%s: %d record(s) could not be mapped and are in the quarantine table (see docs/operations.md)\n", o.Source, o.Stream, o.Totals.RowsQuarantined)

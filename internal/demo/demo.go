@@ -87,7 +87,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var jobs []pipeline.Job
 	for i := range cfg.Sources {
-		j, err := platforms.Jobs(&cfg.Sources[i], platforms.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
+		j, err := platforms.Jobs(&cfg.Sources[i], platforms.Options{Logger: opts.Logger})
 		if err != nil {
 			return err
 		}

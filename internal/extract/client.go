@@ -15,15 +15,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"syncer/internal/redact"
 	"syncer/internal/version"
 )
 
@@ -40,8 +38,6 @@ const (
 	errorBodyBytes = 64 << 10 // how much of a non-2xx body is read
 	snippetRunes   = 200      // how much of a body goes into an error
 	maxRedirects   = 10
-
-	redactedText = "[REDACTED]"
 )
 
 // ClientConfig configures a Client. Zero values take the defaults given.
@@ -59,9 +55,11 @@ type ClientConfig struct {
 	MinRetryAfter       time.Duration // floor for Retry-After (so "0" is never a busy loop); default 250ms
 	MaxRetryAfter       time.Duration // a longer Retry-After ends the retries at once as rate limited; default 5m
 	MaxBodyBytes        int64         // cap on a response body; default 64 MiB
-	// Secrets are every credential value. They are replaced by "[REDACTED]"
-	// in errors and log lines, also URL-encoded.
-	Secrets []string
+	// Redactor hides the credentials in errors and log lines; it must know
+	// every credential the client sends. Share the logger's, so that a
+	// credential learned at run time (AddSecret) is hidden there too.
+	// Default: one that hides only userinfo passwords.
+	Redactor *redact.Redactor
 	// Auth, if set, puts the credentials on each attempt.
 	Auth func(ctx context.Context, req *http.Request) error
 	// Renew, if set, is called when the platform answers 401 or 403; the
@@ -81,13 +79,10 @@ type ClientConfig struct {
 // Client sends requests to one source with retries, a rate limit, a body size
 // cap and redaction. It is safe for concurrent use.
 type Client struct {
-	cfg      ClientConfig // defaults applied
-	base     *url.URL
-	api      *http.Client // follows redirects only within the same host
-	limiter  *limiter     // nil: unlimited
-	redactor atomic.Pointer[strings.Replacer]
-	secretMu sync.Mutex // guards secrets, for AddSecret
-	secrets  []string
+	cfg     ClientConfig // defaults applied
+	base    *url.URL
+	api     *http.Client // follows redirects only within the same host and scheme
+	limiter *limiter     // nil: unlimited
 }
 
 // Response is a response whose body was read in full.
@@ -152,9 +147,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
+	if cfg.Redactor == nil {
+		cfg.Redactor = redact.New()
+	}
 
-	c := &Client{cfg: cfg, base: base, secrets: slices.Clone(cfg.Secrets)}
-	c.redactor.Store(newRedactor(c.secrets))
+	c := &Client{cfg: cfg, base: base}
 	api := *cfg.HTTPClient
 	api.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		first := via[0].URL
@@ -511,59 +508,16 @@ func snippet(s string) string {
 	return string([]rune(s)[:snippetRunes]) + "…"
 }
 
-// userinfoPassword matches the password of a URL's userinfo: scheme://user:PASSWORD@.
-var userinfoPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:)[^/?#@\s]*@`)
-
-func newRedactor(secrets []string) *strings.Replacer {
-	var forms []string
-	for _, s := range secrets {
-		if s != "" {
-			forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s))
-		}
-	}
-	// Longest first: a Replacer tries its pairs in order at each position.
-	slices.SortFunc(forms, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return strings.Compare(a, b)
-	})
-	forms = slices.Compact(forms)
-	if len(forms) == 0 {
-		return nil
-	}
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, redactedText)
-	}
-	return strings.NewReplacer(pairs...)
-}
-
 // AddSecret adds a credential learned at run time (an access token from a
-// password grant) to what Redact hides.
-func (c *Client) AddSecret(secret string) {
-	if secret == "" {
-		return
-	}
-	c.secretMu.Lock()
-	defer c.secretMu.Unlock()
-	c.secrets = append(c.secrets, secret)
-	c.redactor.Store(newRedactor(c.secrets))
-}
+// password grant) to what the client's Redactor hides, and so to what
+// every logger sharing that Redactor hides.
+func (c *Client) AddSecret(secret string) { c.cfg.Redactor.Add(secret) }
 
-// Redact replaces every configured secret in s, as is or URL-encoded (query
-// or path form), and every password in a URL's userinfo by "[REDACTED]".
-// Other packages use it for their own errors and log lines.
-func (c *Client) Redact(s string) string {
-	if r := c.redactor.Load(); r != nil {
-		s = r.Replace(s)
-	}
-	return userinfoPassword.ReplaceAllString(s, "${1}"+redactedText+"@")
-}
+// Redact hides the credentials in s as the client's Redactor does. Other
+// packages use it for their own errors and log lines.
+func (c *Client) Redact(s string) string { return c.cfg.Redactor.String(s) }
 
-func (c *Client) redactErr(err error) error {
-	return &redactedError{msg: c.Redact(err.Error()), err: err}
-}
+func (c *Client) redactErr(err error) error { return c.cfg.Redactor.Error(err) }
 
 // sleep waits for d or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) error {

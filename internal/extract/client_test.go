@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"syncer/internal/redact"
 	"syncer/internal/version"
 )
 
@@ -369,7 +370,7 @@ func TestClientAuthErrorIsRedacted(t *testing.T) {
 	)
 	var logs bytes.Buffer
 	c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
-		cfg.Secrets = []string{secret}
+		cfg.Redactor = redact.New(secret)
 		cfg.Auth = func(ctx context.Context, req *http.Request) error {
 			req.Header.Set("Authorization", "Bearer "+secret)
 			return nil
@@ -564,10 +565,10 @@ func TestClientGivesUpOnNetworkErrors(t *testing.T) {
 	srv.Close() // nothing listens any more
 	c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
 		cfg.MaxRetries = 2
-		cfg.Secrets = []string{"k3y"}
+		cfg.Redactor = redact.New("k3y-0123")
 	})
 
-	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", url.Values{"key": {"k3y"}}, nil, nil)
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", url.Values{"key": {"k3y-0123"}}, nil, nil)
 	if err == nil || len(s.Waits()) != 2 {
 		t.Fatalf("err = %v after %d waits, want an error after 2", err, len(s.Waits()))
 	}
@@ -684,24 +685,19 @@ func TestClientRefusesRedirectToAnotherHost(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+// TestClientSharesItsRedactor: a credential learned at run time is hidden
+// by every logger that shares the client's Redactor, and the client's
+// errors hide the configured ones.
+func TestClientSharesItsRedactor(t *testing.T) {
 	t.Parallel()
-	c, _ := newTestClient(t, "https://x.example", func(cfg *ClientConfig) {
-		cfg.Secrets = []string{"p@ss word/1", "abc", "abcdef", ""}
-	})
-	tests := []struct{ in, want string }{
-		{"token p@ss word/1 refused", "token [REDACTED] refused"},
-		{"https://x.example/v1?key=" + url.QueryEscape("p@ss word/1"), "https://x.example/v1?key=[REDACTED]"},
-		{"https://x.example/v1/" + url.PathEscape("p@ss word/1") + "/x", "https://x.example/v1/[REDACTED]/x"},
-		{"abcdef and abc", "[REDACTED] and [REDACTED]"},
-		{"postgres://user:hunter2@db:5432/x and https://u:p@h/", "postgres://user:[REDACTED]@db:5432/x and https://u:[REDACTED]@h/"},
-		{"https://user@h/ and a@b:c", "https://user@h/ and a@b:c"},
-		{"nothing to hide", "nothing to hide"},
+	r := redact.New("configured-key")
+	c, _ := newTestClient(t, "https://x.example", func(cfg *ClientConfig) { cfg.Redactor = r })
+	c.AddSecret("0f3a9c2e77b1")
+	if got := r.String("key configured-key, token 0f3a9c2e77b1"); got != "key [REDACTED], token [REDACTED]" {
+		t.Errorf("shared Redactor gives %q", got)
 	}
-	for _, tt := range tests {
-		if got := c.Redact(tt.in); got != tt.want {
-			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+	if got := c.Redact("https://u:pw@x.example/?t=0f3a9c2e77b1"); got != "https://u:[REDACTED]@x.example/?t=[REDACTED]" {
+		t.Errorf("Redact gives %q", got)
 	}
 }
 

@@ -87,16 +87,6 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// redactedError is err with secrets taken out of its text; errors.Is and
-// errors.As still reach err.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
 // permanentError marks an attempt's failure that retrying cannot fix.
 type permanentError struct{ err error }
 

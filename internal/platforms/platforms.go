@@ -14,6 +14,7 @@ import (
 	"syncer/internal/extract/digisac"
 	"syncer/internal/extract/ogmma"
 	"syncer/internal/pipeline"
+	"syncer/internal/redact"
 	"syncer/internal/transform"
 )
 
@@ -23,9 +24,12 @@ type Options struct {
 	Streams []string
 	// Request is copied into every job.
 	Request extract.Request
-	// Secrets are all the credentials to redact, not just this source's.
-	Secrets []string
-	Logger  *slog.Logger
+	// Redactor hides the credentials in errors and log lines; it must know
+	// this source's. Share the logger's, so that tokens the source learns
+	// at run time are hidden there too. Default: one for this source's
+	// credentials alone.
+	Redactor *redact.Redactor
+	Logger   *slog.Logger
 	// Now is the clock of the extractors (when a run starts); default
 	// time.Now.
 	Now func() time.Time
@@ -38,13 +42,16 @@ func Jobs(src *config.Source, opts Options) ([]pipeline.Job, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With(slog.String("source", src.Name))
-	streams, req, secrets := opts.Streams, opts.Request, opts.Secrets
+	streams, req, redactor := opts.Streams, opts.Request, opts.Redactor
+	if redactor == nil {
+		redactor = redact.New(src.Token.Reveal(), src.Password.Reveal(), src.APIKey.Reveal(), src.WebhookSecret.Reveal())
+	}
 	cc := extract.ClientConfig{
 		Source:    src.Name,
 		BaseURL:   src.BaseURL,
 		Timeout:   src.Timeout.Std(),
 		RateLimit: src.RateLimit,
-		Secrets:   secrets,
+		Redactor:  redactor,
 		Logger:    logger,
 	}
 	var client *extract.Client
