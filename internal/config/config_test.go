@@ -363,6 +363,19 @@ func TestParseGood(t *testing.T) {
 			},
 		},
 		{
+			name: "plain http to a loopback host, and a path prefix",
+			yaml: "sources:\n" +
+				"  - {name: a, platform: oxenty, base_url: 'http://localhost:8089/oxenty', api_key: k}\n" +
+				"  - {name: b, platform: oxenty, base_url: 'http://127.0.0.2:8089', api_key: k}\n" +
+				"  - {name: c, platform: oxenty, base_url: 'http://[::1]:8089', api_key: k}\n" +
+				"  - {name: d, platform: digisac, base_url: 'http://127.0.0.1:8089/digisac', token: tok-d}\n",
+			check: func(t *testing.T, c *Config) {
+				if len(c.Sources) != 4 || c.Sources[3].BaseURL != "http://127.0.0.1:8089/digisac" {
+					t.Errorf("sources = %+v", c.Sources)
+				}
+			},
+		},
+		{
 			name: "file host as an IP address",
 			yaml: source(with(wavyLines, "file_hosts: [10.0.0.1, '::1']")...),
 			check: func(t *testing.T, c *Config) {
@@ -610,6 +623,12 @@ func TestParseBad(t *testing.T) {
 		{"oxenty with webhook_secret and username", source(with(oxentyLines, "webhook_secret: s", "username: u")...), nil,
 			[]string{`webhook_secret is not used by platform oxenty (only by digisac and wavy)`, `username is not used by platform oxenty`}},
 		{"oxenty with sub_account_id", source(with(oxentyLines, "sub_account_id: '1'")...), nil, []string{`sub_account_id is not used by platform oxenty`}},
+
+		// base_url
+		{"http to another host", source(with(oxentyLines, "base_url: http://api.oxenty.api.br")...), nil,
+			[]string{`sources[0] "x": base_url "http://api.oxenty.api.br" uses http://, which sends the credentials in clear text; use https://, or http:// only to a loopback host (localhost, 127.0.0.1, ::1)`}},
+		{"http to a private address", source(with(ogmmaLines, "base_url: http://10.0.0.7:8080/ogmma")...), nil, []string{`base_url "http://10.0.0.7:8080/ogmma" uses http://`}},
+		{"http to a name that starts with localhost", source(with(ogmmaLines, "base_url: http://localhost.example.com")...), nil, []string{`uses http://`}},
 
 		// interplay
 		{"a value that fails to expand is not also reported missing", source(with(digisacLines, "token: ${NOPE}")...), nil,
@@ -889,6 +908,7 @@ func TestErrorsNeverHoldSecrets(t *testing.T) {
 		source(with(oxentyLines, "platform: ${S}")...),
 		source(with(oxentyLines, "base_url: ${S}")...),
 		source(with(oxentyLines, "base_url: https://${S}.example/?q")...),
+		source(with(oxentyLines, "base_url: http://${S}.example")...),
 		source(with(oxentyLines, "streams: ['${S}', '${S}']")...),
 		source(with(oxentyLines, "schedule: ${S}")...),
 		source(with(oxentyLines, "schedule: '@every ${S}'")...),

@@ -436,8 +436,20 @@ func checkBaseURL(raw string) (msg string, quote bool) {
 		return "must not have a query (?...)", true
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return "must not have a fragment (#...)", true
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "uses http://, which sends the credentials in clear text; use https://, or http:// only to a loopback host (localhost, 127.0.0.1, ::1)", true
 	}
 	return "", false
+}
+
+// isLoopback reports whether host is localhost or a loopback address
+// (127.0.0.0/8, ::1), the only hosts a base_url may reach over plain http.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkDatabaseURL gives what is wrong with a connection string, or "".

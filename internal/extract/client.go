@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,8 +43,12 @@ const (
 
 // ClientConfig configures a Client. Zero values take the defaults given.
 type ClientConfig struct {
-	Source     string        // source name from config, e.g. "acme-ogmma"; appears in every error
-	BaseURL    string        // e.g. "https://oapi.ogmma.com.br"; may have a path prefix, request paths are appended to it
+	Source string // source name from config, e.g. "acme-ogmma"; appears in every error
+	// BaseURL is e.g. "https://oapi.ogmma.com.br"; it may have a path
+	// prefix, request paths are appended to it. http:// is refused unless
+	// the host is loopback (localhost, 127.0.0.0/8, ::1): it would send the
+	// credentials in clear text.
+	BaseURL    string
 	Timeout    time.Duration // per attempt, body included; default 30s
 	RateLimit  float64       // requests per second to this source, shared by all goroutines; 0 = unlimited
 	RateBurst  int           // requests let through at once before RateLimit applies; default 1
@@ -109,6 +114,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fail("base URL must start with http:// or https://")
 	case base.Host == "":
 		return nil, fail("base URL has no host")
+	case base.Scheme == "http" && !isLoopback(base.Hostname()):
+		return nil, fail("base URL %s uses http://, which sends the credentials in clear text; use https:// (http:// only to a loopback host: localhost, 127.0.0.1, ::1)",
+			cfg.Redactor.String(base.Redacted()))
 	case base.Fragment != "":
 		return nil, fail("base URL must not have a #fragment")
 	}
@@ -220,6 +228,16 @@ func (c *Client) PostJSON(ctx context.Context, path string, in, out any) (*Respo
 	}
 	header := http.Header{"Content-Type": {"application/json"}}
 	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, hc: c.api, auth: true, wantJSON: out != nil}, out)
+}
+
+// isLoopback reports whether host is localhost or a loopback address
+// (127.0.0.0/8, ::1), the only hosts plain http:// may go to.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // resolve appends the escaped path to the base URL and merges query into the

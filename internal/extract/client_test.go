@@ -119,6 +119,12 @@ func TestNewClientValidates(t *testing.T) {
 	}{
 		{"valid", ClientConfig{Source: "s", BaseURL: "https://oapi.ogmma.com.br"}, ""},
 		{"valid with path prefix", ClientConfig{Source: "s", BaseURL: "http://127.0.0.1:1234/ogmma"}, ""},
+		{"http to localhost", ClientConfig{Source: "s", BaseURL: "http://LocalHost:8089"}, ""},
+		{"http to 127.0.0.0/8", ClientConfig{Source: "s", BaseURL: "http://127.8.9.10"}, ""},
+		{"http to ::1", ClientConfig{Source: "s", BaseURL: "http://[::1]:8089"}, ""},
+		{"http to another host", ClientConfig{Source: "s", BaseURL: "http://oapi.ogmma.com.br"}, "sends the credentials in clear text"},
+		{"http to a private address", ClientConfig{Source: "s", BaseURL: "http://10.0.0.7:8080"}, "use https://"},
+		{"http to a name that starts with localhost", ClientConfig{Source: "s", BaseURL: "http://localhost.example.com"}, "clear text"},
 		{"no source", ClientConfig{BaseURL: "https://x.example"}, "source name is empty"},
 		{"bad URL", ClientConfig{Source: "s", BaseURL: "https://x.example/%zz"}, "not a valid URL"},
 		{"other scheme", ClientConfig{Source: "s", BaseURL: "ftp://x.example"}, "http:// or https://"},
@@ -682,6 +688,25 @@ func TestClientRefusesRedirectToAnotherHost(t *testing.T) {
 	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
 	if !errors.Is(err, ErrURLNotAllowed) || srv.hits.Load() != 1 || other.hits.Load() != 0 {
 		t.Fatalf("err = %v, want ErrURLNotAllowed without retry", err)
+	}
+}
+
+// TestClientRefusesRedirectToPlainHTTP: an https source that redirects to
+// http on the same host and port is not followed; the credentials would go
+// in clear text.
+func TestClientRefusesRedirectToPlainHTTP(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, "http://"+r.Host+"/v1/y", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.HTTPClient = srv.Client() })
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
+	if !errors.Is(err, ErrURLNotAllowed) || hits.Load() != 1 {
+		t.Fatalf("err = %v after %d requests, want ErrURLNotAllowed after 1", err, hits.Load())
 	}
 }
 
