@@ -11,9 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
 )
+
+// MinSecretLength is the fewest characters a source's token, password,
+// api_key or webhook_secret may have. Logs and errors hide a secret only
+// where it stands as a whole word, and a short one would either slip
+// through or hide words that merely look like it.
+const MinSecretLength = 8
 
 // applyDefaults normalises values (lowercased platform and file hosts,
 // base_url without trailing slash) and fills defaults. With m from decode,
@@ -204,9 +211,20 @@ func (v *validator) source(s *Source, p string) {
 	if !known {
 		return
 	}
+	unused := map[string]bool{}
 	for _, f := range platformFields() {
 		if f.set(s) && !slices.Contains(f.platforms, s.Platform) {
+			unused[f.key] = true
 			v.addf(p+"."+f.key, "%s is not used by platform %s (only by %s)", f.key, s.Platform, strings.Join(f.platforms, " and "))
+		}
+	}
+	for _, f := range []struct {
+		key   string
+		value Secret
+	}{{"token", s.Token}, {"password", s.Password}, {"api_key", s.APIKey}, {"webhook_secret", s.WebhookSecret}} {
+		// Never the value in the message: it may come from ${VAR}.
+		if n := utf8.RuneCountInString(f.value.Reveal()); n > 0 && n < MinSecretLength && !unused[f.key] {
+			v.addf(p+"."+f.key, "%s must be at least %d characters so that syncer can keep it out of logs", f.key, MinSecretLength)
 		}
 	}
 	v.exportFiles(s, p)
