@@ -6,6 +6,8 @@ package extract
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -454,16 +456,46 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 
 // transportError turns an error from the transport into what the retry loop
 // needs: the attempt's own timeout said plainly, *url.Error unwrapped (it
-// repeats the method and the unredacted URL).
+// repeats the method and the unredacted URL), and the failures that waiting
+// cannot mend (a host that does not exist, a certificate refused) made
+// permanent, saying what to check.
 func (c *Client) transportError(attemptCtx context.Context, err error) error {
 	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("no complete response within %s", c.cfg.Timeout)
 	}
 	if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) {
-		return urlErr.Err
+		err = urlErr.Err
+	}
+	if dnsErr := (*net.DNSError)(nil); errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return &permanentError{fmt.Errorf("%w: %w; check the host in base_url in the config (%s)", ErrHostNotFound, err, c.baseURL())}
+	}
+	if isCertificateError(err) {
+		return &permanentError{fmt.Errorf("%w: %w; check the certificate that %s serves (valid for that name, not expired, signed by an authority this machine trusts) and the host in base_url (%s)",
+			ErrCertificate, err, c.base.Host, c.baseURL())}
 	}
 	return err
 }
+
+// isCertificateError reports whether err is the server's certificate
+// failing verification.
+func isCertificateError(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		roots     x509.SystemRootsError
+		insecure  x509.InsecureAlgorithmError
+		critical  x509.UnhandledCriticalExtension
+		violation x509.ConstraintViolationError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &roots) || errors.As(err, &insecure) ||
+		errors.As(err, &critical) || errors.As(err, &violation)
+}
+
+// baseURL is BaseURL as errors show it.
+func (c *Client) baseURL() string { return c.Redact(c.base.Redacted()) }
 
 // backoff is the wait before retry n (1-based): exponential with equal
 // jitter, within [MinBackoff, MaxBackoff].

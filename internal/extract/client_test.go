@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -707,6 +709,66 @@ func TestClientRefusesRedirectToPlainHTTP(t *testing.T) {
 	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
 	if !errors.Is(err, ErrURLNotAllowed) || hits.Load() != 1 {
 		t.Fatalf("err = %v after %d requests, want ErrURLNotAllowed after 1", err, hits.Load())
+	}
+}
+
+// TestClientFailsFastWhereWaitingCannotHelp: a host DNS does not know and a
+// certificate that fails verification are not retried, and the error says
+// what to check.
+func TestClientFailsFastWhereWaitingCannotHelp(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, `{}`)
+	}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	trusting := tlsSrv.Client() // trusts the test certificate, made for 127.0.0.1, ::1 and example.com
+	noDNS := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}}}
+
+	tests := []struct {
+		name    string
+		baseURL string
+		hc      *http.Client
+		wantErr error
+		want    []string
+	}{
+		{"no such host", "https://acme.digisac.invalid", noDNS, ErrHostNotFound,
+			[]string{"host not found", "no such host", "check the host in base_url in the config (https://acme.digisac.invalid)"}},
+		{"unknown authority", tlsSrv.URL, nil, ErrCertificate,
+			[]string{"TLS certificate refused", "unknown authority", "check the certificate"}},
+		{"certificate for another name", strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1), trusting, ErrCertificate,
+			[]string{"TLS certificate refused", "localhost", "check the certificate"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := hits.Load()
+			var logs bytes.Buffer
+			c, s := newTestClient(t, tt.baseURL, func(cfg *ClientConfig) {
+				cfg.HTTPClient = tt.hc
+				cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			_, err := c.Do(t.Context(), http.MethodGet, "/api/v1/me", nil, nil, nil)
+			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if len(s.Waits()) != 0 || logs.Len() != 0 {
+				t.Errorf("retried: waits %v, log:\n%s", s.Waits(), logs.String())
+			}
+			if hits.Load() != before {
+				t.Errorf("the handler was reached")
+			}
+			for _, want := range append([]string{`source "acme-ogmma": GET `}, tt.want...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q\nlacks %q", err, want)
+				}
+			}
+		})
 	}
 }
 

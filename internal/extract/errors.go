@@ -18,6 +18,13 @@ var (
 	// ErrURLNotAllowed means the platform redirected to another host or
 	// from https to plain http. It is not retried.
 	ErrURLNotAllowed = errors.New("URL not allowed")
+	// ErrHostNotFound means DNS says the base URL's host does not exist.
+	// It is not retried.
+	ErrHostNotFound = errors.New("host not found")
+	// ErrCertificate means the server's TLS certificate failed
+	// verification (unknown authority, wrong host name, expired...). It is
+	// not retried.
+	ErrCertificate = errors.New("TLS certificate refused")
 )
 
 // AuthError means the platform answered 401 or 403: the stream must fail at
