@@ -368,9 +368,10 @@ func TestParseGood(t *testing.T) {
 				"  - {name: a, platform: oxenty, base_url: 'http://localhost:8089/oxenty', api_key: key-oxenty}\n" +
 				"  - {name: b, platform: oxenty, base_url: 'http://127.0.0.2:8089', api_key: key-oxenty}\n" +
 				"  - {name: c, platform: oxenty, base_url: 'http://[::1]:8089', api_key: key-oxenty}\n" +
-				"  - {name: d, platform: digisac, base_url: 'http://127.0.0.1:8089/digisac', token: tok-digisac}\n",
+				"  - {name: d, platform: digisac, base_url: 'http://127.0.0.1:8089/digisac', token: tok-digisac}\n" +
+				"  - {name: e, platform: digisac, base_url: 'https://acme.example/apis', token: tok-digisac}\n",
 			check: func(t *testing.T, c *Config) {
-				if len(c.Sources) != 4 || c.Sources[3].BaseURL != "http://127.0.0.1:8089/digisac" {
+				if len(c.Sources) != 5 || c.Sources[3].BaseURL != "http://127.0.0.1:8089/digisac" {
 					t.Errorf("sources = %+v", c.Sources)
 				}
 			},
@@ -634,11 +635,14 @@ func TestParseBad(t *testing.T) {
 			[]string{`webhook_secret is not used by platform oxenty (only by digisac and wavy)`, `username is not used by platform oxenty`}},
 		{"oxenty with sub_account_id", source(with(oxentyLines, "sub_account_id: '1'")...), nil, []string{`sub_account_id is not used by platform oxenty`}},
 
-		// base_url and secrets
+		// secrets and base_url
 		{"http to another host", source(with(oxentyLines, "base_url: http://api.oxenty.api.br")...), nil,
 			[]string{`sources[0] "x": base_url "http://api.oxenty.api.br" uses http://, which sends the credentials in clear text; use https://, or http:// only to a loopback host (localhost, 127.0.0.1, ::1)`}},
 		{"http to a private address", source(with(ogmmaLines, "base_url: http://10.0.0.7:8080/ogmma")...), nil, []string{`base_url "http://10.0.0.7:8080/ogmma" uses http://`}},
 		{"http to a name that starts with localhost", source(with(ogmmaLines, "base_url: http://localhost.example.com")...), nil, []string{`uses http://`}},
+		{"digisac base_url with /api/v1", source(with(digisacLines, "base_url: https://acme.digisac.app/api/v1")...), nil,
+			[]string{`sources[0] "d": base_url "https://acme.digisac.app/api/v1" ends in the API path /api/v1: drop the path and write the account's address, such as https://acme.digisac.app; syncer adds /api/v1/... itself`}},
+		{"digisac base_url with /API/", source(with(digisacLines, "base_url: https://acme.digisac.app/API/")...), nil, []string{`ends in the API path /api: drop the path`}},
 		{"digisac token short", source(with(digisacLines, "token: 1234567")...), nil,
 			[]string{`sources[0] "d": token must be at least 8 characters so that syncer can keep it out of logs`}},
 		{"digisac password short", source(with(without(digisacLines, "token"), "username: bot@acme", "password: senha")...), nil,
@@ -938,6 +942,7 @@ func TestErrorsNeverHoldSecrets(t *testing.T) {
 		source(with(oxentyLines, "base_url: ${S}")...),
 		source(with(oxentyLines, "base_url: https://${S}.example/?q")...),
 		source(with(oxentyLines, "base_url: http://${S}.example")...),
+		source(with(digisacLines, "base_url: https://${S}.example/api/v1")...),
 		source(with(digisacLines, "token: ${SHORT}")...),
 		source(with(oxentyLines, "streams: ['${S}', '${S}']")...),
 		source(with(oxentyLines, "schedule: ${S}")...),

@@ -271,6 +271,17 @@ func (v *validator) streams(s *Source, p string, known bool) {
 }
 
 func (v *validator) digisac(s *Source, p string) {
+	if msg, _ := checkBaseURL(s.BaseURL); msg == "" && s.BaseURL != "" {
+		u, _ := url.Parse(s.BaseURL)
+		path := strings.ToLower(strings.TrimRight(u.Path, "/"))
+		for _, api := range []string{"/api/v1", "/api"} {
+			if strings.HasSuffix(path, api) {
+				v.addf(p+".base_url", "base_url %s ends in the API path %s: drop the path and write the account's address, such as https://acme.digisac.app; syncer adds /api/v1/... itself",
+					v.m.show(p+".base_url", s.BaseURL), api)
+				break
+			}
+		}
+	}
 	switch {
 	case s.Token != "" && s.Password != "":
 		v.addf(p+".password", "set token or username and password, not both, for platform digisac")

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -90,6 +91,8 @@ type Client struct {
 	base    *url.URL
 	api     *http.Client // follows redirects only within the same host and scheme
 	limiter *limiter     // nil: unlimited
+	// answered is set by the first 2xx; a 404 before it hints at base_url.
+	answered atomic.Bool
 }
 
 // Response is a response whose body was read in full.
@@ -325,6 +328,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 			retries++
 			wait = c.backoff(retries)
 		case isSuccess(status):
+			c.answered.Store(true)
 			return resp, nil
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			if !canRenew {
@@ -357,7 +361,11 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 			retries++
 			wait = c.backoff(retries)
 		default: // other 4xx, unfollowed 3xx, 5xx past the budget
-			return nil, &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
+			se := &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
+			if status == http.StatusNotFound && !c.answered.Load() {
+				se.Hint = fmt.Sprintf("no request to this source has succeeded yet: check base_url in the config (%s); it should be the platform's address, syncer adds the API path itself", c.baseURL())
+			}
+			return nil, se
 		}
 
 		attrs := []slog.Attr{

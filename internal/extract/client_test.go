@@ -772,6 +772,40 @@ func TestClientFailsFastWhereWaitingCannotHelp(t *testing.T) {
 	}
 }
 
+// TestClient404HintsAtBaseURL: a 404 before any success most likely means
+// a base_url with a path of its own (".../api/v1" gives "/api/v1/api/v1/").
+func TestClient404HintsAtBaseURL(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/api/v1/tickets" || r.URL.Path == "/api/v1/gone" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, `{}`)
+	})
+	const hint = "no request to this source has succeeded yet: check base_url in the config"
+
+	wrong, _ := newTestClient(t, srv.URL+"/api/v1", nil)
+	_, err := wrong.Do(t.Context(), http.MethodGet, "/api/v1/tickets", nil, nil, nil)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		t.Fatalf("err = %v, want a 404 StatusError", err)
+	}
+	want := hint + " (" + srv.URL + "/api/v1); it should be the platform's address, syncer adds the API path itself"
+	if se.Hint != want || !strings.HasSuffix(err.Error(), "; "+want) {
+		t.Errorf("err = %q\nwant it to end with %q", err, want)
+	}
+
+	right, _ := newTestClient(t, srv.URL, nil)
+	if _, err := right.Do(t.Context(), http.MethodGet, "/api/v1/tickets", nil, nil, nil); err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	_, err = right.Do(t.Context(), http.MethodGet, "/api/v1/gone", nil, nil, nil)
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound || se.Hint != "" || strings.Contains(err.Error(), "base_url") {
+		t.Errorf("a 404 after a success: err = %v, want no base_url hint", err)
+	}
+}
+
 // TestClientSharesItsRedactor: a credential learned at run time is hidden
 // by every logger that shares the client's Redactor, and the client's
 // errors hide the configured ones.

@@ -81,6 +81,9 @@ type StatusError struct {
 	URL    string // redacted
 	Status int
 	Body   string // redacted snippet of the response body
+	// Hint says what to check, when the Client has a guess: a 404 before
+	// any success points at base_url.
+	Hint string
 }
 
 func (e *StatusError) Error() string {
@@ -90,6 +93,9 @@ func (e *StatusError) Error() string {
 	}
 	if e.Body != "" {
 		msg += ": " + e.Body
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }
