@@ -188,8 +188,7 @@ func (c *Config) Source(name string) (*Source, bool) {
 // Secrets gives every non-empty secret value in the config, for redacting
 // text that may quote one: tokens, passwords, API keys, webhook secrets,
 // the database URL and the password inside it (as written and decoded).
-// Longest first, without duplicates, so a strings.Replacer built from them
-// replaces the whole of a secret that holds another.
+// Longest first, without duplicates.
 func (c *Config) Secrets() []string {
 	out := databaseSecrets(c.DatabaseURL.Reveal())
 	for _, s := range c.Sources {
