@@ -202,7 +202,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %s %s: %w", c.cfg.Source, method, c.Redact(path), err)
 	}
-	return c.send(ctx, &request{method: method, url: u, header: header, body: body, hc: c.api, auth: true})
+	return c.send(ctx, &request{method: method, url: u, header: header, body: body})
 }
 
 // GetJSON is Do(GET) followed by json.Unmarshal of the body into v. A body
@@ -213,7 +213,7 @@ func (c *Client) GetJSON(ctx context.Context, path string, query url.Values, hea
 	if err != nil {
 		return nil, fmt.Errorf("source %q: GET %s: %w", c.cfg.Source, c.Redact(path), err)
 	}
-	return c.sendJSON(ctx, &request{method: http.MethodGet, url: u, header: header, hc: c.api, auth: true, wantJSON: true}, v)
+	return c.sendJSON(ctx, &request{method: http.MethodGet, url: u, header: header, wantJSON: true}, v)
 }
 
 // PostJSON marshals in (nil: no body), POSTs it with Content-Type:
@@ -232,7 +232,7 @@ func (c *Client) PostJSON(ctx context.Context, path string, in, out any) (*Respo
 		}
 	}
 	header := http.Header{"Content-Type": {"application/json"}}
-	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, hc: c.api, auth: true, wantJSON: out != nil}, out)
+	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, wantJSON: out != nil}, out)
 }
 
 // isLoopback reports whether host is localhost or a loopback address
@@ -277,8 +277,6 @@ type request struct {
 	url      *url.URL
 	header   http.Header
 	body     []byte
-	hc       *http.Client
-	auth     bool // apply Auth and Renew
 	wantJSON bool // a 2xx body that is not valid JSON is retried
 }
 
@@ -303,7 +301,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 	}
 	var retries, rateRetries int
 	// Renew at most once per logical request, and never from inside Renew.
-	canRenew := r.auth && c.cfg.Renew != nil && ctx.Value(renewingKey{}) == nil
+	canRenew := c.cfg.Renew != nil && ctx.Value(renewingKey{}) == nil
 	for attempt := 1; ; attempt++ {
 		if err := c.waitTurn(ctx); err != nil {
 			return nil, fail(err)
@@ -426,13 +424,13 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
-	if r.auth && c.cfg.Auth != nil {
+	if c.cfg.Auth != nil {
 		if err := c.cfg.Auth(ctx, req); err != nil {
 			return nil, &permanentError{fmt.Errorf("set credentials: %w", err)}
 		}
 	}
 
-	httpResp, err := r.hc.Do(req)
+	httpResp, err := c.api.Do(req)
 	if err != nil {
 		return nil, c.transportError(ctx, err)
 	}
