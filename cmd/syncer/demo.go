@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"syncer/internal/demo"
@@ -98,7 +99,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 			return usagef("%s %v: want a share from 0 to 1", name, share)
 		}
 	}
-	if err := e.setupLogger(); err != nil {
+	if err := e.setupLogger(nil); err != nil {
 		return err
 	}
 	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
@@ -108,7 +109,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		return fmt.Errorf("simulate: %w", err)
 	}
 	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds}), ReadHeaderTimeout: 10 * time.Second}
-	base := "http://" + ln.Addr().String()
+	base := "http://" + loopbackAddr(ln.Addr())
 	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop; GET %s/ lists the endpoints and the controls that change the data)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, base, og.APIKey())
 	for _, ch := range og.Channels() {
 		fmt.Fprintf(e.stdout, "      - id: %s\n        discover: true\n", ch.ID)
@@ -139,4 +140,19 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		return fmt.Errorf("simulate: %w", err)
 	}
 	return nil
+}
+
+// loopbackAddr gives addr as a config's base_url may name it: an address
+// listening on all interfaces (0.0.0.0, ::) is reached through loopback,
+// since syncer sends credentials over plain http only to a loopback host.
+func loopbackAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	ip := net.IPv4(127, 0, 0, 1)
+	if tcp.IP.To4() == nil {
+		ip = net.IPv6loopback
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
 }

@@ -16,6 +16,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/logging"
+	"syncer/internal/redact"
 )
 
 var errHelp = errors.New("help shown")
@@ -113,25 +114,19 @@ type env struct {
 	stdout  io.Writer
 	stderr  io.Writer
 
-	cfg     *config.Config
-	logger  *slog.Logger
-	secrets []string
-	pool    *pgxpool.Pool
+	cfg    *config.Config
+	logger *slog.Logger
+	// redactor hides the credentials in everything the command prints or
+	// logs; the sources' clients share it. Nil until the config is loaded:
+	// then it hides only userinfo passwords.
+	redactor *redact.Redactor
+	pool     *pgxpool.Pool
 }
 
 func (e *env) close() {
 	if e.pool != nil {
 		e.pool.Close()
 	}
-}
-
-func (e *env) redact(s string) string {
-	for _, sec := range e.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
 }
 
 // loadConfig reads the config file. When required is false, a missing
@@ -144,7 +139,7 @@ func (e *env) loadConfig(required bool) error {
 	if _, err := os.Stat(e.globals.configPath); errors.Is(err, os.ErrNotExist) && !required && !e.globals.configSet {
 		e.cfg = &config.Config{}
 		e.cfg.ApplyDefaults()
-		return e.setupLogger()
+		return e.setupLogger(nil)
 	}
 	cfg, err := config.Load(e.globals.configPath, nil)
 	if err != nil {
@@ -154,17 +149,17 @@ func (e *env) loadConfig(required bool) error {
 		return usagef("%v", err)
 	}
 	e.cfg = cfg
-	e.secrets = cfg.Secrets()
-	return e.setupLogger()
+	return e.setupLogger(cfg.Secrets())
 }
 
-func (e *env) setupLogger() error {
-	secrets := e.secrets
+// setupLogger makes the redactor, for secrets and the password of
+// --database-url, and the logger that uses it.
+func (e *env) setupLogger(secrets []string) error {
+	e.redactor = redact.New(secrets...)
 	if e.globals.databaseURL != "" {
-		secrets = append(secrets, dbPassword(e.globals.databaseURL)...)
-		e.secrets = secrets
+		e.redactor.Add(dbPassword(e.globals.databaseURL)...)
 	}
-	l, err := logging.New(e.stderr, e.globals.logFormat, e.globals.logLevel, secrets)
+	l, err := logging.New(e.stderr, e.globals.logFormat, e.globals.logLevel, e.redactor)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -194,7 +189,7 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, usagef("the database URL is not valid: %s", e.redact(err.Error()))
+		return nil, usagef("the database URL is not valid: %s", e.redactor.String(err.Error()))
 	}
 	if e.cfg.Schema != "" {
 		pc.ConnConfig.RuntimeParams["search_path"] = e.cfg.Schema
@@ -209,13 +204,13 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*maxPerSource+2)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the database: %s", e.redact(err.Error()))
+		return nil, fmt.Errorf("connect to the database: %s", e.redactor.String(err.Error()))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redact(withoutRepeatedLines(err.Error())))
+		return nil, fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redactor.String(withoutRepeatedLines(err.Error())))
 	}
 	e.pool = pool
 	return pool, nil

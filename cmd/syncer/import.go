@@ -60,7 +60,7 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 		case err != nil:
 			failed++
 			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", path, format, state.StatusFailed)
-			fmt.Fprintf(e.stderr, "%s: %s\n", path, e.redact(err.Error()))
+			fmt.Fprintf(e.stderr, "%s: %s\n", path, e.redactor.String(err.Error()))
 		case res.Skipped:
 			good++
 			fmt.Fprintf(e.stdout, "%s\t%s\t%s\talready imported at %s; nothing to do\n", path, format, res.Status,

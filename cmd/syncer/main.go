@@ -128,13 +128,13 @@ func exitCode(err error, env *env) int {
 	case errors.Is(err, errHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.stderr, "syncer: %s\n", env.redact(ue.msg))
+		fmt.Fprintf(env.stderr, "syncer: %s\n", env.redactor.String(ue.msg))
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(env.stderr, "syncer: stopped")
 		return exitFailed
 	default:
-		fmt.Fprintf(env.stderr, "syncer: %s\n", env.redact(err.Error()))
+		fmt.Fprintf(env.stderr, "syncer: %s\n", env.redactor.String(err.Error()))
 		return exitFailed
 	}
 }

@@ -37,7 +37,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("source %q: schedule %q: %v", src.Name, src.Schedule, err)
 		}
-		jobs, err := pipeline.Jobs(src, pipeline.Options{Secrets: e.secrets, Logger: e.logger})
+		jobs, err := pipeline.Jobs(src, pipeline.Options{Redactor: e.redactor, Logger: e.logger})
 		if err != nil {
 			return usagef("%v", err)
 		}

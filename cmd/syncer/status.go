@@ -33,6 +33,12 @@ func (e *env) status(ctx context.Context, args []string) error {
 		return err
 	}
 	st = e.withConfiguredStreams(st)
+	for _, s := range st {
+		if s.LastRun != nil && s.LastRun.Error != nil {
+			clean := e.redactor.String(*s.LastRun.Error)
+			s.LastRun.Error = &clean
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -76,7 +82,7 @@ func (e *env) status(ctx context.Context, args []string) error {
 		"the newest record the source has shown (the next run reads from the cursor). Times are UTC.")
 	for _, s := range st {
 		if s.LastRun != nil && s.LastRun.Error != nil {
-			fmt.Fprintf(e.stdout, "%s/%s last error: %s\n", s.Source, s.Stream, e.redact(*s.LastRun.Error))
+			fmt.Fprintf(e.stdout, "%s/%s last error: %s\n", s.Source, s.Stream, *s.LastRun.Error)
 		}
 		if s.MediaMissing > 0 {
 			fmt.Fprintf(e.stdout, "%s/%s: %d media message(s) still have no file url after being asked for again 5 minutes, 1 hour and 1 day after they arrived; syncer no longer asks (see docs/operations.md)\n",

@@ -142,7 +142,7 @@ func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 	}
 	var jobs []pipeline.Job
 	for _, s := range selected {
-		j, err := pipeline.Jobs(s, pipeline.Options{Streams: streams, Request: req, Secrets: e.secrets, Logger: e.logger})
+		j, err := pipeline.Jobs(s, pipeline.Options{Streams: streams, Request: req, Redactor: e.redactor, Logger: e.logger})
 		if err != nil {
 			return nil, usagef("%v", err)
 		}
@@ -241,10 +241,10 @@ func (e *env) failures(outcomes []pipeline.Outcome) []failure {
 		if o.Err == nil || o.Status == pipeline.StatusSkipped {
 			continue
 		}
-		text := e.redact(sharedText(o.Err, o.Stream))
+		text := e.redactor.String(sharedText(o.Err, o.Stream))
 		i := slices.IndexFunc(out, func(f failure) bool { return f.status == o.Status && f.text == text })
 		if i < 0 {
-			out = append(out, failure{status: o.Status, text: text, full: e.redact(o.Err.Error())})
+			out = append(out, failure{status: o.Status, text: text, full: e.redactor.String(o.Err.Error())})
 			i = len(out) - 1
 		}
 		out[i].streams = append(out[i].streams, o.Stream)

@@ -13,6 +13,7 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/pipeline"
+	"syncer/internal/redact"
 	"syncer/internal/sim"
 	"syncer/internal/state"
 	"syncer/internal/state/statedb"
@@ -144,12 +145,12 @@ func TestWrongKeyIsPrintedOncePerSource(t *testing.T) {
 
 func TestNotesShareOneLinePerSource(t *testing.T) {
 	var out, errb strings.Builder
-	e := &env{stdout: &out, stderr: &errb, secrets: []string{"s3cret"}}
+	e := &env{stdout: &out, stderr: &errb, redactor: redact.New("s3cret-key")}
 	o := func(source, stream, status string, err error, quarantined, gaps int64) pipeline.Outcome {
 		return pipeline.Outcome{Source: source, Stream: stream, Status: status, Err: err,
 			Totals: state.Totals{RowsQuarantined: quarantined, SuspectedGaps: gaps}}
 	}
-	refused := errors.New(`source "acme-digisac": the platform refused the credentials (key s3cret)`)
+	refused := errors.New(`source "acme-digisac": the platform refused the credentials (key s3cret-key)`)
 	list := func(stream string) error { return fmt.Errorf("list digisac %s: %w", stream, refused) }
 	e.printOutcomes([]pipeline.Outcome{
 		o("acme-digisac", "services", state.StatusFailed, list("services"), 0, 0),

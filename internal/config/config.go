@@ -30,7 +30,7 @@ type Config struct {
 type Source struct {
 	Name        string    `yaml:"name"`        // unique, [a-z0-9][a-z0-9_-]{0,62}; becomes sources.name and the webhook path
 	Platform    string    `yaml:"platform"`    // digisac, ogmma, wavy or oxenty (lowercased)
-	BaseURL     string    `yaml:"base_url"`    // absolute http(s) URL without query; no trailing slash
+	BaseURL     string    `yaml:"base_url"`    // absolute https URL (http only to a loopback host) without query; no trailing slash
 	Token       Secret    `yaml:"token"`       // digisac (personal access token), wavy (authenticationToken)
 	Username    string    `yaml:"username"`    // digisac (password grant), wavy (userName)
 	Password    Secret    `yaml:"password"`    // digisac (password grant)
@@ -188,8 +188,7 @@ func (c *Config) Source(name string) (*Source, bool) {
 // Secrets gives every non-empty secret value in the config, for redacting
 // text that may quote one: tokens, passwords, API keys, webhook secrets,
 // the database URL and the password inside it (as written and decoded).
-// Longest first, without duplicates, so a strings.Replacer built from them
-// replaces the whole of a secret that holds another.
+// Longest first, without duplicates.
 func (c *Config) Secrets() []string {
 	out := databaseSecrets(c.DatabaseURL.Reveal())
 	for _, s := range c.Sources {

@@ -35,10 +35,10 @@ func source(lines ...string) string {
 
 // The smallest valid source of each platform, as lines for source().
 var (
-	digisacLines = []string{"name: d", "platform: digisac", "base_url: https://acme.digisac.app", "token: tok-d"}
-	ogmmaLines   = []string{"name: o", "platform: ogmma", "base_url: https://oapi.ogmma.com.br", "api_key: key-o", "channels: [{id: c1, conversations: [v1]}]"}
-	wavyLines    = []string{"name: w", "platform: wavy", "base_url: https://api-messaging.wavy.global", "username: u", "token: tok-w", `customer_id: "42"`}
-	oxentyLines  = []string{"name: x", "platform: oxenty", "base_url: https://api.oxenty.api.br", "api_key: key-x"}
+	digisacLines = []string{"name: d", "platform: digisac", "base_url: https://acme.digisac.app", "token: tok-digisac"}
+	ogmmaLines   = []string{"name: o", "platform: ogmma", "base_url: https://oapi.ogmma.com.br", "api_key: key-ogmma", "channels: [{id: c1, conversations: [v1]}]"}
+	wavyLines    = []string{"name: w", "platform: wavy", "base_url: https://api-messaging.wavy.global", "username: u", "token: tok-wavy", `customer_id: "42"`}
+	oxentyLines  = []string{"name: x", "platform: oxenty", "base_url: https://api.oxenty.api.br", "api_key: key-oxenty"}
 )
 
 // with gives base with lines added (a key given again replaces the base's).
@@ -217,7 +217,7 @@ func TestParseGood(t *testing.T) {
 			yaml: source(digisacLines...),
 			check: func(t *testing.T, c *Config) {
 				s := c.Sources[0]
-				want := Source{Name: "d", Platform: "digisac", BaseURL: "https://acme.digisac.app", Token: "tok-d",
+				want := Source{Name: "d", Platform: "digisac", BaseURL: "https://acme.digisac.app", Token: "tok-digisac",
 					Streams:  []string{"services", "users", "departments", "contacts", "tickets", "messages"},
 					Schedule: "@every 5m", RateLimit: 5, PageSize: 500, Concurrency: 2, Timeout: Duration(30 * time.Second),
 					TimeZone: DefaultTimeZone, TranscriptLinePattern: DefaultTranscriptLinePattern, TranscriptTimeLayouts: DefaultTranscriptTimeLayouts()}
@@ -237,7 +237,7 @@ func TestParseGood(t *testing.T) {
 		},
 		{
 			name: "null values count as absent",
-			yaml: "concurrency: ~\nlisten:\nsources:\n  - name: x\n    platform: oxenty\n    base_url: https://o.example\n    api_key: k\n    timeout: null\n",
+			yaml: "concurrency: ~\nlisten:\nsources:\n  - name: x\n    platform: oxenty\n    base_url: https://o.example\n    api_key: key-oxenty\n    timeout: null\n",
 			check: func(t *testing.T, c *Config) {
 				if c.Concurrency != 4 || c.Listen != DefaultListen || c.Sources[0].Timeout != DefaultTimeout {
 					t.Errorf("got %+v", c)
@@ -247,11 +247,11 @@ func TestParseGood(t *testing.T) {
 		{
 			name: "every setting given",
 			yaml: source(with(digisacLines, "streams: [tickets, transcripts]", `schedule: "*/10 * * * *"`, "rate_limit: 0.5",
-				"page_size: 1000", "concurrency: 64", "timeout: 1m30s", "start_date: 2024-03-01T12:00:00-03:00", "webhook_secret: hook")...),
+				"page_size: 1000", "concurrency: 64", "timeout: 1m30s", "start_date: 2024-03-01T12:00:00-03:00", "webhook_secret: hook-secret")...),
 			check: func(t *testing.T, c *Config) {
 				s := c.Sources[0]
 				if !slices.Equal(s.Streams, []string{"tickets", "transcripts"}) || s.Schedule != "*/10 * * * *" || s.RateLimit != 0.5 ||
-					s.PageSize != 1000 || s.Concurrency != 64 || s.Timeout != Duration(90*time.Second) || s.WebhookSecret != "hook" {
+					s.PageSize != 1000 || s.Concurrency != 64 || s.Timeout != Duration(90*time.Second) || s.WebhookSecret != "hook-secret" {
 					t.Errorf("got %+v", s)
 				}
 				if !s.StartDate.Equal(time.Date(2024, 3, 1, 15, 0, 0, 0, time.UTC)) {
@@ -271,11 +271,11 @@ func TestParseGood(t *testing.T) {
 		{
 			name: "values trimmed, platform lowercased, base_url slash trimmed, hosts lowercased",
 			yaml: source(with(wavyLines, `name: "  w  "`, "platform: ' WAVY '", "base_url: https://api-messaging.wavy.global/v1//",
-				`token: " tok "`, "file_hosts: [' CDN.Example.com ']")...),
+				`token: " tok-wavy-2 "`, "file_hosts: [' CDN.Example.com ']")...),
 			check: func(t *testing.T, c *Config) {
 				s := c.Sources[0]
 				if s.Name != "w" || s.Platform != "wavy" || s.BaseURL != "https://api-messaging.wavy.global/v1" ||
-					s.Token != "tok" || !slices.Equal(s.FileHosts, []string{"cdn.example.com"}) {
+					s.Token != "tok-wavy-2" || !slices.Equal(s.FileHosts, []string{"cdn.example.com"}) {
 					t.Errorf("got %+v", s)
 				}
 			},
@@ -292,16 +292,16 @@ func TestParseGood(t *testing.T) {
 		{
 			name: "digisac password grant",
 			yaml: source(with(without(digisacLines, "token"), "username: bot@acme", "password: ${DIGISAC_PASSWORD}")...),
-			env:  env("DIGISAC_PASSWORD", "pw"),
+			env:  env("DIGISAC_PASSWORD", "senha-secreta"),
 			check: func(t *testing.T, c *Config) {
-				if s := c.Sources[0]; s.Username != "bot@acme" || s.Password.Reveal() != "pw" || s.Token != "" {
+				if s := c.Sources[0]; s.Username != "bot@acme" || s.Password.Reveal() != "senha-secreta" || s.Token != "" {
 					t.Errorf("got %+v", s)
 				}
 			},
 		},
 		{
 			name: "ogmma channel with discover only, and block style lists",
-			yaml: "sources:\n  - name: o\n    platform: ogmma\n    base_url: https://oapi.ogmma.com.br\n    api_key: k\n    channels:\n" +
+			yaml: "sources:\n  - name: o\n    platform: ogmma\n    base_url: https://oapi.ogmma.com.br\n    api_key: key-ogmma\n    channels:\n" +
 				"      - id: c1\n        discover: true\n      - id: c2\n        conversations:\n          - v1\n          - v2\n",
 			check: func(t *testing.T, c *Config) {
 				want := []OgmmaChannel{{ID: "c1", Discover: true}, {ID: "c2", Conversations: []string{"v1", "v2"}}}
@@ -318,7 +318,7 @@ func TestParseGood(t *testing.T) {
 				if len(c.Sources) != 4 {
 					t.Errorf("got %d sources", len(c.Sources))
 				}
-				if got := c.Secrets(); !slices.Equal(got, []string{"key-o", "key-x", "tok-d", "tok-w"}) {
+				if got := c.Secrets(); !slices.Equal(got, []string{"tok-digisac", "key-oxenty", "key-ogmma", "tok-wavy"}) {
 					t.Errorf("Secrets() = %q", got)
 				}
 			},
@@ -326,10 +326,10 @@ func TestParseGood(t *testing.T) {
 		{
 			name: "schedules: descriptor, 5 fields, time zone",
 			yaml: "sources:\n" +
-				"  - {name: a, platform: oxenty, base_url: 'https://o.example', api_key: k, schedule: '@hourly'}\n" +
-				"  - {name: b, platform: oxenty, base_url: 'https://o.example', api_key: k, schedule: '0 3 * * mon-fri'}\n" +
-				"  - {name: c, platform: oxenty, base_url: 'https://o.example', api_key: k, schedule: 'CRON_TZ=America/Sao_Paulo 0 3 * * *'}\n" +
-				"  - {name: d, platform: oxenty, base_url: 'https://o.example', api_key: k, schedule: '@every 1s'}\n",
+				"  - {name: a, platform: oxenty, base_url: 'https://o.example', api_key: key-oxenty, schedule: '@hourly'}\n" +
+				"  - {name: b, platform: oxenty, base_url: 'https://o.example', api_key: key-oxenty, schedule: '0 3 * * mon-fri'}\n" +
+				"  - {name: c, platform: oxenty, base_url: 'https://o.example', api_key: key-oxenty, schedule: 'CRON_TZ=America/Sao_Paulo 0 3 * * *'}\n" +
+				"  - {name: d, platform: oxenty, base_url: 'https://o.example', api_key: key-oxenty, schedule: '@every 1s'}\n",
 			check: func(t *testing.T, c *Config) {
 				for _, s := range c.Sources {
 					if _, err := ParseSchedule(s.Schedule); err != nil {
@@ -342,22 +342,45 @@ func TestParseGood(t *testing.T) {
 			name: "merge keys inside sources",
 			yaml: "sources:\n  - &a\n    name: a\n    platform: oxenty\n    base_url: https://o.example\n    api_key: ${KEY}\n    rate_limit: 2\n" +
 				"  - <<: *a\n    name: b\n    rate_limit: 3\n",
-			env: env("KEY", "k"),
+			env: env("KEY", "key-oxenty"),
 			check: func(t *testing.T, c *Config) {
 				a, b := c.Sources[0], c.Sources[1]
-				if a.Name != "a" || b.Name != "b" || b.Platform != "oxenty" || b.APIKey != "k" || a.RateLimit != 2 || b.RateLimit != 3 {
+				if a.Name != "a" || b.Name != "b" || b.Platform != "oxenty" || b.APIKey != "key-oxenty" || a.RateLimit != 2 || b.RateLimit != 3 {
 					t.Errorf("got %+v\n%+v", a, b)
 				}
 			},
 		},
 		{
 			name: "merge of a list of mappings: the first wins, own keys win over both",
-			yaml: "sources:\n  - &a {name: a, platform: oxenty, base_url: 'https://a.example', api_key: ka, rate_limit: 1}\n" +
-				"  - &b {name: b, platform: oxenty, base_url: 'https://b.example', api_key: kb, rate_limit: 2, page_size: 7}\n" +
-				"  - <<: [*a, *b]\n    name: c\n    api_key: kc\n",
+			yaml: "sources:\n  - &a {name: a, platform: oxenty, base_url: 'https://a.example', api_key: key-a-oxenty, rate_limit: 1}\n" +
+				"  - &b {name: b, platform: oxenty, base_url: 'https://b.example', api_key: key-b-oxenty, rate_limit: 2, page_size: 7}\n" +
+				"  - <<: [*a, *b]\n    name: c\n    api_key: key-c-oxenty\n",
 			check: func(t *testing.T, c *Config) {
 				s := c.Sources[2]
-				if s.Name != "c" || s.BaseURL != "https://a.example" || s.APIKey != "kc" || s.RateLimit != 1 || s.PageSize != 7 {
+				if s.Name != "c" || s.BaseURL != "https://a.example" || s.APIKey != "key-c-oxenty" || s.RateLimit != 1 || s.PageSize != 7 {
+					t.Errorf("got %+v", s)
+				}
+			},
+		},
+		{
+			name: "plain http to a loopback host, and a path prefix",
+			yaml: "sources:\n" +
+				"  - {name: a, platform: oxenty, base_url: 'http://localhost:8089/oxenty', api_key: key-oxenty}\n" +
+				"  - {name: b, platform: oxenty, base_url: 'http://127.0.0.2:8089', api_key: key-oxenty}\n" +
+				"  - {name: c, platform: oxenty, base_url: 'http://[::1]:8089', api_key: key-oxenty}\n" +
+				"  - {name: d, platform: digisac, base_url: 'http://127.0.0.1:8089/digisac', token: tok-digisac}\n" +
+				"  - {name: e, platform: digisac, base_url: 'https://acme.example/apis', token: tok-digisac}\n",
+			check: func(t *testing.T, c *Config) {
+				if len(c.Sources) != 5 || c.Sources[3].BaseURL != "http://127.0.0.1:8089/digisac" {
+					t.Errorf("sources = %+v", c.Sources)
+				}
+			},
+		},
+		{
+			name: "secrets of exactly MinSecretLength characters, and a short database password",
+			yaml: "database_url: postgres://syncer:pw@db/wh\n" + source(with(wavyLines, "token: 12345678", "webhook_secret: ççççççç8")...),
+			check: func(t *testing.T, c *Config) {
+				if s := c.Sources[0]; s.Token.Reveal() != "12345678" || s.WebhookSecret.Reveal() != "ççççççç8" {
 					t.Errorf("got %+v", s)
 				}
 			},
@@ -394,21 +417,22 @@ func TestExpansion(t *testing.T) {
 		env   func(string) (string, bool)
 		want  string
 	}{
-		{"plain", "abc", env(), "abc"},
-		{"variable", "${T}", env("T", "t1"), "t1"},
+		// Every value is at least MinSecretLength long, since it is a token.
+		{"plain", "abcdefgh", env(), "abcdefgh"},
+		{"variable", "${T}", env("T", "token-t1"), "token-t1"},
 		{"inside text", "pre-${T}-post", env("T", "t1"), "pre-t1-post"},
-		{"two variables", "${A}${B}", env("A", "1", "B", "2"), "12"},
+		{"two variables", "${A}${B}", env("A", "first-", "B", "second"), "first-second"},
 		{"value holding colon space", "${T}", env("T", "key: value"), "key: value"},
 		{"multi-line value", "${T}", env("T", "line one\nsources:\n  - name: evil\n"), "line one\nsources:\n  - name: evil"},
-		{"value that looks like a reference is not expanded again", "${T}", env("T", "${U}", "U", "no"), "${U}"},
-		{"dollar dollar", "pa$$word", env(), "pa$word"},
-		{"dollar dollar before brace", "$${T}", env("T", "no"), "${T}"},
+		{"value that looks like a reference is not expanded again", "${T}", env("T", "${UNSET_U}", "UNSET_U", "no"), "${UNSET_U}"},
+		{"dollar dollar", "pa$$sword", env(), "pa$sword"},
+		{"dollar dollar before brace", "$${TOKEN}", env("TOKEN", "no"), "${TOKEN}"},
 		{"bare dollar stays", "a$b c$ $1 $", env(), "a$b c$ $1 $"},
 		{"default when unset", "${T:-fallback}", env(), "fallback"},
 		{"default when empty", "${T:-fallback}", env("T", ""), "fallback"},
-		{"default not used when set", "${T:-fallback}", env("T", "set"), "set"},
-		{"empty default", "x${T:-}", env(), "x"},
-		{"surrounding space trimmed", "${T}", env("T", "  padded \n"), "padded"},
+		{"default not used when set", "${T:-fallback}", env("T", "set-value"), "set-value"},
+		{"empty default", "xxxxxxxx${T:-}", env(), "xxxxxxxx"},
+		{"surrounding space trimmed", "${T}", env("T", "  padded-value \n"), "padded-value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -509,7 +533,7 @@ func TestParseBad(t *testing.T) {
 		{"source not a mapping", "sources: [a]\n", nil, []string{"line 1: sources[0] must be a mapping of keys, not a single value"}},
 		{"key not a name", "? [a]\n: 1\n", nil, []string{"line 1: a key must be a plain name, not a list"}},
 		{"merge of a list holding a scalar", source(with(oxentyLines, "<<: [x]")...), nil, []string{`sources[0] "x": a merge key (<<) takes a mapping`}},
-		{"a name from a merged mapping labels the source", "sources:\n  - &a {name: a, platform: oxenty, base_url: 'https://a.example', api_key: k}\n  - <<: *a\n    rate_limit: 0\n", nil,
+		{"a name from a merged mapping labels the source", "sources:\n  - &a {name: a, platform: oxenty, base_url: 'https://a.example', api_key: key-oxenty}\n  - <<: *a\n    rate_limit: 0\n", nil,
 			[]string{`sources[1] "a": name "a" is already used by sources[0]`, `line 4: sources[1] "a": rate_limit must be a number of requests per second above 0, not 0`}},
 		{"long values are cut", "schema: " + strings.Repeat("X", 100) + "\n", nil, []string{`schema "` + strings.Repeat("X", 64) + `…" is not a plain identifier`}},
 		{"merge of a scalar", source(with(oxentyLines, "<<: x")...), nil, []string{`sources[0] "x": a merge key (<<) takes a mapping`}},
@@ -575,10 +599,10 @@ func TestParseBad(t *testing.T) {
 
 		// digisac
 		{"digisac no credentials", source(without(digisacLines, "token")...), nil, []string{`sources[0] "d": token (a personal access token), or username and password, is required for platform digisac`}},
-		{"digisac token and password", source(with(digisacLines, "username: u", "password: p")...), nil, []string{`set token or username and password, not both`}},
+		{"digisac token and password", source(with(digisacLines, "username: u", "password: senha-secreta")...), nil, []string{`set token or username and password, not both`}},
 		{"digisac token and username", source(with(digisacLines, "username: u")...), nil, []string{`username goes with password`}},
 		{"digisac username alone", source(with(without(digisacLines, "token"), "username: u")...), nil, []string{`password is required with username`}},
-		{"digisac password alone", source(with(without(digisacLines, "token"), "password: p")...), nil, []string{`username is required with password`}},
+		{"digisac password alone", source(with(without(digisacLines, "token"), "password: senha-secreta")...), nil, []string{`username is required with password`}},
 		{"digisac with channels", source(with(digisacLines, "channels: [{id: c}]")...), nil, []string{`sources[0] "d": channels is not used by platform digisac (only by ogmma)`}},
 		{"digisac with api_key", source(with(digisacLines, "api_key: k")...), nil, []string{`api_key is not used by platform digisac (only by ogmma and oxenty)`}},
 		{"digisac with file_hosts", source(with(digisacLines, "file_hosts: [a.b]")...), nil, []string{`file_hosts is not used by platform digisac (only by wavy)`}},
@@ -610,6 +634,23 @@ func TestParseBad(t *testing.T) {
 		{"oxenty with webhook_secret and username", source(with(oxentyLines, "webhook_secret: s", "username: u")...), nil,
 			[]string{`webhook_secret is not used by platform oxenty (only by digisac and wavy)`, `username is not used by platform oxenty`}},
 		{"oxenty with sub_account_id", source(with(oxentyLines, "sub_account_id: '1'")...), nil, []string{`sub_account_id is not used by platform oxenty`}},
+
+		// secrets and base_url
+		{"http to another host", source(with(oxentyLines, "base_url: http://api.oxenty.api.br")...), nil,
+			[]string{`sources[0] "x": base_url "http://api.oxenty.api.br" uses http://, which sends the credentials in clear text; use https://, or http:// only to a loopback host (localhost, 127.0.0.1, ::1)`}},
+		{"http to a private address", source(with(ogmmaLines, "base_url: http://10.0.0.7:8080/ogmma")...), nil, []string{`base_url "http://10.0.0.7:8080/ogmma" uses http://`}},
+		{"http to a name that starts with localhost", source(with(ogmmaLines, "base_url: http://localhost.example.com")...), nil, []string{`uses http://`}},
+		{"digisac base_url with /api/v1", source(with(digisacLines, "base_url: https://acme.digisac.app/api/v1")...), nil,
+			[]string{`sources[0] "d": base_url "https://acme.digisac.app/api/v1" ends in the API path /api/v1: drop the path and write the account's address, such as https://acme.digisac.app; syncer adds /api/v1/... itself`}},
+		{"digisac base_url with /API/", source(with(digisacLines, "base_url: https://acme.digisac.app/API/")...), nil, []string{`ends in the API path /api: drop the path`}},
+		{"digisac token short", source(with(digisacLines, "token: 1234567")...), nil,
+			[]string{`sources[0] "d": token must be at least 8 characters so that syncer can keep it out of logs`}},
+		{"digisac password short", source(with(without(digisacLines, "token"), "username: bot@acme", "password: senha")...), nil,
+			[]string{`sources[0] "d": password must be at least 8 characters`}},
+		{"ogmma api_key short", source(with(ogmmaLines, "api_key: k")...), nil, []string{`sources[0] "o": api_key must be at least 8 characters`}},
+		{"wavy token and webhook_secret short", source(with(wavyLines, "token: t", "webhook_secret: hook")...), nil,
+			[]string{`sources[0] "w": token must be at least 8 characters`, `sources[0] "w": webhook_secret must be at least 8 characters`}},
+		{"oxenty api_key of 7 characters that take 14 bytes", source(with(oxentyLines, "api_key: ççççççç")...), nil, []string{`api_key must be at least 8 characters`}},
 
 		// interplay
 		{"a value that fails to expand is not also reported missing", source(with(digisacLines, "token: ${NOPE}")...), nil,
@@ -689,7 +730,7 @@ func TestManyProblems(t *testing.T) {
 
 func TestAliasBomb(t *testing.T) {
 	// 1000 sources × 1000 channels × 1000 conversations from a few kilobytes.
-	yml := "sources:\n  - &s\n    name: o\n    platform: ogmma\n    base_url: https://o.example\n    api_key: k\n    channels:\n" +
+	yml := "sources:\n  - &s\n    name: o\n    platform: ogmma\n    base_url: https://o.example\n    api_key: key-ogmma\n    channels:\n" +
 		"      - &ch {id: c, conversations: [" + strings.Repeat("v,", 999) + "v]}\n" +
 		strings.Repeat("      - *ch\n", 999) + strings.Repeat("  - *s\n", 999)
 	_, err := Parse([]byte(yml), env())
@@ -697,7 +738,7 @@ func TestAliasBomb(t *testing.T) {
 }
 
 func TestValidateAndApplyDefaultsInGo(t *testing.T) {
-	c := &Config{Sources: []Source{{Name: "sim", Platform: "Oxenty", BaseURL: "http://127.0.0.1:1234/", APIKey: "k"}}}
+	c := &Config{Sources: []Source{{Name: "sim", Platform: "Oxenty", BaseURL: "http://127.0.0.1:1234/", APIKey: "key-oxenty"}}}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -859,9 +900,20 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	}
 }
 
+// TestShortSecretFromTheEnvironment: the error names the field and the
+// variable's reference, never the value.
+func TestShortSecretFromTheEnvironment(t *testing.T) {
+	const short = "Zq7-sh"
+	_, err := Parse([]byte(source(with(ogmmaLines, "api_key: ${OGMMA_API_KEY}")...)), env("OGMMA_API_KEY", short))
+	wantProblems(t, err, `line 5: sources[0] "o": api_key must be at least 8 characters so that syncer can keep it out of logs`)
+	if strings.Contains(err.Error(), short) || strings.Contains(fmt.Sprintf("%#v", err), short) {
+		t.Errorf("the error holds the secret:\n%s", err)
+	}
+}
+
 func TestErrorsNeverHoldSecrets(t *testing.T) {
 	const secret = "Zx7-SECRET-value-Qv3"
-	lookup := env("S", secret, "SPACED", "a: "+secret+"\n- b")
+	lookup := env("S", secret, "SPACED", "a: "+secret+"\n- b", "SHORT", secret[:7])
 	tests := []string{
 		// secrets in secret fields that fail validation
 		source(with(oxentyLines, "token: "+secret)...),
@@ -889,6 +941,9 @@ func TestErrorsNeverHoldSecrets(t *testing.T) {
 		source(with(oxentyLines, "platform: ${S}")...),
 		source(with(oxentyLines, "base_url: ${S}")...),
 		source(with(oxentyLines, "base_url: https://${S}.example/?q")...),
+		source(with(oxentyLines, "base_url: http://${S}.example")...),
+		source(with(digisacLines, "base_url: https://${S}.example/api/v1")...),
+		source(with(digisacLines, "token: ${SHORT}")...),
 		source(with(oxentyLines, "streams: ['${S}', '${S}']")...),
 		source(with(oxentyLines, "schedule: ${S}")...),
 		source(with(oxentyLines, "schedule: '@every ${S}'")...),
@@ -948,7 +1003,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(source(with(wavyLines, "file_hosts: [${H}]", "base_url: ${U}", "name: ${N}")...)))
 	f.Add([]byte("sources:\n  - &s {name: a, platform: oxenty, base_url: 'https://x', api_key: '${K}'}\n  - <<: *s\n    name: b\n"))
 	f.Add([]byte("concurrency: ${C}\nlisten: ${L}\nsafety_lag: ${L}\nschema: ${S}\n"))
-	f.Add([]byte("sources:\n  - {name: a, platform: oxenty, base_url: 'https://x', api_key: k, schedule: 'TZ=UTC'}\n"))
+	f.Add([]byte("sources:\n  - {name: a, platform: oxenty, base_url: 'https://x', api_key: key-oxenty, schedule: 'TZ=UTC'}\n"))
 
 	// Every variable holds the secret, except EMPTY.
 	const secret = "Fz9-SECRET-Kq2"

@@ -11,9 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
 )
+
+// MinSecretLength is the fewest characters a source's token, password,
+// api_key or webhook_secret may have. Logs and errors hide a secret only
+// where it stands as a whole word, and a short one would either slip
+// through or hide words that merely look like it.
+const MinSecretLength = 8
 
 // applyDefaults normalises values (lowercased platform and file hosts,
 // base_url without trailing slash) and fills defaults. With m from decode,
@@ -204,9 +211,20 @@ func (v *validator) source(s *Source, p string) {
 	if !known {
 		return
 	}
+	unused := map[string]bool{}
 	for _, f := range platformFields() {
 		if f.set(s) && !slices.Contains(f.platforms, s.Platform) {
+			unused[f.key] = true
 			v.addf(p+"."+f.key, "%s is not used by platform %s (only by %s)", f.key, s.Platform, strings.Join(f.platforms, " and "))
+		}
+	}
+	for _, f := range []struct {
+		key   string
+		value Secret
+	}{{"token", s.Token}, {"password", s.Password}, {"api_key", s.APIKey}, {"webhook_secret", s.WebhookSecret}} {
+		// Never the value in the message: it may come from ${VAR}.
+		if n := utf8.RuneCountInString(f.value.Reveal()); n > 0 && n < MinSecretLength && !unused[f.key] {
+			v.addf(p+"."+f.key, "%s must be at least %d characters so that syncer can keep it out of logs", f.key, MinSecretLength)
 		}
 	}
 	v.exportFiles(s, p)
@@ -253,6 +271,17 @@ func (v *validator) streams(s *Source, p string, known bool) {
 }
 
 func (v *validator) digisac(s *Source, p string) {
+	if msg, _ := checkBaseURL(s.BaseURL); msg == "" && s.BaseURL != "" {
+		u, _ := url.Parse(s.BaseURL)
+		path := strings.ToLower(strings.TrimRight(u.Path, "/"))
+		for _, api := range []string{"/api/v1", "/api"} {
+			if strings.HasSuffix(path, api) {
+				v.addf(p+".base_url", "base_url %s ends in the API path %s: drop the path and write the account's address, such as https://acme.digisac.app; syncer adds /api/v1/... itself",
+					v.m.show(p+".base_url", s.BaseURL), api)
+				break
+			}
+		}
+	}
 	switch {
 	case s.Token != "" && s.Password != "":
 		v.addf(p+".password", "set token or username and password, not both, for platform digisac")
@@ -436,8 +465,20 @@ func checkBaseURL(raw string) (msg string, quote bool) {
 		return "must not have a query (?...)", true
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return "must not have a fragment (#...)", true
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "uses http://, which sends the credentials in clear text; use https://, or http:// only to a loopback host (localhost, 127.0.0.1, ::1)", true
 	}
 	return "", false
+}
+
+// isLoopback reports whether host is localhost or a loopback address
+// (127.0.0.0/8, ::1), the only hosts a base_url may reach over plain http.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkDatabaseURL gives what is wrong with a connection string, or "".

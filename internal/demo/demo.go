@@ -86,7 +86,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var jobs []pipeline.Job
 	for i := range cfg.Sources {
-		j, err := pipeline.Jobs(&cfg.Sources[i], pipeline.Options{Secrets: cfg.Secrets(), Logger: opts.Logger})
+		j, err := pipeline.Jobs(&cfg.Sources[i], pipeline.Options{Logger: opts.Logger})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ package extract
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,15 +18,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"syncer/internal/redact"
 	"syncer/internal/version"
 )
 
@@ -41,14 +42,16 @@ const (
 	errorBodyBytes = 64 << 10 // how much of a non-2xx body is read
 	snippetRunes   = 200      // how much of a body goes into an error
 	maxRedirects   = 10
-
-	redactedText = "[REDACTED]"
 )
 
 // ClientConfig configures a Client. Zero values take the defaults given.
 type ClientConfig struct {
-	Source     string        // source name from config, e.g. "acme-ogmma"; appears in every error
-	BaseURL    string        // e.g. "https://oapi.ogmma.com.br"; may have a path prefix, request paths are appended to it
+	Source string // source name from config, e.g. "acme-ogmma"; appears in every error
+	// BaseURL is e.g. "https://oapi.ogmma.com.br"; it may have a path
+	// prefix, request paths are appended to it. http:// is refused unless
+	// the host is loopback (localhost, 127.0.0.0/8, ::1): it would send the
+	// credentials in clear text.
+	BaseURL    string
 	Timeout    time.Duration // per attempt, body included; default 30s
 	RateLimit  float64       // requests per second to this source, shared by all goroutines; 0 = unlimited
 	RateBurst  int           // requests let through at once before RateLimit applies; default 1
@@ -60,10 +63,12 @@ type ClientConfig struct {
 	MinRetryAfter       time.Duration // floor for Retry-After (so "0" is never a busy loop); default 250ms
 	MaxRetryAfter       time.Duration // a longer Retry-After ends the retries at once as rate limited; default 5m
 	MaxBodyBytes        int64         // cap on a response body; default 64 MiB
-	// Secrets are every credential value. They are replaced by "[REDACTED]"
-	// in errors and log lines, also URL-encoded.
-	Secrets []string
-	// Auth, if set, puts the credentials on each attempt (not on Fetch).
+	// Redactor hides the credentials in errors and log lines; it must know
+	// every credential the client sends. Share the logger's, so that a
+	// credential learned at run time (AddSecret) is hidden there too.
+	// Default: one that hides only userinfo passwords.
+	Redactor *redact.Redactor
+	// Auth, if set, puts the credentials on each attempt.
 	Auth func(ctx context.Context, req *http.Request) error
 	// Renew, if set, is called when the platform answers 401 or 403; the
 	// request is then sent once more, and a second refusal fails. Several
@@ -82,13 +87,12 @@ type ClientConfig struct {
 // Client sends requests to one source with retries, a rate limit, a body size
 // cap and redaction. It is safe for concurrent use.
 type Client struct {
-	cfg      ClientConfig // defaults applied
-	base     *url.URL
-	api      *http.Client // follows redirects only within the same host
-	limiter  *limiter     // nil: unlimited
-	redactor atomic.Pointer[strings.Replacer]
-	secretMu sync.Mutex // guards secrets, for AddSecret
-	secrets  []string
+	cfg     ClientConfig // defaults applied
+	base    *url.URL
+	api     *http.Client // follows redirects only within the same host and scheme
+	limiter *limiter     // nil: unlimited
+	// answered is set by the first 2xx; a 404 before it hints at base_url.
+	answered atomic.Bool
 }
 
 // Response is a response whose body was read in full.
@@ -115,6 +119,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fail("base URL must start with http:// or https://")
 	case base.Host == "":
 		return nil, fail("base URL has no host")
+	case base.Scheme == "http" && !isLoopback(base.Hostname()):
+		return nil, fail("base URL %s uses http://, which sends the credentials in clear text; use https:// (http:// only to a loopback host: localhost, 127.0.0.1, ::1)",
+			cfg.Redactor.String(base.Redacted()))
 	case base.Fragment != "":
 		return nil, fail("base URL must not have a #fragment")
 	}
@@ -153,9 +160,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
 	}
+	if cfg.Redactor == nil {
+		cfg.Redactor = redact.New()
+	}
 
-	c := &Client{cfg: cfg, base: base, secrets: slices.Clone(cfg.Secrets)}
-	c.redactor.Store(newRedactor(c.secrets))
+	c := &Client{cfg: cfg, base: base}
 	api := *cfg.HTTPClient
 	api.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		first := via[0].URL
@@ -193,7 +202,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %s %s: %w", c.cfg.Source, method, c.Redact(path), err)
 	}
-	return c.send(ctx, &request{method: method, url: u, header: header, body: body, hc: c.api, auth: true})
+	return c.send(ctx, &request{method: method, url: u, header: header, body: body})
 }
 
 // GetJSON is Do(GET) followed by json.Unmarshal of the body into v. A body
@@ -204,7 +213,7 @@ func (c *Client) GetJSON(ctx context.Context, path string, query url.Values, hea
 	if err != nil {
 		return nil, fmt.Errorf("source %q: GET %s: %w", c.cfg.Source, c.Redact(path), err)
 	}
-	return c.sendJSON(ctx, &request{method: http.MethodGet, url: u, header: header, hc: c.api, auth: true, wantJSON: true}, v)
+	return c.sendJSON(ctx, &request{method: http.MethodGet, url: u, header: header, wantJSON: true}, v)
 }
 
 // PostJSON marshals in (nil: no body), POSTs it with Content-Type:
@@ -223,54 +232,13 @@ func (c *Client) PostJSON(ctx context.Context, path string, in, out any) (*Respo
 		}
 	}
 	header := http.Header{"Content-Type": {"application/json"}}
-	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, hc: c.api, auth: true, wantJSON: out != nil}, out)
+	return c.sendJSON(ctx, &request{method: http.MethodPost, url: u, header: header, body: body, wantJSON: out != nil}, out)
 }
 
-// Fetch downloads an absolute URL (an export file link) with the same
-// retries, caps, User-Agent and redaction as Do but without Auth. The URL, and
-// every redirect, must be https to a host in allowHosts (a bare host allows
-// any port); allowInsecure also lets plain http through to a loopback host,
-// for tests.
-func (c *Client) Fetch(ctx context.Context, rawURL string, allowHosts []string, allowInsecure bool) (*Response, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("source %q: fetch %s: %w: not a valid URL", c.cfg.Source, c.Redact(rawURL), ErrURLNotAllowed)
-	}
-	if err := checkFetchURL(u, allowHosts, allowInsecure); err != nil {
-		return nil, fmt.Errorf("source %q: fetch %s: %w", c.cfg.Source, c.Redact(u.String()), err)
-	}
-	hc := *c.cfg.HTTPClient
-	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= maxRedirects {
-			return &permanentError{fmt.Errorf("stopped after %d redirects", maxRedirects)}
-		}
-		if err := checkFetchURL(req.URL, allowHosts, allowInsecure); err != nil {
-			return &permanentError{fmt.Errorf("redirect: %w", err)}
-		}
-		return nil
-	}
-	header := http.Header{"Accept": {"*/*"}}
-	return c.send(ctx, &request{method: http.MethodGet, url: u, header: header, hc: &hc})
-}
-
-func checkFetchURL(u *url.URL, allowHosts []string, allowInsecure bool) error {
-	host := u.Hostname()
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && allowInsecure && isLoopback(host):
-	default:
-		return fmt.Errorf("%w: scheme %q (only https download links are followed)", ErrURLNotAllowed, u.Scheme)
-	}
-	for _, h := range allowHosts {
-		if strings.EqualFold(h, host) || strings.EqualFold(h, u.Host) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: host %q is not among the allowed download hosts (file_hosts)", ErrURLNotAllowed, host)
-}
-
+// isLoopback reports whether host is localhost or a loopback address
+// (127.0.0.0/8, ::1), the only hosts plain http:// may go to.
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -309,8 +277,6 @@ type request struct {
 	url      *url.URL
 	header   http.Header
 	body     []byte
-	hc       *http.Client
-	auth     bool // apply Auth and Renew
 	wantJSON bool // a 2xx body that is not valid JSON is retried
 }
 
@@ -335,7 +301,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 	}
 	var retries, rateRetries int
 	// Renew at most once per logical request, and never from inside Renew.
-	canRenew := r.auth && c.cfg.Renew != nil && ctx.Value(renewingKey{}) == nil
+	canRenew := c.cfg.Renew != nil && ctx.Value(renewingKey{}) == nil
 	for attempt := 1; ; attempt++ {
 		if err := c.waitTurn(ctx); err != nil {
 			return nil, fail(err)
@@ -360,6 +326,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 			retries++
 			wait = c.backoff(retries)
 		case isSuccess(status):
+			c.answered.Store(true)
 			return resp, nil
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			if !canRenew {
@@ -392,7 +359,11 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 			retries++
 			wait = c.backoff(retries)
 		default: // other 4xx, unfollowed 3xx, 5xx past the budget
-			return nil, &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
+			se := &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
+			if status == http.StatusNotFound && !c.answered.Load() {
+				se.Hint = fmt.Sprintf("no request to this source has succeeded yet: check base_url in the config (%s); it should be the platform's address, syncer adds the API path itself", c.baseURL())
+			}
+			return nil, se
 		}
 
 		attrs := []slog.Attr{
@@ -453,13 +424,13 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
-	if r.auth && c.cfg.Auth != nil {
+	if c.cfg.Auth != nil {
 		if err := c.cfg.Auth(ctx, req); err != nil {
 			return nil, &permanentError{fmt.Errorf("set credentials: %w", err)}
 		}
 	}
 
-	httpResp, err := r.hc.Do(req)
+	httpResp, err := c.api.Do(req)
 	if err != nil {
 		return nil, c.transportError(ctx, err)
 	}
@@ -491,16 +462,46 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 
 // transportError turns an error from the transport into what the retry loop
 // needs: the attempt's own timeout said plainly, *url.Error unwrapped (it
-// repeats the method and the unredacted URL).
+// repeats the method and the unredacted URL), and the failures that waiting
+// cannot mend (a host that does not exist, a certificate refused) made
+// permanent, saying what to check.
 func (c *Client) transportError(attemptCtx context.Context, err error) error {
 	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("no complete response within %s", c.cfg.Timeout)
 	}
 	if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) {
-		return urlErr.Err
+		err = urlErr.Err
+	}
+	if dnsErr := (*net.DNSError)(nil); errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return &permanentError{fmt.Errorf("%w: %w; check the host in base_url in the config (%s)", ErrHostNotFound, err, c.baseURL())}
+	}
+	if isCertificateError(err) {
+		return &permanentError{fmt.Errorf("%w: %w; check the certificate that %s serves (valid for that name, not expired, signed by an authority this machine trusts) and the host in base_url (%s)",
+			ErrCertificate, err, c.base.Host, c.baseURL())}
 	}
 	return err
 }
+
+// isCertificateError reports whether err is the server's certificate
+// failing verification.
+func isCertificateError(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		roots     x509.SystemRootsError
+		insecure  x509.InsecureAlgorithmError
+		critical  x509.UnhandledCriticalExtension
+		violation x509.ConstraintViolationError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &roots) || errors.As(err, &insecure) ||
+		errors.As(err, &critical) || errors.As(err, &violation)
+}
+
+// baseURL is BaseURL as errors show it.
+func (c *Client) baseURL() string { return c.Redact(c.base.Redacted()) }
 
 // backoff is the wait before retry n (1-based): exponential with equal
 // jitter, within [MinBackoff, MaxBackoff].
@@ -563,59 +564,16 @@ func snippet(s string) string {
 	return string([]rune(s)[:snippetRunes]) + "…"
 }
 
-// userinfoPassword matches the password of a URL's userinfo: scheme://user:PASSWORD@.
-var userinfoPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:)[^/?#@\s]*@`)
-
-func newRedactor(secrets []string) *strings.Replacer {
-	var forms []string
-	for _, s := range secrets {
-		if s != "" {
-			forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s))
-		}
-	}
-	// Longest first: a Replacer tries its pairs in order at each position.
-	slices.SortFunc(forms, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return strings.Compare(a, b)
-	})
-	forms = slices.Compact(forms)
-	if len(forms) == 0 {
-		return nil
-	}
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, redactedText)
-	}
-	return strings.NewReplacer(pairs...)
-}
-
 // AddSecret adds a credential learned at run time (an access token from a
-// password grant) to what Redact hides.
-func (c *Client) AddSecret(secret string) {
-	if secret == "" {
-		return
-	}
-	c.secretMu.Lock()
-	defer c.secretMu.Unlock()
-	c.secrets = append(c.secrets, secret)
-	c.redactor.Store(newRedactor(c.secrets))
-}
+// password grant) to what the client's Redactor hides, and so to what
+// every logger sharing that Redactor hides.
+func (c *Client) AddSecret(secret string) { c.cfg.Redactor.Add(secret) }
 
-// Redact replaces every configured secret in s, as is or URL-encoded (query
-// or path form), and every password in a URL's userinfo by "[REDACTED]".
-// Other packages use it for their own errors and log lines.
-func (c *Client) Redact(s string) string {
-	if r := c.redactor.Load(); r != nil {
-		s = r.Replace(s)
-	}
-	return userinfoPassword.ReplaceAllString(s, "${1}"+redactedText+"@")
-}
+// Redact hides the credentials in s as the client's Redactor does. Other
+// packages use it for their own errors and log lines.
+func (c *Client) Redact(s string) string { return c.cfg.Redactor.String(s) }
 
-func (c *Client) redactErr(err error) error {
-	return &redactedError{msg: c.Redact(err.Error()), err: err}
-}
+func (c *Client) redactErr(err error) error { return c.cfg.Redactor.Error(err) }
 
 // sleep waits for d or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) error {

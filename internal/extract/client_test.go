@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"syncer/internal/redact"
 	"syncer/internal/version"
 )
 
@@ -118,6 +121,12 @@ func TestNewClientValidates(t *testing.T) {
 	}{
 		{"valid", ClientConfig{Source: "s", BaseURL: "https://oapi.ogmma.com.br"}, ""},
 		{"valid with path prefix", ClientConfig{Source: "s", BaseURL: "http://127.0.0.1:1234/ogmma"}, ""},
+		{"http to localhost", ClientConfig{Source: "s", BaseURL: "http://LocalHost:8089"}, ""},
+		{"http to 127.0.0.0/8", ClientConfig{Source: "s", BaseURL: "http://127.8.9.10"}, ""},
+		{"http to ::1", ClientConfig{Source: "s", BaseURL: "http://[::1]:8089"}, ""},
+		{"http to another host", ClientConfig{Source: "s", BaseURL: "http://oapi.ogmma.com.br"}, "sends the credentials in clear text"},
+		{"http to a private address", ClientConfig{Source: "s", BaseURL: "http://10.0.0.7:8080"}, "use https://"},
+		{"http to a name that starts with localhost", ClientConfig{Source: "s", BaseURL: "http://localhost.example.com"}, "clear text"},
 		{"no source", ClientConfig{BaseURL: "https://x.example"}, "source name is empty"},
 		{"bad URL", ClientConfig{Source: "s", BaseURL: "https://x.example/%zz"}, "not a valid URL"},
 		{"other scheme", ClientConfig{Source: "s", BaseURL: "ftp://x.example"}, "http:// or https://"},
@@ -369,7 +378,7 @@ func TestClientAuthErrorIsRedacted(t *testing.T) {
 	)
 	var logs bytes.Buffer
 	c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
-		cfg.Secrets = []string{secret}
+		cfg.Redactor = redact.New(secret)
 		cfg.Auth = func(ctx context.Context, req *http.Request) error {
 			req.Header.Set("Authorization", "Bearer "+secret)
 			return nil
@@ -564,10 +573,10 @@ func TestClientGivesUpOnNetworkErrors(t *testing.T) {
 	srv.Close() // nothing listens any more
 	c, s := newTestClient(t, srv.URL, func(cfg *ClientConfig) {
 		cfg.MaxRetries = 2
-		cfg.Secrets = []string{"k3y"}
+		cfg.Redactor = redact.New("k3y-0123")
 	})
 
-	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", url.Values{"key": {"k3y"}}, nil, nil)
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", url.Values{"key": {"k3y-0123"}}, nil, nil)
 	if err == nil || len(s.Waits()) != 2 {
 		t.Fatalf("err = %v after %d waits, want an error after 2", err, len(s.Waits()))
 	}
@@ -684,79 +693,132 @@ func TestClientRefusesRedirectToAnotherHost(t *testing.T) {
 	}
 }
 
-func TestFetch(t *testing.T) {
+// TestClientRefusesRedirectToPlainHTTP: an https source that redirects to
+// http on the same host and port is not followed; the credentials would go
+// in clear text.
+func TestClientRefusesRedirectToPlainHTTP(t *testing.T) {
 	t.Parallel()
-	var gotAuth, gotUA string
-	files := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		gotAuth, gotUA = r.Header.Get("Authorization"), r.Header.Get("User-Agent")
-		io.WriteString(w, "source;session_created_at\n5511999999999;2025-03-01 09:00:00\n")
-	})
-	localhostURL := strings.Replace(files.URL, "127.0.0.1", "localhost", 1)
-	redirector := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, localhostURL+"/sessions.csv", http.StatusFound)
-	})
-	c, _ := newTestClient(t, "https://api-messaging.wavy.global", func(cfg *ClientConfig) {
-		cfg.Auth = func(ctx context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer secret")
-			return nil
-		}
-	})
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, "http://"+r.Host+"/v1/y", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := newTestClient(t, srv.URL, func(cfg *ClientConfig) { cfg.HTTPClient = srv.Client() })
+
+	_, err := c.Do(t.Context(), http.MethodGet, "/v1/x", nil, nil, nil)
+	if !errors.Is(err, ErrURLNotAllowed) || hits.Load() != 1 {
+		t.Fatalf("err = %v after %d requests, want ErrURLNotAllowed after 1", err, hits.Load())
+	}
+}
+
+// TestClientFailsFastWhereWaitingCannotHelp: a host DNS does not know and a
+// certificate that fails verification are not retried, and the error says
+// what to check.
+func TestClientFailsFastWhereWaitingCannotHelp(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, `{}`)
+	}))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	trusting := tlsSrv.Client() // trusts the test certificate, made for 127.0.0.1, ::1 and example.com
+	noDNS := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}}}
 
 	tests := []struct {
-		name          string
-		url           string
-		hosts         []string
-		allowInsecure bool
-		wantErr       error
+		name    string
+		baseURL string
+		hc      *http.Client
+		wantErr error
+		want    []string
 	}{
-		{"allowed", files.URL + "/sessions.csv", []string{"127.0.0.1"}, true, nil},
-		{"host not listed", files.URL + "/sessions.csv", []string{"chatclub-cdn.wavy.global"}, true, ErrURLNotAllowed},
-		{"plain http", files.URL + "/sessions.csv", []string{"127.0.0.1"}, false, ErrURLNotAllowed},
-		{"plain http to another host", "http://chatclub-cdn.wavy.global/s.csv", []string{"chatclub-cdn.wavy.global"}, true, ErrURLNotAllowed},
-		{"redirect to a host not listed", redirector.URL + "/s.csv", []string{"127.0.0.1"}, true, ErrURLNotAllowed},
-		{"not a URL", "https://%zz", []string{"127.0.0.1"}, true, ErrURLNotAllowed},
+		{"no such host", "https://acme.digisac.invalid", noDNS, ErrHostNotFound,
+			[]string{"host not found", "no such host", "check the host in base_url in the config (https://acme.digisac.invalid)"}},
+		{"unknown authority", tlsSrv.URL, nil, ErrCertificate,
+			[]string{"TLS certificate refused", "unknown authority", "check the certificate"}},
+		{"certificate for another name", strings.Replace(tlsSrv.URL, "127.0.0.1", "localhost", 1), trusting, ErrCertificate,
+			[]string{"TLS certificate refused", "localhost", "check the certificate"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := files.hits.Load()
-			resp, err := c.Fetch(t.Context(), tt.url, tt.hosts, tt.allowInsecure)
-			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
-				t.Fatalf("Fetch err = %v, want %v", err, tt.wantErr)
+			before := hits.Load()
+			var logs bytes.Buffer
+			c, s := newTestClient(t, tt.baseURL, func(cfg *ClientConfig) {
+				cfg.HTTPClient = tt.hc
+				cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			_, err := c.Do(t.Context(), http.MethodGet, "/api/v1/me", nil, nil, nil)
+			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
-			if tt.wantErr != nil {
-				if files.hits.Load() != before {
-					t.Errorf("a refused URL was fetched")
+			if len(s.Waits()) != 0 || logs.Len() != 0 {
+				t.Errorf("retried: waits %v, log:\n%s", s.Waits(), logs.String())
+			}
+			if hits.Load() != before {
+				t.Errorf("the handler was reached")
+			}
+			for _, want := range append([]string{`source "acme-ogmma": GET `}, tt.want...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q\nlacks %q", err, want)
 				}
-				return
-			}
-			if !strings.HasPrefix(string(resp.Body), "source;session_created_at") {
-				t.Errorf("body = %q", resp.Body)
-			}
-			if gotAuth != "" || gotUA != version.UserAgent() {
-				t.Errorf("Fetch sent Authorization %q and User-Agent %q; want none and %q", gotAuth, gotUA, version.UserAgent())
 			}
 		})
 	}
 }
 
-func TestRedact(t *testing.T) {
+// TestClient404HintsAtBaseURL: a 404 before any success most likely means
+// a base_url with a path of its own (".../api/v1" gives "/api/v1/api/v1/").
+func TestClient404HintsAtBaseURL(t *testing.T) {
 	t.Parallel()
-	c, _ := newTestClient(t, "https://x.example", func(cfg *ClientConfig) {
-		cfg.Secrets = []string{"p@ss word/1", "abc", "abcdef", ""}
-	})
-	tests := []struct{ in, want string }{
-		{"token p@ss word/1 refused", "token [REDACTED] refused"},
-		{"https://x.example/v1?key=" + url.QueryEscape("p@ss word/1"), "https://x.example/v1?key=[REDACTED]"},
-		{"https://x.example/v1/" + url.PathEscape("p@ss word/1") + "/x", "https://x.example/v1/[REDACTED]/x"},
-		{"abcdef and abc", "[REDACTED] and [REDACTED]"},
-		{"postgres://user:hunter2@db:5432/x and https://u:p@h/", "postgres://user:[REDACTED]@db:5432/x and https://u:[REDACTED]@h/"},
-		{"https://user@h/ and a@b:c", "https://user@h/ and a@b:c"},
-		{"nothing to hide", "nothing to hide"},
-	}
-	for _, tt := range tests {
-		if got := c.Redact(tt.in); got != tt.want {
-			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+	srv := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/api/v1/tickets" || r.URL.Path == "/api/v1/gone" {
+			http.NotFound(w, r)
+			return
 		}
+		io.WriteString(w, `{}`)
+	})
+	const hint = "no request to this source has succeeded yet: check base_url in the config"
+
+	wrong, _ := newTestClient(t, srv.URL+"/api/v1", nil)
+	_, err := wrong.Do(t.Context(), http.MethodGet, "/api/v1/tickets", nil, nil, nil)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		t.Fatalf("err = %v, want a 404 StatusError", err)
+	}
+	want := hint + " (" + srv.URL + "/api/v1); it should be the platform's address, syncer adds the API path itself"
+	if se.Hint != want || !strings.HasSuffix(err.Error(), "; "+want) {
+		t.Errorf("err = %q\nwant it to end with %q", err, want)
+	}
+
+	right, _ := newTestClient(t, srv.URL, nil)
+	if _, err := right.Do(t.Context(), http.MethodGet, "/api/v1/tickets", nil, nil, nil); err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	_, err = right.Do(t.Context(), http.MethodGet, "/api/v1/gone", nil, nil, nil)
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound || se.Hint != "" || strings.Contains(err.Error(), "base_url") {
+		t.Errorf("a 404 after a success: err = %v, want no base_url hint", err)
+	}
+}
+
+// TestClientSharesItsRedactor: a credential learned at run time is hidden
+// by every logger that shares the client's Redactor, and the client's
+// errors hide the configured ones.
+func TestClientSharesItsRedactor(t *testing.T) {
+	t.Parallel()
+	r := redact.New("configured-key")
+	c, _ := newTestClient(t, "https://x.example", func(cfg *ClientConfig) { cfg.Redactor = r })
+	c.AddSecret("0f3a9c2e77b1")
+	if got := r.String("key configured-key, token 0f3a9c2e77b1"); got != "key [REDACTED], token [REDACTED]" {
+		t.Errorf("shared Redactor gives %q", got)
+	}
+	if got := c.Redact("https://u:pw@x.example/?t=0f3a9c2e77b1"); got != "https://u:[REDACTED]@x.example/?t=[REDACTED]" {
+		t.Errorf("Redact gives %q", got)
 	}
 }
 

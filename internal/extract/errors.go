@@ -15,9 +15,16 @@ var (
 	// ErrBodyTooLarge means a response body was over ClientConfig.MaxBodyBytes.
 	// It is not retried.
 	ErrBodyTooLarge = errors.New("response body too large")
-	// ErrURLNotAllowed means Fetch (or a redirect) was asked to follow a URL
-	// whose scheme or host is not allowed. It is not retried.
+	// ErrURLNotAllowed means the platform redirected to another host or
+	// from https to plain http. It is not retried.
 	ErrURLNotAllowed = errors.New("URL not allowed")
+	// ErrHostNotFound means DNS says the base URL's host does not exist.
+	// It is not retried.
+	ErrHostNotFound = errors.New("host not found")
+	// ErrCertificate means the server's TLS certificate failed
+	// verification (unknown authority, wrong host name, expired...). It is
+	// not retried.
+	ErrCertificate = errors.New("TLS certificate refused")
 )
 
 // AuthError means the platform answered 401 or 403: the stream must fail at
@@ -74,6 +81,9 @@ type StatusError struct {
 	URL    string // redacted
 	Status int
 	Body   string // redacted snippet of the response body
+	// Hint says what to check, when the Client has a guess: a 404 before
+	// any success points at base_url.
+	Hint string
 }
 
 func (e *StatusError) Error() string {
@@ -84,18 +94,11 @@ func (e *StatusError) Error() string {
 	if e.Body != "" {
 		msg += ": " + e.Body
 	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
 	return msg
 }
-
-// redactedError is err with secrets taken out of its text; errors.Is and
-// errors.As still reach err.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // permanentError marks an attempt's failure that retrying cannot fix.
 type permanentError struct{ err error }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"syncer/internal/config"
+	"syncer/internal/redact"
 )
 
 // Mode is how a stream reads its source.
@@ -40,10 +41,11 @@ type StreamSpec struct {
 
 // Env is what a platform's streams get from the process that runs them.
 type Env struct {
-	// Secrets are every credential to keep out of errors and logs (all
-	// sources', not only this one's).
-	Secrets []string
-	Logger  *slog.Logger
+	// Redactor hides the credentials in errors and log lines; it knows
+	// this source's, and the logger shares it, so that tokens learned at
+	// run time are hidden in both.
+	Redactor *redact.Redactor
+	Logger   *slog.Logger
 	// Now is the streams' clock (when a run starts); nil means time.Now.
 	Now func() time.Time
 }

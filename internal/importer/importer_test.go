@@ -19,7 +19,7 @@ import (
 )
 
 func digisacSource() *config.Source {
-	c := &config.Config{Sources: []config.Source{{Name: "acme-digisac", Platform: config.Digisac, BaseURL: "https://acme.digisac.app", Token: "t"}}}
+	c := &config.Config{Sources: []config.Source{{Name: "acme-digisac", Platform: config.Digisac, BaseURL: "https://acme.digisac.app", Token: "digisac-test-token"}}}
 	c.ApplyDefaults()
 	return &c.Sources[0]
 }

@@ -9,6 +9,7 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/extract"
 	_ "syncer/internal/platforms" // every platform registers its streams and mappings
+	"syncer/internal/redact"
 	"syncer/internal/transform"
 )
 
@@ -28,9 +29,12 @@ type Options struct {
 	Streams []string
 	// Request is copied into every job.
 	Request extract.Request
-	// Secrets are all the credentials to redact, not just this source's.
-	Secrets []string
-	Logger  *slog.Logger
+	// Redactor hides the credentials in errors and log lines; it must know
+	// this source's. Share the logger's, so that tokens the source learns
+	// at run time are hidden there too. Default: one for this source's
+	// credentials alone.
+	Redactor *redact.Redactor
+	Logger   *slog.Logger
 	// Now is the clock of the extractors (when a run starts); default
 	// time.Now.
 	Now func() time.Time
@@ -70,7 +74,12 @@ func Jobs(src *config.Source, opts Options) ([]Job, error) {
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	streams, err := p.Open(src, names, extract.Env{Secrets: opts.Secrets, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now})
+	redactor := opts.Redactor
+	if redactor == nil {
+		redactor = redact.New(src.Token.Reveal(), src.Password.Reveal(), src.APIKey.Reveal(), src.WebhookSecret.Reveal())
+	}
+	env := extract.Env{Redactor: redactor, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now}
+	streams, err := p.Open(src, names, env)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", src.Name, err)
 	}

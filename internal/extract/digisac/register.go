@@ -54,7 +54,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 			BaseURL:   src.BaseURL,
 			Timeout:   src.Timeout.Std(),
 			RateLimit: src.RateLimit,
-			Secrets:   env.Secrets,
+			Redactor:  env.Redactor,
 			Logger:    logger,
 		},
 		Token: src.Token.Reveal(), Username: src.Username, Password: src.Password.Reveal(),
