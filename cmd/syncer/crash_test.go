@@ -263,3 +263,51 @@ func TestCrashDigisac(t *testing.T) {
 	}
 	t.Logf("warehouse equals the simulator: %d messages", total)
 }
+
+// TestCrashImport kills `syncer import` of a large CSV at two moments, then
+// imports the file again: it goes on after what was committed, and the
+// warehouse holds every ticket of the file once; a fourth import is
+// skipped.
+func TestCrashImport(t *testing.T) {
+	rows := 100_000
+	if testing.Short() {
+		rows = 30_000
+	}
+	bin := buildSyncer(t)
+	db := dbtest.New(t)
+	cfg := digisacConfig(t)
+	path := filepath.Join(t.TempDir(), "tickets.csv")
+	var b strings.Builder
+	b.WriteString("Protocolo;Contato;Aberto em;Fechado em;Tempo de atendimento\n")
+	for i := range rows {
+		fmt.Fprintf(&b, "2026%09d;Contato %d;01/03/2025 10:%02d:00;01/03/2025 11:00:00;00:%02d:00\n", i, i, i%60, i%60)
+	}
+	writeFile(t, path, b.String())
+	importCmd := func() *exec.Cmd {
+		cmd := exec.Command(bin, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error",
+			"--source", "acme-digisac", "--format", "digisac-tickets-csv", path)
+		cmd.Env = append(os.Environ(), "SYNCER_CONFIG=")
+		return cmd
+	}
+	count := func() int { return countRows(t, db, "conversations") }
+	kills := killDuring(t, importCmd, count, rows, []float64{0.3, 0.6})
+	out, err := importCmd().CombinedOutput()
+	if err != nil {
+		t.Fatalf("final import: %v\n%s", err, out)
+	}
+	var n, distinct, failed int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT protocol),
+		(SELECT count(*) FROM sync_runs WHERE status = 'failed' AND error LIKE 'interrupted%') FROM conversations`).Scan(&n, &distinct, &failed); err != nil {
+		t.Fatal(err)
+	}
+	if n != rows || distinct != rows {
+		t.Fatalf("%d tickets (%d protocols) after the killed imports, want %d", n, distinct, rows)
+	}
+	if failed != kills {
+		t.Fatalf("%d killed imports recorded as interrupted, want %d", failed, kills)
+	}
+	if out, err := importCmd().CombinedOutput(); err != nil || !strings.Contains(string(out), "already imported") {
+		t.Fatalf("import after the complete one: %v\n%s", err, out)
+	}
+	t.Logf("every ticket of the file is in once: %d, after %d kills", n, kills)
+}

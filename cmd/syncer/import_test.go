@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +100,118 @@ func TestImportFormatOfAnotherPlatformSaysAnOgmmaSource(t *testing.T) {
 	const want = "format digisac-tickets-csv is for digisac sources, and this source is an ogmma source"
 	if code != exitUsage || !strings.Contains(stderr, want) {
 		t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
+	}
+}
+
+// digisacSim serves a Digisac simulator and writes a config that syncs
+// from it.
+func digisacSim(t *testing.T, dc sim.DigisacConfig) (*sim.Digisac, string) {
+	t.Helper()
+	ds := sim.NewDigisac(dc)
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
+	t.Cleanup(srv.Close)
+	cfg := filepath.Join(t.TempDir(), "syncer.yaml")
+	writeFile(t, cfg, fmt.Sprintf("sources:\n  - name: acme-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 1000\n", srv.URL, ds.Token()))
+	return ds, cfg
+}
+
+// ticketMessages counts the API messages and the transcript lines of the
+// ticket with protocol, and the lines still waiting under protocol:<n>.
+func ticketMessages(t *testing.T, db *dbtest.DB, protocol string) (api, lines, waiting int) {
+	t.Helper()
+	err := db.Pool.QueryRow(context.Background(), `
+		SELECT count(*) FILTER (WHERE NOT m.from_transcript), count(*) FILTER (WHERE m.from_transcript),
+		       (SELECT count(*) FROM messages w WHERE w.conversation_external_id = 'protocol:' || $1)
+		FROM conversations c JOIN messages m ON m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+		WHERE c.protocol = $1 AND c.external_id NOT LIKE 'protocol:%'`, protocol).Scan(&api, &lines, &waiting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api, lines, waiting
+}
+
+// A ticket's messages have one source of truth, whichever comes first: the
+// transcript of a ticket synced from the API adds nothing, and syncing a
+// ticket whose transcript was imported leaves only the API's messages.
+func TestImportedTranscriptAndTheAPIKeepOneCopy(t *testing.T) {
+	t.Parallel()
+	importTranscript := func(t *testing.T, ds *sim.Digisac, cfg string, db *dbtest.DB, protocol string) {
+		t.Helper()
+		text, ok := ds.Transcript(protocol)
+		if !ok {
+			t.Fatalf("no transcript for %s", protocol)
+		}
+		path := filepath.Join(t.TempDir(), protocol+".txt")
+		writeFile(t, path, text)
+		code, stdout, stderr := cli(t, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error",
+			"--source", "acme-digisac", "--format", "digisac-transcript-txt", path)
+		if code != exitOK {
+			t.Fatalf("import: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+		}
+	}
+	sync := func(t *testing.T, cfg string, db *dbtest.DB) {
+		t.Helper()
+		if code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error"); code != exitOK {
+			t.Fatalf("sync: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+		}
+	}
+
+	t.Run("the API first", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		ds, cfg := digisacSim(t, sim.DigisacConfig{Seed: 61, Contacts: 6, Tickets: 8, MessagesPerTicket: 5})
+		sync(t, cfg, db)
+		protocol := ds.Protocols()[0]
+		before, _, _ := ticketMessages(t, db, protocol)
+		if before == 0 {
+			t.Fatal("the ticket has no API messages; the test proves nothing")
+		}
+		importTranscript(t, ds, cfg, db, protocol)
+		if api, lines, waiting := ticketMessages(t, db, protocol); api != before || lines != 0 || waiting != 0 {
+			t.Fatalf("after the import: %d API messages, %d transcript lines, %d waiting; want %d, 0, 0", api, lines, waiting, before)
+		}
+	})
+	t.Run("the transcript first", func(t *testing.T) {
+		t.Parallel()
+		db := dbtest.New(t)
+		ds, cfg := digisacSim(t, sim.DigisacConfig{Seed: 62, Contacts: 6, Tickets: 8, MessagesPerTicket: 5})
+		if code, _, stderr := cli(t, "migrate", "up", "--database-url", db.URL); code != exitOK {
+			t.Fatalf("migrate: %s", stderr)
+		}
+		protocol := ds.Protocols()[0]
+		importTranscript(t, ds, cfg, db, protocol)
+		var waiting int
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE conversation_external_id = 'protocol:' || $1`, protocol).Scan(&waiting); err != nil || waiting == 0 {
+			t.Fatalf("the imported lines do not wait under protocol:%s (%d, %v)", protocol, waiting, err)
+		}
+		sync(t, cfg, db)
+		api, lines, waiting := ticketMessages(t, db, protocol)
+		if api == 0 || lines != 0 || waiting != 0 {
+			t.Fatalf("after the sync: %d API messages, %d transcript lines, %d waiting; want only API messages", api, lines, waiting)
+		}
+	})
+}
+
+// A file that is not text, or that is empty, gets one short line.
+func TestImportRefusesBinaryAndEmptyFiles(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	cfg := digisacConfig(t)
+	dir := t.TempDir()
+	self, err := os.Executable() // an ELF binary
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	writeFile(t, empty, "")
+	for _, tc := range []struct{ path, want string }{
+		{self, "not a text file (it holds NUL bytes): check that it is a digisac-transcript-txt export"},
+		{empty, "the file is empty"},
+	} {
+		code, _, stderr := cli(t, "import", "--config", cfg, "--database-url", db.URL, "--log-level", "error",
+			"--source", "acme-digisac", "--format", "digisac-transcript-txt", tc.path)
+		if code != exitFailed || !strings.Contains(stderr, tc.want) || len(stderr) > 300 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s: exit %d, stderr (%d bytes) %q; want one short line saying %q", filepath.Base(tc.path), code, len(stderr), stderr, tc.want)
+		}
 	}
 }

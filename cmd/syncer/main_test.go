@@ -121,7 +121,7 @@ func TestSyncPlansASourceNamedTwiceOnce(t *testing.T) {
 	if err := e.loadConfig(true); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := e.plan(syncFlags{sources: listFlag{"acme-ogmma", "acme-ogmma"}}, extract.Request{})
+	jobs, _, err := e.plan(syncFlags{sources: listFlag{"acme-ogmma", "acme-ogmma"}}, extract.Request{})
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("%d jobs (%v), want 1", len(jobs), err)
 	}

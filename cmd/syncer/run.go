@@ -31,6 +31,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		return usagef("%s configures no sources", e.globals.configPath)
 	}
 	var entries []schedule.Entry
+	var cannot []error
 	for i := range e.cfg.Sources {
 		src := &e.cfg.Sources[i]
 		sched, err := config.ParseSchedule(src.Schedule)
@@ -39,9 +40,17 @@ func (e *env) run(ctx context.Context, args []string) error {
 		}
 		jobs, err := pipeline.Jobs(src, pipeline.Options{Redactor: e.redactor, Logger: e.logger})
 		if err != nil {
-			return usagef("%v", err)
+			cannot = append(cannot, err)
+			continue
 		}
 		entries = append(entries, schedule.Entry{Source: src.Name, Schedule: sched, Jobs: jobs})
+	}
+	// A source that cannot run does not stop the others; it is said once.
+	for _, err := range cannot {
+		e.logger.ErrorContext(ctx, "source cannot run; the others run", slog.String("error", err.Error()))
+	}
+	if len(entries) == 0 {
+		return errors.New("no configured source can run in this version of syncer")
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", e.cfg.Listen)
 	if err != nil {
@@ -59,9 +68,11 @@ func (e *env) run(ctx context.Context, args []string) error {
 
 	reg := newMetrics()
 	reg.Set("syncer_up", 1)
+	store := state.New(pool, e.logger)
 	daemon := &schedule.Daemon{
-		Runner:      pipeline.NewRunner(state.New(pool, e.logger), e.logger, e.cfg.SafetyLag.Std()),
+		Runner:      pipeline.NewRunner(store, e.logger, e.cfg.SafetyLag.Std()),
 		Entries:     entries,
+		Chores:      e.chores(store),
 		Concurrency: e.cfg.Concurrency,
 		Logger:      e.logger,
 		OnOutcome:   func(o pipeline.Outcome) { recordOutcome(reg, o) },
@@ -104,4 +115,20 @@ func recordOutcome(r *metrics.Registry, o pipeline.Outcome) {
 	if o.Status == state.StatusSucceeded {
 		r.Set("syncer_last_success_timestamp_seconds", float64(time.Now().Unix()), o.Source, o.Stream)
 	}
+}
+
+// chores is the daemon's housekeeping: pruning runs older than
+// run_retention (0 keeps them all), every hour.
+func (e *env) chores(store *state.Store) []schedule.Chore {
+	keep := e.cfg.RunRetention.Std()
+	if keep <= 0 {
+		return nil
+	}
+	return []schedule.Chore{{Name: "prune runs", Every: time.Hour, Do: func(ctx context.Context) error {
+		n, err := store.PruneRuns(ctx, time.Now().Add(-keep))
+		if err == nil && n > 0 {
+			e.logger.InfoContext(ctx, "pruned old runs", slog.Int64("runs", n), slog.Duration("retention", keep))
+		}
+		return err
+	}}}
 }

@@ -22,6 +22,10 @@ type Config struct {
 	Concurrency int      `yaml:"concurrency"`  // streams running at once, all sources together; default 4, 1..256
 	Listen      string   `yaml:"listen"`       // health, metrics and webhooks; default "127.0.0.1:9090", host:port
 	SafetyLag   Duration `yaml:"safety_lag"`   // a saved cursor never passes now - SafetyLag; default 2m, >= 0
+	// RunRetention is how long syncer run keeps finished runs in
+	// sync_runs (the newest of each stream stays); default 90d, 0 keeps
+	// them all.
+	RunRetention Duration `yaml:"run_retention"`
 	Schema      string   `yaml:"schema"`       // warehouse schema; "" means the search_path (public)
 	Sources     []Source `yaml:"sources"`
 }
@@ -115,6 +119,7 @@ const (
 	DefaultConcurrency       = 4
 	DefaultListen            = "127.0.0.1:9090"
 	DefaultSafetyLag         = Duration(2 * time.Minute)
+	DefaultRunRetention      = Duration(90 * 24 * time.Hour)
 	DefaultSchedule          = "@every 5m"
 	DefaultRateLimit         = 5.0
 	DefaultPageSize          = 500

@@ -41,6 +41,9 @@ func (c *Config) applyDefaults(m *meta) {
 	if unset("safety_lag", c.SafetyLag == 0) {
 		c.SafetyLag = DefaultSafetyLag
 	}
+	if unset("run_retention", c.RunRetention == 0) {
+		c.RunRetention = DefaultRunRetention
+	}
 	for i := range c.Sources {
 		s, p := &c.Sources[i], indexPath("sources", i)
 		s.Platform = strings.ToLower(s.Platform)
@@ -119,6 +122,9 @@ func (c *Config) validate(m *meta) []Problem {
 	}
 	if c.SafetyLag < 0 {
 		v.addf("safety_lag", "safety_lag must not be negative, not %s", v.num("safety_lag", c.SafetyLag))
+	}
+	if c.RunRetention < 0 || (c.RunRetention > 0 && c.RunRetention < Duration(time.Hour)) {
+		v.addf("run_retention", "run_retention must be 0 (keep every run) or at least 1h, such as 90d, not %s", v.num("run_retention", c.RunRetention))
 	}
 	if err := checkListen(c.Listen); err != nil {
 		v.addf("listen", "listen must be host:port such as 127.0.0.1:9090, not %s%s", m.show("listen", c.Listen), v.detail("listen", err))

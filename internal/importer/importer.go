@@ -90,6 +90,8 @@ type Importer struct {
 	Loader *load.Loader
 	Logger *slog.Logger     // nil: no logs
 	Now    func() time.Time // nil: time.Now
+
+	committed func(done int64) // tests: called after each page commits
 }
 
 // New returns an importer on store, with a loader of its own.
@@ -169,6 +171,31 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		log.InfoContext(ctx, "file already imported; skipped", slog.Time("imported_at", prog.ImportedAt), slog.String("sha256", sn.sha256))
 		return res, nil
 	}
+	// The lease of (source, format) keeps two processes from importing
+	// the same kind of file for a source at once, and lets this one close
+	// the runs of imports that were killed.
+	lease, ok, err := im.Store.TryLease(ctx, s, format)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, fmt.Errorf("another syncer process is importing %s files for source %q; import this one when it is done", format, src.Name)
+	}
+	defer lease.Release()
+	if n, err := im.Store.FailAbandonedRuns(ctx, s, format); err != nil {
+		return res, err
+	} else if n > 0 {
+		log.WarnContext(ctx, "earlier imports were interrupted; marked failed, their commits are kept", slog.Int64("runs", n))
+	}
+	// Read again under the lease: an import that ran meanwhile may have
+	// gone further, or finished.
+	if prog, started, err = im.Store.ImportedFile(ctx, s, sn.sha256); err != nil {
+		return res, err
+	}
+	if prog.Complete {
+		res.Skipped, res.ImportedAt, res.Status = true, prog.ImportedAt, StatusSkipped
+		return res, nil
+	}
 	if started {
 		res.Resumed = prog.Done
 		log.InfoContext(ctx, "an earlier import of this file stopped halfway; going on after what it committed", slog.Int64("records", prog.Done))
@@ -183,6 +210,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	if err != nil {
 		return res, err
 	}
+	run.Lease = lease
 	res.RunID = run.ID
 	log = log.With(slog.Int64("run_id", run.ID))
 	fail := func(err error) (Result, error) {
@@ -226,6 +254,9 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		res.Rows += int64(read)
 		res.Written += cres.Written
 		res.Bad += cres.Quarantined
+		if im.committed != nil {
+			im.committed(p.Done)
+		}
 		return nil
 	}
 	if err := ff.Read(ctx, extract.File{Name: base, R: f, Size: sn.size, Latin1: !sn.utf8}, src, emit); err != nil {

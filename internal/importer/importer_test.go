@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -251,5 +252,80 @@ func TestTranscriptDefaultsAgree(t *testing.T) {
 	if config.DefaultTranscriptLinePattern != digisac.DefaultTranscriptLinePattern ||
 		!slices.Equal(config.DefaultTranscriptTimeLayouts(), digisac.DefaultTranscriptTimeLayouts()) {
 		t.Error("config and extract/digisac disagree on the default transcript layout")
+	}
+}
+
+// bigCSV is a ticket-history CSV of n rows, some of them bad.
+func bigCSV(n int) string {
+	var b strings.Builder
+	b.WriteString("Protocolo;Contato;Aberto em;Fechado em;Tempo de atendimento\n")
+	for i := range n {
+		if i%997 == 0 {
+			fmt.Fprintf(&b, "2026%09d;Contato %d;31/02/2025 10:00:00;;\n", i, i) // no such date
+			continue
+		}
+		fmt.Fprintf(&b, "2026%09d;Contato %d;01/03/2025 10:%02d:00;01/03/2025 11:00:00;00:%02d:00\n", i, i, i%60, i%60)
+	}
+	return b.String()
+}
+
+// An import stopped halfway (here: cancelled after its first part
+// committed) goes on from there when run again: the warehouse ends equal
+// to one clean import, nothing doubled, and only then is the file skipped.
+func TestImportStoppedHalfwayResumes(t *testing.T) {
+	t.Parallel()
+	im, db := newImporter(t)
+	clean, cleanDB := newImporter(t)
+	src := digisacSource()
+	const importPage = digisac.ImportPageSize
+	const rows = 3*importPage + 1234
+	path := writeFile(t, "big.csv", bigCSV(rows))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	im.committed = func(done int64) {
+		if done >= importPage {
+			cancel()
+		}
+	}
+	if _, err := im.Import(ctx, src, DigisacTicketsCSV, path); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first import: %v, want it cancelled", err)
+	}
+	im.committed = nil
+	var done int64
+	var complete bool
+	if err := db.Pool.QueryRow(context.Background(), `SELECT done, completed_at IS NOT NULL FROM imported_files`).Scan(&done, &complete); err != nil || done != importPage || complete {
+		t.Fatalf("after the stop: done %d, complete %v, %v; want %d, false", done, complete, err, importPage)
+	}
+
+	res, err := im.Import(context.Background(), src, DigisacTicketsCSV, path)
+	if err != nil || res.Skipped || res.Resumed != importPage || res.Rows != rows-importPage {
+		t.Fatalf("second import: %+v, %v; want it to resume after %d records", res, err, importPage)
+	}
+	if _, err := clean.Import(context.Background(), src, DigisacTicketsCSV, path); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT count(*), md5(string_agg(external_id || is_open::text || opened_at::text || coalesce(closed_at::text, ''), ',' ORDER BY external_id)) FROM conversations`
+	var n, cleanN int
+	var sum, cleanSum string
+	if err := db.Pool.QueryRow(context.Background(), q).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if err := cleanDB.Pool.QueryRow(context.Background(), q).Scan(&cleanN, &cleanSum); err != nil {
+		t.Fatal(err)
+	}
+	if n != cleanN || sum != cleanSum || n == 0 {
+		t.Fatalf("resumed import: %d tickets (%s); one clean import: %d (%s)", n, sum, cleanN, cleanSum)
+	}
+	var quarantined, runs, failedRuns int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM sync_runs),
+		(SELECT count(*) FROM sync_runs WHERE status = 'failed')`).Scan(&quarantined, &runs, &failedRuns); err != nil {
+		t.Fatal(err)
+	}
+	if quarantined != rows/997+1 || runs != 2 || failedRuns != 1 {
+		t.Fatalf("quarantine %d (want %d), runs %d (want 2), failed %d (want 1)", quarantined, rows/997+1, runs, failedRuns)
+	}
+	again, err := im.Import(context.Background(), src, DigisacTicketsCSV, path)
+	if err != nil || !again.Skipped {
+		t.Fatalf("third import: %+v, %v; want skipped", again, err)
 	}
 }

@@ -18,8 +18,8 @@ const (
 	FormatTranscriptTXT = "digisac-transcript-txt"
 )
 
-// importPageSize is how many records of a file go into one commit.
-const importPageSize = 5000
+// ImportPageSize is how many records of a file go into one commit.
+const ImportPageSize = 5000
 
 func init() {
 	extract.Register(extract.Platform{
@@ -96,7 +96,7 @@ func readTicketsCSV(ctx context.Context, f extract.File, src *config.Source, emi
 	if err != nil {
 		return err
 	}
-	_, err = ReadTicketsCSV(f.Name, f.R, f.Latin1, opts.Location, importPageSize, func(p TicketsPage) error {
+	_, err = ReadTicketsCSV(f.Name, f.R, f.Latin1, opts.Location, ImportPageSize, func(p TicketsPage) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func readTranscriptTXT(ctx context.Context, f extract.File, src *config.Source, 
 	if err != nil {
 		return err
 	}
-	_, err = ReadTranscript(f.Name, f.R, f.Latin1, opts, importPageSize, func(p TranscriptPage) error {
+	_, err = ReadTranscript(f.Name, f.R, f.Latin1, opts, ImportPageSize, func(p TranscriptPage) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
