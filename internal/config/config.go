@@ -26,8 +26,8 @@ type Config struct {
 	// sync_runs (the newest of each stream stays); default 90d, 0 keeps
 	// them all.
 	RunRetention Duration `yaml:"run_retention"`
-	Schema      string   `yaml:"schema"`       // warehouse schema; "" means the search_path (public)
-	Sources     []Source `yaml:"sources"`
+	Schema       string   `yaml:"schema"` // warehouse schema; "" means the search_path (public)
+	Sources      []Source `yaml:"sources"`
 }
 
 // Source is one account on one platform.
