@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
 	"syncer/internal/extract"
+	"syncer/internal/extract/digisac"
 	"syncer/internal/pipeline"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
@@ -28,6 +31,34 @@ type digisacHarness struct {
 	clock  *sim.ManualClock
 	src    config.Source
 	runner *pipeline.Runner
+	byID   *idRequests
+}
+
+// idRequests counts the list requests that ask for records by id ($in),
+// and the longest request URI.
+type idRequests struct {
+	mu      sync.Mutex
+	n       int
+	longest int
+}
+
+func (r *idRequests) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		if strings.Contains(req.URL.RawQuery, "%24in") {
+			r.n++
+		}
+		r.longest = max(r.longest, len(req.URL.RequestURI()))
+		r.mu.Unlock()
+		next.ServeHTTP(w, req)
+	})
+}
+
+func (r *idRequests) take() (n, longest int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, longest, r.n, r.longest = r.n, r.longest, 0, 0
+	return n, longest
 }
 
 func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *digisacHarness {
@@ -39,7 +70,8 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 		dc.Now = clock.Now
 	}
 	ds := sim.NewDigisac(dc)
-	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
+	byID := &idRequests{}
+	srv := httptest.NewServer(byID.wrap(sim.NewServers(sim.Simulators{Digisac: ds})))
 	t.Cleanup(srv.Close)
 	src := config.Source{Name: "acme-digisac", Platform: config.Digisac, BaseURL: srv.URL + "/digisac", Token: config.Secret(ds.Token()),
 		RateLimit: 10_000, PageSize: 50}
@@ -52,7 +84,7 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	return &digisacHarness{t: t, db: db, ds: ds, clock: clock, src: cfg.Sources[0],
+	return &digisacHarness{t: t, db: db, ds: ds, clock: clock, src: cfg.Sources[0], byID: byID,
 		runner: withClock(pipeline.NewRunner(state.New(db.Pool, logger), logger, 0), clock.Now)}
 }
 
@@ -328,4 +360,58 @@ func TestDigisacLateMediaURLsAreFetchedLater(t *testing.T) {
 func withClock(r *pipeline.Runner, now func() time.Time) *pipeline.Runner {
 	r.Now = now
 	return r
+}
+
+// Media messages whose file url never comes are asked for again 50 ids a
+// request (500 made a 22.7 KB query string that proxies refuse), 5 minutes
+// after they were sent, then an hour later, then a day later, and then no
+// more; status counts them.
+func TestDigisacMediaRecheckIsChunkedAndStops(t *testing.T) {
+	h := newDigisac(t, sim.DigisacConfig{Seed: 41, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: 1000 * time.Hour},
+		func(s *config.Source) { s.PageSize = 500 }) // the default, which asked for 500 ids at once
+	h.mustSucceed(h.sync())
+	h.ds.Create("messages", 600)
+	h.clock.Advance(time.Minute)
+	h.mustSucceed(h.sync("messages"))
+	var missing int
+	if err := h.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM messages
+		WHERE kind IN ('image','audio','video','document','sticker') AND media_url IS NULL`).Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing <= digisac.MediaRecheckChunk {
+		t.Fatalf("only %d media messages lack a url; the test needs more than one request's worth", missing)
+	}
+	h.byID.take()
+	chunks := (missing + digisac.MediaRecheckChunk - 1) / digisac.MediaRecheckChunk
+	for _, step := range []struct {
+		advance  time.Duration
+		requests int
+	}{
+		{0, 0},                    // sent a minute ago: not yet
+		{5 * time.Minute, chunks}, // the first re-check
+		{10 * time.Minute, 0},     // the next is an hour after it
+		{time.Hour, chunks},       // the second
+		{12 * time.Hour, 0},       // the next is a day after it
+		{12 * time.Hour, chunks},  // the third
+		{72 * time.Hour, 0},       // and no more
+	} {
+		h.clock.Advance(step.advance)
+		h.mustSucceed(h.sync("messages"))
+		n, longest := h.byID.take()
+		if n != step.requests {
+			t.Fatalf("after %s more: %d requests by id, want %d", step.advance, n, step.requests)
+		}
+		if longest > 8<<10 {
+			t.Fatalf("a request URI of %d bytes: proxies refuse above 8 KB", longest)
+		}
+	}
+	st, err := h.runner.Store.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Stream == "messages" && s.MediaMissing != int64(missing) {
+			t.Fatalf("status says %d media messages never got their url, want %d", s.MediaMissing, missing)
+		}
+	}
 }

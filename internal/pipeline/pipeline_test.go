@@ -320,3 +320,55 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// A run whose lease is lost midway (its session ended: an idle-session
+// timeout during a long Retry-After wait, a restarted server) stops at its
+// next page and ends partial, not failed: what it committed stays, and the
+// next run resumes.
+func TestLostLeaseEndsTheRunPartial(t *testing.T) {
+	h := newHarness(t, sim.OgmmaConfig{Seed: 17, ConversationsPerChannel: 30, MessagesPerConversation: 5,
+		Faults: sim.Faults{Latency: 60 * time.Millisecond}}, func(s *config.Source) { s.Concurrency = 1 })
+	ctx := context.Background()
+	done := make(chan pipeline.Outcome, 1)
+	go func() { done <- h.sync(extract.Request{}) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for h.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no page committed within 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// End the session that holds the stream's advisory lock.
+	var pid int64
+	err := h.db.Pool.QueryRow(ctx, `SELECT l.pid FROM pg_locks l, (SELECT hashtextextended($1, 0) AS k) h
+		WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+		  AND l.classid::bigint = ((h.k >> 32) & 4294967295) AND l.objid::bigint = (h.k & 4294967295)`,
+		h.db.Schema+"/acme-ogmma/messages").Scan(&pid)
+	if err != nil {
+		t.Fatalf("find the lease's session: %v", err)
+	}
+	if _, err := h.db.Pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	o := <-done
+	if o.Status != state.StatusPartial || !errors.Is(o.Err, state.ErrLeaseLost) {
+		t.Fatalf("run ended %s: %v; want partial with a lost lease", o.Status, o.Err)
+	}
+	if n := h.count(); n == 0 || n >= 150 {
+		t.Fatalf("%d messages: the run should have stopped midway", n)
+	}
+	h.mustSucceed(h.sync(extract.Request{})) // the next run resumes
+	if n := h.count(); n != 150 {
+		t.Fatalf("%d messages after the next run, want 150", n)
+	}
+}
+
+// count counts the messages stored.
+func (h *harness) count() int {
+	h.t.Helper()
+	var n int
+	if err := h.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM messages").Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}

@@ -56,12 +56,19 @@ type Chore struct {
 	Do    func(ctx context.Context) error
 }
 
+// Runner runs one job to its end; *pipeline.Runner is one.
+type Runner interface {
+	Run(ctx context.Context, job pipeline.Job) pipeline.Outcome
+}
+
+var _ Runner = (*pipeline.Runner)(nil)
+
 // Daemon runs each entry's jobs when its schedule says, all entries sharing
 // one bound on streams running at once. An entry still running at its next
 // tick skips that tick: a source never runs twice at the same time here, and
 // the stream leases keep other replicas off it too.
 type Daemon struct {
-	Runner      *pipeline.Runner
+	Runner      Runner
 	Entries     []Entry
 	Chores      []Chore
 	Concurrency int

@@ -18,7 +18,7 @@ import (
 // outcomes in the order of jobs. One job failing does not stop the others;
 // cancelling ctx stops them all (each records what it committed). A
 // failure the jobs of one source share is logged once.
-func RunAll(ctx context.Context, r *pipeline.Runner, jobs []pipeline.Job, limit int) []pipeline.Outcome {
+func RunAll(ctx context.Context, r Runner, jobs []pipeline.Job, limit int) []pipeline.Outcome {
 	ctx = pipeline.WithFailureMemo(ctx)
 	out := make([]pipeline.Outcome, len(jobs))
 	var g errgroup.Group

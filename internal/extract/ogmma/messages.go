@@ -101,11 +101,22 @@ func (s *Messages) Extract(ctx context.Context, req extract.Request, emit extrac
 	g.SetLimit(s.cfg.Concurrency)
 	var mu sync.Mutex
 	var failed []error
+	// A page that cannot be committed (the database, a lost lease) stops
+	// the stream: the next conversations could not be committed either.
+	commit := func(ctx context.Context, p extract.Page) error {
+		if err := emit(ctx, p); err != nil {
+			return &commitError{err}
+		}
+		return nil
+	}
 	for _, ref := range refs {
 		g.Go(func() error {
-			err := s.readConversation(gctx, req, ref, emit)
+			err := s.readConversation(gctx, req, ref, commit)
 			if err == nil {
 				return nil
+			}
+			if ce := (*commitError)(nil); errors.As(err, &ce) {
+				return ce.err
 			}
 			if errors.Is(err, extract.ErrUnauthorized) || errors.Is(err, extract.ErrRateLimited) || gctx.Err() != nil {
 				return err // stops the stream
@@ -218,3 +229,9 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 	}
 	return emit(ctx, out)
 }
+
+// commitError is an error of emit: the page could not be committed.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
