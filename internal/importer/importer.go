@@ -162,7 +162,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	if err != nil {
 		return res, err
 	}
-	prog, started, err := im.Store.ImportedFile(ctx, s, sn.sha256)
+	prog, _, err := im.Store.ImportedFile(ctx, s, sn.sha256)
 	if err != nil {
 		return res, err
 	}
@@ -189,7 +189,8 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	}
 	// Read again under the lease: an import that ran meanwhile may have
 	// gone further, or finished.
-	if prog, started, err = im.Store.ImportedFile(ctx, s, sn.sha256); err != nil {
+	prog, started, err := im.Store.ImportedFile(ctx, s, sn.sha256)
+	if err != nil {
 		return res, err
 	}
 	if prog.Complete {

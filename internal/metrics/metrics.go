@@ -76,14 +76,6 @@ func (r *Registry) Set(name string, v float64, labels ...string) {
 	f.values[key] = v
 }
 
-// Value reads a metric (for tests).
-func (r *Registry) Value(name string, labels ...string) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f, key := r.get(name, labels)
-	return f.values[key]
-}
-
 // WriteText writes every metric in the Prometheus text format, sorted.
 func (r *Registry) WriteText(w io.Writer) error {
 	r.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"syncer/internal/extract"
 )
@@ -268,26 +267,6 @@ func ReadTicketsCSV(name string, r io.Reader, latin1 bool, loc *time.Location, p
 		return nil, err
 	}
 	out.Lines, out.Skipped = lr.no, lr.blank
-	return out, nil
-}
-
-// ParseTicketsCSV reads a whole ticket-history CSV held in memory (tests,
-// small files): ReadTicketsCSV with every row and bad line collected.
-func ParseTicketsCSV(name string, data []byte, loc *time.Location) (*TicketsCSV, error) {
-	var rows []TicketRow
-	var bad []extract.BadLine
-	out, err := ReadTicketsCSV(name, strings.NewReader(string(data)), !utf8.Valid(trimBOM(data)), loc, 1<<20, func(p TicketsPage) error {
-		rows = append(rows, p.Rows...)
-		bad = append(bad, p.Bad...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	out.Rows, out.Bad = rows, bad
-	if out.Rows == nil {
-		out.Rows = []TicketRow{}
-	}
 	return out, nil
 }
 

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"syncer/internal/extract"
 	"syncer/internal/golden"
 )
 
@@ -248,4 +250,24 @@ func FuzzTicketsCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// ParseTicketsCSV reads a whole ticket-history CSV held in memory:
+// ReadTicketsCSV with every row and bad line collected.
+func ParseTicketsCSV(name string, data []byte, loc *time.Location) (*TicketsCSV, error) {
+	var rows []TicketRow
+	var bad []extract.BadLine
+	out, err := ReadTicketsCSV(name, strings.NewReader(string(data)), !utf8.Valid(trimBOM(data)), loc, 1<<20, func(p TicketsPage) error {
+		rows = append(rows, p.Rows...)
+		bad = append(bad, p.Bad...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Rows, out.Bad = rows, bad
+	if out.Rows == nil {
+		out.Rows = []TicketRow{}
+	}
+	return out, nil
 }
