@@ -11,6 +11,7 @@ import (
 	"syncer/internal/demo"
 	"syncer/internal/migrate"
 	"syncer/internal/sim"
+	"syncer/internal/sim/fault"
 	"syncer/sql/queries"
 )
 
@@ -71,7 +72,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	listen := "127.0.0.1:8089"
 	var seed int64 = 1
 	conversations, messages := 20, 100
-	var faults sim.Faults
+	var faults fault.Faults
 	perMinute := 0
 	if _, err := e.parseCommand("simulate", "simulate [--listen ADDR] [--seed N] [--conversations N] [--messages N] [--new-per-minute N] [--rate-limited SHARE] [--retry-after S] [--server-errors SHARE] [--cut-bodies SHARE] [--latency D]", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&perMinute, "new-per-minute", perMinute, "new messages arriving on each platform per minute")

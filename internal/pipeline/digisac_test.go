@@ -19,6 +19,7 @@ import (
 	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/sim/clock"
 )
 
 // digisacHarness is a Digisac simulator, a warehouse and a runner.
@@ -26,7 +27,7 @@ type digisacHarness struct {
 	t      *testing.T
 	db     *dbtest.DB
 	ds     *sim.Digisac
-	clock  *sim.ManualClock
+	clock  *clock.Manual
 	src    config.Source
 	runner *pipeline.Runner
 }
@@ -35,9 +36,9 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 	t.Helper()
 	t.Parallel()
 	db := dbtest.New(t)
-	clock := sim.NewManualClock(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
+	clk := clock.NewManual(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
 	if dc.Now == nil {
-		dc.Now = clock.Now
+		dc.Now = clk.Now
 	}
 	ds := sim.NewDigisac(dc)
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
@@ -53,8 +54,8 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	return &digisacHarness{t: t, db: db, ds: ds, clock: clock, src: cfg.Sources[0],
-		runner: &pipeline.Runner{Loader: load.New(db.Pool, logger), Logger: logger, Now: clock.Now, SafetyLag: 0}}
+	return &digisacHarness{t: t, db: db, ds: ds, clock: clk, src: cfg.Sources[0],
+		runner: &pipeline.Runner{Loader: load.New(db.Pool, logger), Logger: logger, Now: clk.Now, SafetyLag: 0}}
 }
 
 // sync runs every stream; the harness clock is the runner's "now", so the

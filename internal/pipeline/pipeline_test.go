@@ -18,6 +18,8 @@ import (
 	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/sim/clock"
+	"syncer/internal/sim/fault"
 )
 
 // harness is an Ogmma simulator, a warehouse and a runner between them.
@@ -94,8 +96,8 @@ func (h *harness) mustSucceed(o pipeline.Outcome) {
 }
 
 func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
-	clock := sim.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 7, Channels: 2, ConversationsPerChannel: 5, MessagesPerConversation: 80, Now: clock.Now}, nil)
+	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, sim.OgmmaConfig{Seed: 7, Channels: 2, ConversationsPerChannel: 5, MessagesPerConversation: 80, Now: clk.Now}, nil)
 
 	first := h.sync(extract.Request{})
 	h.mustSucceed(first)
@@ -116,7 +118,7 @@ func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
 		t.Fatal("second sync changed message rows")
 	}
 
-	clock.Advance(time.Hour)
+	clk.Advance(time.Hour)
 	added := h.og.AddMessages(37)
 	third := h.sync(extract.Request{})
 	h.mustSucceed(third)
@@ -139,10 +141,10 @@ func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
 }
 
 func TestStatusChangesAreUpdates(t *testing.T) {
-	clock := sim.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 8, ConversationsPerChannel: 3, MessagesPerConversation: 30, Now: clock.Now}, nil)
+	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, sim.OgmmaConfig{Seed: 8, ConversationsPerChannel: 3, MessagesPerConversation: 30, Now: clk.Now}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
-	clock.Advance(time.Minute)
+	clk.Advance(time.Minute)
 	touched := h.og.Touch(5)
 	h.sync(extract.Request{})
 	for _, m := range touched {
@@ -161,7 +163,7 @@ func TestRateLimitedThirtyPercentStillLoadsEverything(t *testing.T) {
 		t.Skip("waits out real Retry-After seconds")
 	}
 	h := newHarness(t, sim.OgmmaConfig{Seed: 9, Channels: 2, ConversationsPerChannel: 6, MessagesPerConversation: 40,
-		Faults: sim.Faults{RateLimitShare: 0.3, RetryAfter: "1"}}, nil)
+		Faults: fault.Faults{RateLimitShare: 0.3, RetryAfter: "1"}}, nil)
 	o := h.sync(extract.Request{})
 	h.mustSucceed(o)
 	if got := len(h.versions()); got != h.og.MessageCount() {
@@ -174,7 +176,7 @@ func TestRateLimitedThirtyPercentStillLoadsEverything(t *testing.T) {
 
 func TestServerErrorsAndCutBodiesAreRetried(t *testing.T) {
 	h := newHarness(t, sim.OgmmaConfig{Seed: 10, ConversationsPerChannel: 10, MessagesPerConversation: 20,
-		Faults: sim.Faults{ServerErrorShare: 0.15, ServerErrorBurst: 2, CutBodyShare: 0.15}}, nil)
+		Faults: fault.Faults{ServerErrorShare: 0.15, ServerErrorBurst: 2, CutBodyShare: 0.15}}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
 	if got := len(h.versions()); got != h.og.MessageCount() {
 		t.Fatalf("%d messages stored, simulator has %d", got, h.og.MessageCount())
@@ -232,20 +234,20 @@ func TestBadRecordsAreQuarantinedAndTheRestLoads(t *testing.T) {
 }
 
 func TestFullPageNewerThanCursorIsASuspectedGap(t *testing.T) {
-	clock := sim.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 13, ConversationsPerChannel: 1, MessagesPerConversation: 20, Now: clock.Now}, func(s *config.Source) {
+	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, sim.OgmmaConfig{Seed: 13, ConversationsPerChannel: 1, MessagesPerConversation: 20, Now: clk.Now}, func(s *config.Source) {
 		s.PageSize = 10
 	})
 	o := h.sync(extract.Request{})
 	if o.Status != load.StatusPartial || o.Totals.SuspectedGaps != 1 {
 		t.Fatalf("first run over 20 messages with pages of 10: status %s, gaps %d; want partial, 1", o.Status, o.Totals.SuspectedGaps)
 	}
-	clock.Advance(time.Hour)
+	clk.Advance(time.Hour)
 	h.og.AddMessages(5) // the page now overlaps the cursor
 	if o := h.sync(extract.Request{}); o.Status != load.StatusSucceeded || o.Totals.SuspectedGaps != 0 {
 		t.Fatalf("overlapping page: status %s, gaps %d", o.Status, o.Totals.SuspectedGaps)
 	}
-	clock.Advance(time.Hour)
+	clk.Advance(time.Hour)
 	h.og.AddMessages(15) // more than a page since the cursor
 	if o := h.sync(extract.Request{}); o.Totals.SuspectedGaps != 1 {
 		t.Fatalf("15 new messages with pages of 10: gaps %d, want 1", o.Totals.SuspectedGaps)
@@ -292,7 +294,7 @@ func TestSafetyLagCapsTheCursor(t *testing.T) {
 }
 
 func TestConcurrentRunsOfOneStreamShareNothing(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: sim.Faults{Latency: 20 * time.Millisecond}}, nil)
+	h := newHarness(t, sim.OgmmaConfig{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: fault.Faults{Latency: 20 * time.Millisecond}}, nil)
 	ctx := context.Background()
 	lease, ok, err := h.runner.Loader.TryLease(ctx, "acme-ogmma", "messages")
 	if err != nil || !ok {

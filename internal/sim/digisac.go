@@ -16,6 +16,10 @@ import (
 	"sync"
 	"time"
 	_ "time/tzdata" // transcripts are in America/Sao_Paulo time, with or without system tzdata
+
+	"syncer/internal/sim/fault"
+	"syncer/internal/sim/sample"
+	"syncer/internal/sim/wire"
 )
 
 // Digisac simulates the parts of Digisac's API that syncer reads, as
@@ -49,7 +53,7 @@ import (
 // structs; JSON is rendered only when served. Safe for concurrent use.
 type Digisac struct {
 	cfg    DigisacConfig
-	faults *faultInjector
+	faults *fault.Injector
 	loc    *time.Location // America/Sao_Paulo, for transcripts
 
 	mu          sync.RWMutex
@@ -124,7 +128,7 @@ type DigisacConfig struct {
 	// reject them: timestamp "not a date" or isFromMe "yes" (seeded, one of
 	// the two). Default 0.
 	BadShare float64
-	Faults   Faults
+	Faults   fault.Faults
 }
 
 // DigisacDefaultToken is the personal access token a simulator accepts when
@@ -160,7 +164,7 @@ var (
 )
 
 func digisacError(name, message string, status int) []byte {
-	return marshalCompact(struct {
+	return wire.Marshal(struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
 		Status  int    `json:"status"`
@@ -205,9 +209,9 @@ var dsMedia = [dsSticker + 1]struct{ prefix, ext, mimetype, label string }{
 }
 
 var (
-	dsInboundTypes  = []weighted[dsType]{{dsChat, 78}, {dsImage, 7}, {dsAudio, 2}, {dsPTT, 6}, {dsVideo, 2}, {dsDocument, 3}, {dsSticker, 2}}
-	dsOutboundTypes = []weighted[dsType]{{dsChat, 88}, {dsImage, 4}, {dsDocument, 5}, {dsAudio, 1}, {dsVideo, 1}, {dsPTT, 1}}
-	dsAcks          = []weighted[int8]{{3, 60}, {2, 25}, {1, 10}, {0, 5}}
+	dsInboundTypes  = []sample.Weighted[dsType]{{V: dsChat, W: 78}, {V: dsImage, W: 7}, {V: dsAudio, W: 2}, {V: dsPTT, W: 6}, {V: dsVideo, W: 2}, {V: dsDocument, W: 3}, {V: dsSticker, W: 2}}
+	dsOutboundTypes = []sample.Weighted[dsType]{{V: dsChat, W: 88}, {V: dsImage, W: 4}, {V: dsDocument, W: 5}, {V: dsAudio, W: 1}, {V: dsVideo, W: 1}, {V: dsPTT, W: 1}}
+	dsAcks          = []sample.Weighted[int8]{{V: 3, W: 60}, {V: 2, W: 25}, {V: 1, W: 10}, {V: 0, W: 5}}
 )
 
 // Who wrote a message.
@@ -369,10 +373,10 @@ func NewDigisac(cfg DigisacConfig) *Digisac {
 	}
 	d := &Digisac{
 		cfg:       cfg,
-		faults:    newFaultInjector(cfg.Seed, streamDigisacFaults, cfg.Faults, faultBodies{rateLimit: digisacRateLimited, serverError: digisacServerError}),
+		faults:    fault.NewInjector(sample.NewRand(cfg.Seed, streamDigisacFaults), cfg.Faults, fault.Bodies{RateLimit: digisacRateLimited, ServerError: digisacServerError}),
 		loc:       loc,
-		rng:       newRand(cfg.Seed, streamDigisacData),
-		tokRng:    newRand(cfg.Seed, streamDigisacTokens),
+		rng:       sample.NewRand(cfg.Seed, streamDigisacData),
+		tokRng:    sample.NewRand(cfg.Seed, streamDigisacTokens),
 		access:    map[string]int64{},
 		refresh:   map[string]bool{},
 		protocols: make(map[string]int32, cfg.Tickets),
@@ -498,7 +502,7 @@ func (d *Digisac) addService(at int64) int32 {
 		id:        d.newUUID(),
 		seq:       1 + 2*int(i) + d.rng.IntN(2),
 		label:     dsServiceLabels[int(i)%len(dsServiceLabels)],
-		phone:     brazilMobile(d.rng),
+		phone:     sample.BrazilMobile(d.rng),
 		connected: true,
 		selfID:    d.newUUID(),
 		dept:      -1,
@@ -520,7 +524,7 @@ func (d *Digisac) addContact(at int64) int32 {
 	r := d.rng
 	i := int32(len(d.contacts))
 	first, last := d.fullName()
-	number := brazilMobile(r)
+	number := sample.BrazilMobile(r)
 	c := dsContact{
 		id:       d.newUUID(),
 		name:     first + " " + last,
@@ -752,8 +756,8 @@ func (d *Digisac) chatMessage(ti int32, side dsSide, at int64, fresh bool) dsMes
 	uText, uCaption, uMulti := r.Uint32(), r.IntN(10), r.IntN(20)
 	switch side {
 	case sideContact:
-		m.typ = pick(r, dsInboundTypes)
-		m.text, m.hasText = customerTexts[int(uText)%len(customerTexts)], true
+		m.typ = sample.Pick(r, dsInboundTypes)
+		m.text, m.hasText = sample.CustomerTexts[int(uText)%len(sample.CustomerTexts)], true
 		if uMulti == 0 {
 			m.text = dsMultilineTexts[int(uText)%len(dsMultilineTexts)]
 		}
@@ -761,9 +765,9 @@ func (d *Digisac) chatMessage(ti int32, side dsSide, at int64, fresh bool) dsMes
 			m.updated = at + r.Int64N(3000)
 		}
 	case sideUser:
-		m.typ = pick(r, dsOutboundTypes)
+		m.typ = sample.Pick(r, dsOutboundTypes)
 		m.user = t.user
-		m.text, m.hasText = agentTexts[int(uText)%len(agentTexts)], true
+		m.text, m.hasText = sample.AgentTexts[int(uText)%len(sample.AgentTexts)], true
 	case sideBot:
 		m.typ = dsChat
 		m.text, m.hasText = dsBotTexts[int(uText)%len(dsBotTexts)], true
@@ -771,11 +775,11 @@ func (d *Digisac) chatMessage(ti int32, side dsSide, at int64, fresh bool) dsMes
 	if m.typ.media() {
 		m.text, m.hasText = "", false
 		if uCaption < 3 && m.typ != dsAudio && m.typ != dsPTT && m.typ != dsSticker {
-			m.text, m.hasText = captionTexts[int(uText)%len(captionTexts)], true
+			m.text, m.hasText = sample.CaptionTexts[int(uText)%len(sample.CaptionTexts)], true
 		}
 	}
 	if side != sideContact {
-		m.ack = pick(r, dsAcks)
+		m.ack = sample.Pick(r, dsAcks)
 		if fresh {
 			m.ack = int8(r.IntN(2))
 		}
@@ -1340,7 +1344,7 @@ func nullableTime(ms int64) *string {
 	if ms == 0 {
 		return nil
 	}
-	s := formatMillis(ms)
+	s := wire.FormatMillis(ms)
 	return &s
 }
 
@@ -1387,7 +1391,7 @@ func (d *Digisac) renderService(i int32) *dsServiceJSON {
 	s := &d.services[i]
 	out := &dsServiceJSON{
 		ID: s.id, Name: s.name(), Type: "whatsapp",
-		CreatedAt: formatMillis(s.created), UpdatedAt: formatMillis(s.updated),
+		CreatedAt: wire.FormatMillis(s.created), UpdatedAt: wire.FormatMillis(s.updated),
 		AccountID: d.accountID, BotID: nullable(s.bot), DefaultDepartmentID: d.deptIDOf(s.dept),
 	}
 	out.Data.MyID = s.myID()
@@ -1408,13 +1412,13 @@ func (d *Digisac) renderUser(i int32) *dsUserJSON {
 	u := &d.users[i]
 	return &dsUserJSON{
 		ID: u.id, Name: u.name, Email: u.email, IsActiveInternalChat: u.internalChat, Status: userStatus(u.online),
-		CreatedAt: formatMillis(u.created), UpdatedAt: formatMillis(u.updated), AccountID: d.accountID,
+		CreatedAt: wire.FormatMillis(u.created), UpdatedAt: wire.FormatMillis(u.updated), AccountID: d.accountID,
 	}
 }
 
 func (d *Digisac) renderDepartment(i int32) *dsDepartmentJSON {
 	p := &d.departments[i]
-	return &dsDepartmentJSON{ID: p.id, Name: p.name, CreatedAt: formatMillis(p.created), UpdatedAt: formatMillis(p.updated), AccountID: d.accountID}
+	return &dsDepartmentJSON{ID: p.id, Name: p.name, CreatedAt: wire.FormatMillis(p.created), UpdatedAt: wire.FormatMillis(p.updated), AccountID: d.accountID}
 }
 
 func (d *Digisac) renderContact(i int32, rc renderCtx) *dsContactJSON {
@@ -1423,7 +1427,7 @@ func (d *Digisac) renderContact(i int32, rc renderCtx) *dsContactJSON {
 		ID: c.id, IsGroup: c.group, Visible: true, Note: c.note, LastMessageAt: nullableTime(c.lastMsg),
 		AccountID: d.accountID, ServiceID: d.services[c.service].id,
 		DefaultDepartmentID: d.deptIDOf(c.defDept), DefaultUserID: d.userIDOf(c.defUser),
-		CreatedAt: formatMillis(c.created), UpdatedAt: formatMillis(c.updated),
+		CreatedAt: wire.FormatMillis(c.created), UpdatedAt: wire.FormatMillis(c.updated),
 		Status: userStatus(c.online), Name: c.name, InternalName: c.internal, AlternativeName: c.alt,
 	}
 	out.Data.Number = c.number
@@ -1441,9 +1445,9 @@ func (d *Digisac) renderTicket(i int32, rc renderCtx) *dsTicketJSON {
 	t := &d.tickets[i]
 	out := &dsTicketJSON{
 		ID: t.id, IsOpen: t.open, Protocol: t.protocol, Origin: t.origin,
-		StartedAt: formatMillis(t.started), EndedAt: nullableTime(t.ended),
+		StartedAt: wire.FormatMillis(t.started), EndedAt: nullableTime(t.ended),
 		ContactID: d.contacts[t.contact].id, UserID: d.userIDOf(t.user), DepartmentID: d.deptIDOf(t.dept),
-		AccountID: d.accountID, CreatedAt: formatMillis(t.created), UpdatedAt: formatMillis(t.updated),
+		AccountID: d.accountID, CreatedAt: wire.FormatMillis(t.created), UpdatedAt: wire.FormatMillis(t.updated),
 		Metrics: d.metrics(i),
 	}
 	inc := rc.include
@@ -1473,7 +1477,7 @@ func (d *Digisac) renderTicket(i int32, rc renderCtx) *dsTicketJSON {
 			trs[k] = dsTransferJSON{
 				ID: tr.id, Action: tr.action, FromUserID: d.userIDOf(tr.fromUser), ToUserID: d.userIDOf(tr.toUser),
 				FromDepartmentID: d.deptIDOf(tr.fromDept), ToDepartmentID: d.deptIDOf(tr.toDept),
-				Comments: nullable(tr.comments), CreatedAt: formatMillis(tr.created),
+				Comments: nullable(tr.comments), CreatedAt: wire.FormatMillis(tr.created),
 			}
 		}
 		out.TicketTransfers = trs
@@ -1523,11 +1527,11 @@ func (d *Digisac) renderMessage(i int32, rc renderCtx) *dsMessageJSON {
 	t := &d.tickets[m.ticket]
 	c := &d.contacts[t.contact]
 	out := &dsMessageJSON{
-		ID: m.id, IsFromMe: m.fromMe(), Sent: m.sent(), Type: dsTypeNames[m.typ], Timestamp: formatMillis(m.ts),
+		ID: m.id, IsFromMe: m.fromMe(), Sent: m.sent(), Type: dsTypeNames[m.typ], Timestamp: wire.FormatMillis(m.ts),
 		Visible: true, AccountID: d.accountID, ContactID: c.id, FromID: nullable(d.msgFromID(i)),
 		ServiceID: d.services[c.service].id, UserID: d.userIDOf(m.user), TicketID: t.id,
 		TicketUserID: d.userIDOf(m.tUser), TicketDepartmentID: d.deptIDOf(m.tDept), QuotedMessageID: nullable(m.quoted),
-		Origin: nullable(m.origin()), CreatedAt: formatMillis(m.created), UpdatedAt: formatMillis(m.updated),
+		Origin: nullable(m.origin()), CreatedAt: wire.FormatMillis(m.created), UpdatedAt: wire.FormatMillis(m.updated),
 		IsFromBot: m.side == sideBot,
 	}
 	if m.typ == dsEvent {
@@ -1590,13 +1594,6 @@ func (d *Digisac) renderFile(i int32, now int64) any {
 	return f
 }
 
-// marshalCompact encodes v as the API does (no HTML escaping), without the
-// trailing newline.
-func marshalCompact(v any) []byte {
-	b := encodeJSON(v)
-	return b[:len(b)-1]
-}
-
 // Records returns every current record of resource ("services", "users",
 // "departments", "contacts", "tickets" or "messages") exactly as the list
 // endpoint renders it without includes, sorted by id. Removed records are
@@ -1613,7 +1610,7 @@ func (d *Digisac) Records(resource string) []json.RawMessage {
 	out := make([]json.RawMessage, 0, len(rows))
 	for _, i := range rows {
 		if t.alive(i) {
-			out = append(out, marshalCompact(d.render(resource, i, renderCtx{})))
+			out = append(out, wire.Marshal(d.render(resource, i, renderCtx{})))
 		}
 	}
 	return out
@@ -1662,10 +1659,10 @@ func (d *Digisac) OnList(f func(resource string, page int)) {
 }
 
 // SetFaults replaces the fault knobs; a 5xx burst in progress ends.
-func (d *Digisac) SetFaults(f Faults) { d.faults.set(f) }
+func (d *Digisac) SetFaults(f fault.Faults) { d.faults.Set(f) }
 
 // Stats returns what the simulator has answered so far.
-func (d *Digisac) Stats() Stats { return d.faults.stats() }
+func (d *Digisac) Stats() fault.Stats { return d.faults.Stats() }
 
 // stamp is the updatedAt of an edit of a record last updated at old: Now,
 // or 1ms after old if Now is not later, so a record's updatedAt strictly
@@ -1794,13 +1791,13 @@ func (d *Digisac) edit(resource string, n int) []string {
 			case m.typ == dsComment:
 				m.text = nextDifferent(r, dsNoteTexts, m.text)
 			case m.typ.media():
-				m.text, m.hasText = nextDifferent(r, captionTexts, m.text), true
+				m.text, m.hasText = nextDifferent(r, sample.CaptionTexts, m.text), true
 			case m.side == sideContact:
-				m.text, m.hasText = nextDifferent(r, customerTexts, m.text), true
+				m.text, m.hasText = nextDifferent(r, sample.CustomerTexts, m.text), true
 			case m.side == sideBot:
 				m.text, m.hasText = nextDifferent(r, dsBotTexts, m.text), true
 			default:
-				m.text, m.hasText = nextDifferent(r, agentTexts, m.text), true
+				m.text, m.hasText = nextDifferent(r, sample.AgentTexts, m.text), true
 			}
 			m.updated = stamp(now, m.updated)
 			ids = append(ids, m.id)
@@ -2062,13 +2059,13 @@ func (d *Digisac) userName(i int32) string {
 // ServeHTTP answers the API's routes; see Digisac for the order of checks.
 func (d *Digisac) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fi := d.faults
-	if !fi.begin(r.Context()) {
+	if !fi.Begin(r.Context()) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/")
 	parts := strings.Split(rest, "/")
 	if !ok || slices.Contains(parts, "") || len(parts) > 2 {
-		fi.writeError(w, http.StatusNotFound, digisacNoRoute)
+		fi.WriteError(w, http.StatusNotFound, digisacNoRoute)
 		return
 	}
 	method := http.MethodGet
@@ -2076,12 +2073,12 @@ func (d *Digisac) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rest == "oauth/token", rest == "tickets/export":
 		method = http.MethodPost
 	case d.tables[parts[0]] == nil:
-		fi.writeError(w, http.StatusNotFound, digisacNoRoute)
+		fi.WriteError(w, http.StatusNotFound, digisacNoRoute)
 		return
 	}
 	if r.Method != method {
 		w.Header().Set("Allow", method)
-		fi.writeError(w, http.StatusMethodNotAllowed, digisacNoMethod)
+		fi.WriteError(w, http.StatusMethodNotAllowed, digisacNoMethod)
 		return
 	}
 	if rest == "oauth/token" {
@@ -2089,11 +2086,11 @@ func (d *Digisac) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !d.authorized(r) {
-		fi.writeError(w, http.StatusUnauthorized, digisacUnauthorized)
+		fi.WriteError(w, http.StatusUnauthorized, digisacUnauthorized)
 		return
 	}
-	out := fi.decide()
-	if fi.writeFault(w, out) {
+	out := fi.Decide()
+	if fi.WriteFault(w, out) {
 		return
 	}
 	switch {
@@ -2149,7 +2146,7 @@ func (d *Digisac) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || json.Unmarshal(body, &req) != nil {
-		fi.writeError(w, http.StatusBadRequest, digisacBadRequest("Invalid JSON body"))
+		fi.WriteError(w, http.StatusBadRequest, digisacBadRequest("Invalid JSON body"))
 		return
 	}
 	d.tokMu.Lock()
@@ -2162,16 +2159,16 @@ func (d *Digisac) serveToken(w http.ResponseWriter, r *http.Request) {
 		ok = ok && d.refresh[req.RefreshToken]
 	default:
 		d.tokMu.Unlock()
-		fi.writeError(w, http.StatusBadRequest, digisacBadRequest("Unsupported grant_type"))
+		fi.WriteError(w, http.StatusBadRequest, digisacBadRequest("Unsupported grant_type"))
 		return
 	}
 	d.tokMu.Unlock()
 	if !ok {
-		fi.writeError(w, http.StatusUnauthorized, digisacBadCredentials)
+		fi.WriteError(w, http.StatusUnauthorized, digisacBadCredentials)
 		return
 	}
-	out := fi.decide()
-	if fi.writeFault(w, out) {
+	out := fi.Decide()
+	if fi.WriteFault(w, out) {
 		return
 	}
 	d.tokMu.Lock()
@@ -2182,7 +2179,7 @@ func (d *Digisac) serveToken(w http.ResponseWriter, r *http.Request) {
 	d.access[res.AccessToken] = d.cfg.Now().Add(d.cfg.TokenTTL).UnixMilli()
 	d.refresh[res.RefreshToken] = true
 	d.tokMu.Unlock()
-	fi.writeOK(w, r, encodeJSON(res), out)
+	fi.WriteOK(w, r, wire.Encode(res), out)
 }
 
 // randomHex draws n random bytes as hex. Caller holds tokMu.
@@ -2206,11 +2203,11 @@ type dsPageJSON struct {
 	To          int   `json:"to"`
 }
 
-func (d *Digisac) serveList(w http.ResponseWriter, r *http.Request, resource string, out outcome) {
+func (d *Digisac) serveList(w http.ResponseWriter, r *http.Request, resource string, out fault.Outcome) {
 	t := d.tables[resource]
 	q, err := d.parseListQuery(t, r.URL.Query())
 	if err != nil {
-		d.faults.writeError(w, http.StatusBadRequest, digisacBadRequest(err.Error()))
+		d.faults.WriteError(w, http.StatusBadRequest, digisacBadRequest(err.Error()))
 		return
 	}
 	if n := d.cfg.ChurnPerList; n > 0 {
@@ -2243,16 +2240,16 @@ func (d *Digisac) serveList(w http.ResponseWriter, r *http.Request, resource str
 	page.Total = total
 	page.LastPage = max(1, (total+q.perPage-1)/q.perPage)
 	page.To = min(skip+q.perPage, total)
-	d.faults.writeOK(w, r, encodeJSON(page), out)
+	d.faults.WriteOK(w, r, wire.Encode(page), out)
 }
 
 // serveOne answers GET /api/v1/{resource}/{id}: the record with includes,
 // or 404.
-func (d *Digisac) serveOne(w http.ResponseWriter, r *http.Request, resource, id string, out outcome) {
+func (d *Digisac) serveOne(w http.ResponseWriter, r *http.Request, resource, id string, out fault.Outcome) {
 	t := d.tables[resource]
 	q, err := d.parseListQuery(t, r.URL.Query())
 	if err != nil {
-		d.faults.writeError(w, http.StatusBadRequest, digisacBadRequest(err.Error()))
+		d.faults.WriteError(w, http.StatusBadRequest, digisacBadRequest(err.Error()))
 		return
 	}
 	rc := renderCtx{include: q.include, now: d.cfg.Now().UnixMilli()}
@@ -2264,15 +2261,15 @@ func (d *Digisac) serveOne(w http.ResponseWriter, r *http.Request, resource, id 
 	}
 	d.mu.RUnlock()
 	if rec == nil {
-		d.faults.writeError(w, http.StatusNotFound, digisacNoRoute)
+		d.faults.WriteError(w, http.StatusNotFound, digisacNoRoute)
 		return
 	}
-	d.faults.writeOK(w, r, encodeJSON(rec), out)
+	d.faults.WriteOK(w, r, wire.Encode(rec), out)
 }
 
 // serveExport answers POST /api/v1/tickets/export {"protocol":"..."} with
 // the ticket's transcript as text/plain (protocol as a string or a number).
-func (d *Digisac) serveExport(w http.ResponseWriter, r *http.Request, out outcome) {
+func (d *Digisac) serveExport(w http.ResponseWriter, r *http.Request, out fault.Outcome) {
 	var req struct {
 		Protocol any `json:"protocol"`
 	}
@@ -2290,15 +2287,15 @@ func (d *Digisac) serveExport(w http.ResponseWriter, r *http.Request, out outcom
 		protocol = p.String()
 	}
 	if err != nil || protocol == "" {
-		d.faults.writeError(w, http.StatusBadRequest, digisacBadRequest("protocol is required"))
+		d.faults.WriteError(w, http.StatusBadRequest, digisacBadRequest("protocol is required"))
 		return
 	}
 	text, ok := d.Transcript(protocol)
 	if !ok {
-		d.faults.writeError(w, http.StatusNotFound, digisacNoTicket)
+		d.faults.WriteError(w, http.StatusNotFound, digisacNoTicket)
 		return
 	}
-	d.faults.writeOKAs(w, r, "text/plain; charset=utf-8", []byte(text), out)
+	d.faults.WriteOKAs(w, r, "text/plain; charset=utf-8", []byte(text), out)
 }
 
 // describe is the simulator's entry in NewServer's index.

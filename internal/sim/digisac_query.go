@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"syncer/internal/sim/wire"
 )
 
 // vkind is the type of a record's field value.
@@ -73,7 +75,7 @@ func (v val) String() string {
 	case vBool:
 		return strconv.FormatBool(v.b)
 	case vTime:
-		return formatMillis(v.t)
+		return wire.FormatMillis(v.t)
 	}
 	return "null"
 }

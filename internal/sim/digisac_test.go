@@ -14,6 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"syncer/internal/sim/clock"
+	"syncer/internal/sim/fault"
+	"syncer/internal/sim/wire"
 )
 
 var (
@@ -544,7 +548,7 @@ func TestDigisacFilterStyles(t *testing.T) {
 
 func TestDigisacKeyset(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	d, srv := serveDigisac(t, DigisacConfig{Seed: 6, Now: clock.Now})
 	tok := d.Token()
 	order := [][]string{{"updatedAt", "ASC"}, {"id", "ASC"}}
@@ -568,7 +572,7 @@ func TestDigisacKeyset(t *testing.T) {
 		return strings.Compare(a.id, b.id)
 	})
 	// Cursors: in the middle of the old data, and inside the tie.
-	tie := slices.IndexFunc(all, func(k key) bool { return k.at == formatMillis(clock.Now().UnixMilli()) })
+	tie := slices.IndexFunc(all, func(k key) bool { return k.at == wire.FormatMillis(clock.Now().UnixMilli()) })
 	for _, cut := range []int{len(all) / 3, tie + 2, len(all) - 1} {
 		c := all[cut]
 		var want []string
@@ -704,7 +708,7 @@ func TestDigisacBadQuery(t *testing.T) {
 
 func TestDigisacAuth(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	d, srv := serveDigisac(t, DigisacConfig{Seed: 10, Tickets: 5, Token: "personal", Now: clock.Now, TokenTTL: 10 * time.Minute})
 	list := srv.URL + "/api/v1/services"
 	const invalid = "Invalid token: access token is invalid"
@@ -759,7 +763,7 @@ func TestDigisacAuth(t *testing.T) {
 
 func TestDigisacFaultsAfterAuth(t *testing.T) {
 	t.Parallel()
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 11, Tickets: 5, Faults: Faults{RateLimitShare: 1, RetryAfter: "3"}})
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 11, Tickets: 5, Faults: fault.Faults{RateLimitShare: 1, RetryAfter: "3"}})
 	list := srv.URL + "/api/v1/messages"
 	for range 30 {
 		wantDigisacError(t, get(t, list, "wrong"), http.StatusUnauthorized, "HttpError", "Invalid token: access token is invalid")
@@ -771,12 +775,12 @@ func TestDigisacFaultsAfterAuth(t *testing.T) {
 	if r.header.Get("Retry-After") != "3" {
 		t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
 	}
-	d.SetFaults(Faults{ServerErrorShare: 1})
+	d.SetFaults(fault.Faults{ServerErrorShare: 1})
 	r = get(t, list, d.Token())
 	if r.status < 500 || string(r.body) != `{"error":"HttpError","message":"Internal Server Error","status":500}` {
 		t.Errorf("5xx: %d %s", r.status, r.body)
 	}
-	d.SetFaults(Faults{})
+	d.SetFaults(fault.Faults{})
 	decodeEnvelope(t, get(t, list, d.Token()))
 	if s := d.Stats(); s.Requests != 63 || s.Unauthorized != 60 || s.RateLimited != 1 || s.ServerErrors != 1 || s.OK != 1 {
 		t.Errorf("stats %+v", s)
@@ -785,7 +789,7 @@ func TestDigisacFaultsAfterAuth(t *testing.T) {
 
 func TestDigisacCutBody(t *testing.T) {
 	t.Parallel()
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 11, Tickets: 5, Faults: Faults{CutBodyShare: 1}})
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 11, Tickets: 5, Faults: fault.Faults{CutBodyShare: 1}})
 	for _, req := range []func() (*http.Response, error){
 		func() (*http.Response, error) {
 			r, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/messages?perPage=100", nil)
@@ -815,7 +819,7 @@ func TestDigisacCutBody(t *testing.T) {
 
 func TestDigisacLateFiles(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Time{})
+	clock := clock.NewManual(time.Time{})
 	d, srv := serveDigisac(t, DigisacConfig{Seed: 12, Tickets: 100, Now: clock.Now, LateFileDelay: 48 * time.Hour})
 	var newest string
 	for _, m := range decodeMaps(t, d.Records("messages")) {
@@ -823,7 +827,7 @@ func TestDigisacLateFiles(t *testing.T) {
 	}
 	end, _ := time.Parse(time.RFC3339, newest)
 	clock.Set(end.Add(time.Hour))
-	cut := formatMillis(end.Add(time.Hour - 48*time.Hour).UnixMilli())
+	cut := wire.FormatMillis(end.Add(time.Hour - 48*time.Hour).UnixMilli())
 
 	fetch := func() []map[string]any {
 		return decodeMaps(t, listAll(t, srv, "/api/v1/messages?perPage=1000&include[0][model]=file", d.Token()))
@@ -918,7 +922,7 @@ func TestDigisacIncludes(t *testing.T) {
 
 func TestDigisacChurn(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	d, srv := serveDigisac(t, DigisacConfig{Seed: 14, Tickets: 30, Now: clock.Now, ChurnPerList: 4})
 	before := map[string]string{}
 	for _, m := range decodeMaps(t, d.Records("messages")) {
@@ -929,7 +933,7 @@ func TestDigisacChurn(t *testing.T) {
 		for _, m := range decodeMaps(t, d.Records("messages")) {
 			if old := before[str(m["id"])]; str(m["updatedAt"]) != old {
 				n++
-				if str(m["updatedAt"]) <= old || str(m["updatedAt"]) > formatMillis(now.UnixMilli()) {
+				if str(m["updatedAt"]) <= old || str(m["updatedAt"]) > wire.FormatMillis(now.UnixMilli()) {
 					t.Errorf("updatedAt %s after %s", m["updatedAt"], old)
 				}
 			}
@@ -955,7 +959,7 @@ func TestDigisacChurn(t *testing.T) {
 
 func TestDigisacOnList(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	d, srv := serveDigisac(t, DigisacConfig{Seed: 15, Tickets: 20, Now: clock.Now})
 	type call struct {
 		res  string
@@ -986,9 +990,9 @@ func TestDigisacOnList(t *testing.T) {
 
 func TestDigisacCreateEditRemove(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC))
 	d := NewDigisac(DigisacConfig{Seed: 16, Tickets: 40, Now: clock.Now})
-	nowS := formatMillis(clock.Now().UnixMilli())
+	nowS := wire.FormatMillis(clock.Now().UnixMilli())
 	byID := func(res string) map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, r := range decodeMaps(t, d.Records(res)) {
@@ -1046,7 +1050,7 @@ func TestDigisacCreateEditRemove(t *testing.T) {
 	}
 	clock.Advance(time.Minute)
 	for _, id := range d.Edit("messages", 5) {
-		if byID("messages")[id]["updatedAt"] != formatMillis(clock.Now().UnixMilli()) {
+		if byID("messages")[id]["updatedAt"] != wire.FormatMillis(clock.Now().UnixMilli()) {
 			t.Errorf("edit after the clock moved: updatedAt is not Now")
 		}
 	}
@@ -1262,7 +1266,7 @@ func TestDigisacBadShare(t *testing.T) {
 
 func TestDigisacConcurrent(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	d, srv := serveDigisac(t, DigisacConfig{Seed: 19, Tickets: 50, Now: clock.Now, ChurnPerList: 1})
 	done := make(chan struct{})
 	go func() {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"syncer/internal/sim/fault"
 )
 
 // firstConversation returns the URL of the simulator's first conversation.
@@ -20,7 +22,7 @@ func firstConversation(o *Ogmma, srv *httptest.Server) string {
 
 func TestFaultsRateLimit(t *testing.T) {
 	t.Parallel()
-	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: Faults{RateLimitShare: 1}})
+	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: fault.Faults{RateLimitShare: 1}})
 	url := firstConversation(o, srv)
 	for range 3 {
 		r := get(t, url, testKey)
@@ -30,20 +32,20 @@ func TestFaultsRateLimit(t *testing.T) {
 			t.Errorf("Retry-After %q, want the default 1", got)
 		}
 	}
-	o.SetFaults(Faults{RateLimitShare: 1, RetryAfter: "7"})
+	o.SetFaults(fault.Faults{RateLimitShare: 1, RetryAfter: "7"})
 	if got := get(t, url, testKey).header.Get("Retry-After"); got != "7" {
 		t.Errorf("Retry-After %q, want 7", got)
 	}
-	o.SetFaults(Faults{})
+	o.SetFaults(fault.Faults{})
 	decodePage(t, get(t, url, testKey))
-	if s := o.Stats(); s != (Stats{Requests: 5, RateLimited: 4, OK: 1}) {
+	if s := o.Stats(); s != (fault.Stats{Requests: 5, RateLimited: 4, OK: 1}) {
 		t.Errorf("stats %+v", s)
 	}
 }
 
 func TestFaultsAfterAuth(t *testing.T) {
 	t.Parallel()
-	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: Faults{RateLimitShare: 1, ServerErrorShare: 1, Latency: time.Nanosecond}})
+	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: fault.Faults{RateLimitShare: 1, ServerErrorShare: 1, Latency: time.Nanosecond}})
 	url := firstConversation(o, srv)
 	for range 50 {
 		if r := get(t, url, "wrong"); r.status != http.StatusUnauthorized {
@@ -64,7 +66,7 @@ func TestFaultsAfterAuth(t *testing.T) {
 func TestFaultsServerErrorBurst(t *testing.T) {
 	t.Parallel()
 	const burst = 4
-	o, srv := serveOgmma(t, OgmmaConfig{Seed: 11, Faults: Faults{ServerErrorShare: 0.1, ServerErrorBurst: burst, RetryAfter: "3"}})
+	o, srv := serveOgmma(t, OgmmaConfig{Seed: 11, Faults: fault.Faults{ServerErrorShare: 0.1, ServerErrorBurst: burst, RetryAfter: "3"}})
 	url := firstConversation(o, srv)
 	var statuses []int
 	codes := map[int]int{}
@@ -109,18 +111,18 @@ func TestFaultsServerErrorBurst(t *testing.T) {
 	}
 
 	// SetFaults ends a burst in progress.
-	o.SetFaults(Faults{ServerErrorShare: 1, ServerErrorBurst: 100})
+	o.SetFaults(fault.Faults{ServerErrorShare: 1, ServerErrorBurst: 100})
 	if r := get(t, url, testKey); r.status < 500 {
 		t.Fatalf("status %d at ServerErrorShare 1", r.status)
 	}
-	o.SetFaults(Faults{})
+	o.SetFaults(fault.Faults{})
 	decodePage(t, get(t, url, testKey))
 }
 
 func TestFaultsDeterministic(t *testing.T) {
 	t.Parallel()
 	sequence := func(seed int64) []int {
-		f := Faults{RateLimitShare: 0.2, ServerErrorShare: 0.1, ServerErrorBurst: 2, CutBodyShare: 0.1}
+		f := fault.Faults{RateLimitShare: 0.2, ServerErrorShare: 0.1, ServerErrorBurst: 2, CutBodyShare: 0.1}
 		o, srv := serveOgmma(t, OgmmaConfig{Seed: seed, Faults: f})
 		url := firstConversation(o, srv)
 		var out []int
@@ -156,7 +158,7 @@ func TestFaultsDeterministic(t *testing.T) {
 
 func TestFaultsCutBody(t *testing.T) {
 	t.Parallel()
-	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: Faults{CutBodyShare: 1}})
+	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: fault.Faults{CutBodyShare: 1}})
 	url := firstConversation(o, srv)
 	for range 3 {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
@@ -210,7 +212,7 @@ func TestFaultsCutBody(t *testing.T) {
 
 func TestFaultsCutBodyHTTP2(t *testing.T) {
 	t.Parallel()
-	o := NewOgmma(OgmmaConfig{Seed: 1, APIKey: testKey, Faults: Faults{CutBodyShare: 1}})
+	o := NewOgmma(OgmmaConfig{Seed: 1, APIKey: testKey, Faults: fault.Faults{CutBodyShare: 1}})
 	srv := httptest.NewUnstartedServer(o)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
@@ -232,7 +234,7 @@ func TestFaultsCutBodyHTTP2(t *testing.T) {
 
 func TestFaultsLatencyCancelled(t *testing.T) {
 	t.Parallel()
-	o := NewOgmma(OgmmaConfig{Seed: 1, APIKey: testKey, Faults: Faults{Latency: time.Hour}})
+	o := NewOgmma(OgmmaConfig{Seed: 1, APIKey: testKey, Faults: fault.Faults{Latency: time.Hour}})
 	ch := o.Channels()[0]
 	ctx, cancel := context.WithCancel(t.Context())
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/channels/"+ch.ID+"/conversations/"+ch.Conversations[0], nil)
@@ -259,6 +261,6 @@ func TestFaultsLatencyCancelled(t *testing.T) {
 
 func TestFaultsLatencyServed(t *testing.T) {
 	t.Parallel()
-	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: Faults{Latency: time.Millisecond}})
+	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, Faults: fault.Faults{Latency: time.Millisecond}})
 	decodePage(t, get(t, firstConversation(o, srv), testKey))
 }

@@ -1,9 +1,7 @@
 package sim
 
 import (
-	"bytes"
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -11,6 +9,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"syncer/internal/sim/fault"
+	"syncer/internal/sim/sample"
+	"syncer/internal/sim/wire"
 )
 
 // Ogmma simulates Ogmma's API as its "Listar Mensagens" page documents it
@@ -44,7 +46,7 @@ import (
 //  8. 200, whose body may be cut off midway (Faults.CutBodyShare).
 type Ogmma struct {
 	cfg    OgmmaConfig
-	faults *faultInjector
+	faults *fault.Injector
 
 	mu       sync.RWMutex
 	rng      *rand.Rand // data generator; under mu (write)
@@ -87,7 +89,7 @@ type OgmmaConfig struct {
 	// must reject: createdAt missing, direction "SIDEWAYS", or createdAt not a
 	// date (one of the three, seeded). Default 0.
 	BadShare float64
-	Faults   Faults
+	Faults   fault.Faults
 }
 
 // OgmmaChannel is a channel (one WhatsApp number) and its conversations' ids,
@@ -167,9 +169,9 @@ var ogmmaTypeNames = [...]string{"text", "image", "audio", "video", "document", 
 // ogmmaMediaExt is the file extension of each type that carries mediaUrl.
 var ogmmaMediaExt = [ogTemplate + 1]string{ogImage: "jpg", ogAudio: "ogg", ogVideo: "mp4", ogDocument: "pdf", ogSticker: "webp"}
 
-var ogmmaTypeWeights = []weighted[ogmmaType]{
-	{ogText, 72}, {ogImage, 9}, {ogAudio, 8}, {ogVideo, 3}, {ogDocument, 4},
-	{ogLocation, 1}, {ogSticker, 2}, {ogTemplate, 1},
+var ogmmaTypeWeights = []sample.Weighted[ogmmaType]{
+	{V: ogText, W: 72}, {V: ogImage, W: 9}, {V: ogAudio, W: 8}, {V: ogVideo, W: 3}, {V: ogDocument, W: 4},
+	{V: ogLocation, W: 1}, {V: ogSticker, W: 2}, {V: ogTemplate, W: 1},
 }
 
 // Statuses. OUTBOUND moves PENDING → SENT → DELIVERED → READ or ends FAILED;
@@ -193,12 +195,12 @@ var ogmmaNextStatus = map[ogmmaStatus]ogmmaStatus{
 }
 
 var (
-	ogmmaOutboundStatus = []weighted[ogmmaStatus]{
-		{ogRead, 50}, {ogDelivered, 30}, {ogSent, 10}, {ogPending, 3}, {ogFailed, 7},
+	ogmmaOutboundStatus = []sample.Weighted[ogmmaStatus]{
+		{V: ogRead, W: 50}, {V: ogDelivered, W: 30}, {V: ogSent, W: 10}, {V: ogPending, W: 3}, {V: ogFailed, W: 7},
 	}
-	ogmmaInboundStatus = []weighted[ogmmaStatus]{{ogRead, 75}, {ogReceived, 25}}
+	ogmmaInboundStatus = []sample.Weighted[ogmmaStatus]{{V: ogRead, W: 75}, {V: ogReceived, W: 25}}
 	// Messages AddMessages creates have just arrived.
-	ogmmaNewOutboundStatus = []weighted[ogmmaStatus]{{ogPending, 20}, {ogSent, 60}, {ogDelivered, 20}}
+	ogmmaNewOutboundStatus = []sample.Weighted[ogmmaStatus]{{V: ogPending, W: 20}, {V: ogSent, W: 60}, {V: ogDelivered, W: 20}}
 )
 
 // Malformed records (OgmmaConfig.BadShare).
@@ -267,8 +269,8 @@ func NewOgmma(cfg OgmmaConfig) *Ogmma {
 	}
 	o := &Ogmma{
 		cfg:    cfg,
-		faults: newFaultInjector(cfg.Seed, streamOgmmaFaults, cfg.Faults, faultBodies{rateLimit: ogmmaRateLimited, serverError: ogmmaServerError}),
-		rng:    newRand(cfg.Seed, streamOgmmaData),
+		faults: fault.NewInjector(sample.NewRand(cfg.Seed, streamOgmmaFaults), cfg.Faults, fault.Bodies{RateLimit: ogmmaRateLimited, ServerError: ogmmaServerError}),
+		rng:    sample.NewRand(cfg.Seed, streamOgmmaData),
 		byID:   make(map[string]*ogmmaChannel, cfg.Channels),
 	}
 	o.ids = newObjectIDGen(o.rng)
@@ -287,7 +289,7 @@ func (o *Ogmma) generate() {
 		chCreated := cfg.Start.Add(-time.Duration(30+r.IntN(335)) * 24 * time.Hour)
 		ch := &ogmmaChannel{
 			id:    o.ids.next(chCreated).String(),
-			phone: brazilMobile(r),
+			phone: sample.BrazilMobile(r),
 			byID:  make(map[string]*ogmmaConv, cfg.ConversationsPerChannel),
 		}
 		for k := range cfg.ConversationsPerChannel {
@@ -303,7 +305,7 @@ func (o *Ogmma) generate() {
 			cv := &ogmmaConv{
 				id:       o.ids.next(time.UnixMilli(convCreated)).String(),
 				channel:  ch,
-				customer: brazilMobile(r),
+				customer: sample.BrazilMobile(r),
 				created:  convCreated,
 				msgs:     make([]ogmmaMsg, n),
 			}
@@ -334,22 +336,22 @@ func (o *Ogmma) fill(m *ogmmaMsg, at int64, fresh bool) {
 	// Draw the same values in the same order for every message, so one knob or
 	// type does not reshuffle the rest of the data.
 	uDir, uStatus, uText, uCaption, uNUL, uBad, uBadKind := r.Float64(), r.IntN(100), r.Uint32(), r.Float64(), r.IntN(500), r.Float64(), r.IntN(3)
-	typ := pick(r, ogmmaTypeWeights)
+	typ := sample.Pick(r, ogmmaTypeWeights)
 	*m = ogmmaMsg{id: o.ids.next(time.UnixMilli(at)), created: at, updated: at, typ: typ}
 	m.inbound = uDir < 0.5 && typ != ogTemplate // templates are only ever sent
 	switch {
 	case m.inbound && fresh:
 		m.status = ogReceived
 	case m.inbound:
-		m.status = pickPercent(ogmmaInboundStatus, uStatus)
+		m.status = sample.PickPercent(ogmmaInboundStatus, uStatus)
 	case fresh:
-		m.status = pickPercent(ogmmaNewOutboundStatus, uStatus)
+		m.status = sample.PickPercent(ogmmaNewOutboundStatus, uStatus)
 	default:
-		m.status = pickPercent(ogmmaOutboundStatus, uStatus)
+		m.status = sample.PickPercent(ogmmaOutboundStatus, uStatus)
 	}
-	texts := agentTexts
+	texts := sample.AgentTexts
 	if m.inbound {
-		texts = customerTexts
+		texts = sample.CustomerTexts
 	}
 	switch typ {
 	case ogText:
@@ -359,7 +361,7 @@ func (o *Ogmma) fill(m *ogmmaMsg, at int64, fresh bool) {
 		}
 	case ogImage, ogVideo, ogDocument:
 		if uCaption < 0.3 {
-			m.content, m.hasContent = captionTexts[int(uText)%len(captionTexts)], true
+			m.content, m.hasContent = sample.CaptionTexts[int(uText)%len(sample.CaptionTexts)], true
 		}
 	case ogLocation:
 		m.content, m.hasContent = locationTexts[int(uText)%len(locationTexts)], true
@@ -369,18 +371,6 @@ func (o *Ogmma) fill(m *ogmmaMsg, at int64, fresh bool) {
 	if uBad < o.cfg.BadShare {
 		m.bad = ogBadNoCreatedAt + uint8(uBadKind)
 	}
-}
-
-// pickPercent is pick for choices whose weights add up to 100, with the draw
-// already made (n in [0, 100)).
-func pickPercent[T any](choices []weighted[T], n int) T {
-	for _, c := range choices {
-		if n < c.w {
-			return c.v
-		}
-		n -= c.w
-	}
-	return choices[len(choices)-1].v
 }
 
 // render builds the API's JSON shape of m. Caller holds mu (read).
@@ -395,8 +385,8 @@ func (cv *ogmmaConv) render(m *ogmmaMsg) OgmmaMessage {
 		Status:         ogmmaStatusNames[m.status],
 		From:           cv.channel.phone,
 		To:             cv.customer,
-		CreatedAt:      formatMillis(m.created),
-		UpdatedAt:      formatMillis(m.updated),
+		CreatedAt:      wire.FormatMillis(m.created),
+		UpdatedAt:      wire.FormatMillis(m.updated),
 	}
 	if m.inbound {
 		out.Direction, out.From, out.To = OgmmaInbound, cv.customer, cv.channel.phone
@@ -527,10 +517,10 @@ func (o *Ogmma) Touch(n int) []OgmmaMessage {
 }
 
 // SetFaults replaces the fault knobs; a 5xx burst in progress ends.
-func (o *Ogmma) SetFaults(f Faults) { o.faults.set(f) }
+func (o *Ogmma) SetFaults(f fault.Faults) { o.faults.Set(f) }
 
 // Stats returns what the simulator has answered so far.
-func (o *Ogmma) Stats() Stats { return o.faults.stats() }
+func (o *Ogmma) Stats() fault.Stats { return o.faults.Stats() }
 
 // APIKey returns the key the simulator accepts (OgmmaConfig.APIKey or its
 // default).
@@ -539,25 +529,25 @@ func (o *Ogmma) APIKey() string { return o.cfg.APIKey }
 // ServeHTTP answers the API's routes; see Ogmma for the order of checks.
 func (o *Ogmma) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fi := o.faults
-	if !fi.begin(r.Context()) {
+	if !fi.Begin(r.Context()) {
 		return
 	}
 	channelID, conversationID, ok := parseOgmmaPath(r.URL.Path)
 	if !ok {
-		fi.writeError(w, http.StatusNotFound, ogmmaNoRoute)
+		fi.WriteError(w, http.StatusNotFound, ogmmaNoRoute)
 		return
 	}
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		fi.writeError(w, http.StatusMethodNotAllowed, ogmmaMethodForbidden)
+		fi.WriteError(w, http.StatusMethodNotAllowed, ogmmaMethodForbidden)
 		return
 	}
 	if !o.authorized(r) {
-		fi.writeError(w, http.StatusUnauthorized, ogmmaUnauthorized)
+		fi.WriteError(w, http.StatusUnauthorized, ogmmaUnauthorized)
 		return
 	}
-	out := fi.decide()
-	if fi.writeFault(w, out) {
+	out := fi.Decide()
+	if fi.WriteFault(w, out) {
 		return
 	}
 	if conversationID == "" {
@@ -566,7 +556,7 @@ func (o *Ogmma) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, ok := parseOgmmaLimit(r)
 	if !ok {
-		fi.writeError(w, http.StatusBadRequest, ogmmaBadLimit)
+		fi.WriteError(w, http.StatusBadRequest, ogmmaBadLimit)
 		return
 	}
 	o.serveMessages(w, r, channelID, conversationID, limit, out)
@@ -618,7 +608,7 @@ func (o *Ogmma) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(token), []byte(o.cfg.APIKey)) == 1
 }
 
-func (o *Ogmma) serveMessages(w http.ResponseWriter, r *http.Request, channelID, conversationID string, limit int, out outcome) {
+func (o *Ogmma) serveMessages(w http.ResponseWriter, r *http.Request, channelID, conversationID string, limit int, out fault.Outcome) {
 	var page struct {
 		Data []OgmmaMessage `json:"data"`
 		Meta struct {
@@ -640,13 +630,13 @@ func (o *Ogmma) serveMessages(w http.ResponseWriter, r *http.Request, channelID,
 	}
 	o.mu.RUnlock()
 	if cv == nil {
-		o.faults.writeError(w, http.StatusNotFound, ogmmaNoConversation)
+		o.faults.WriteError(w, http.StatusNotFound, ogmmaNoConversation)
 		return
 	}
-	o.faults.writeOK(w, r, encodeJSON(page), out)
+	o.faults.WriteOK(w, r, wire.Encode(page), out)
 }
 
-func (o *Ogmma) serveConversations(w http.ResponseWriter, r *http.Request, channelID string, out outcome) {
+func (o *Ogmma) serveConversations(w http.ResponseWriter, r *http.Request, channelID string, out fault.Outcome) {
 	var page struct {
 		Data []OgmmaConversation `json:"data"`
 		Meta struct {
@@ -661,30 +651,18 @@ func (o *Ogmma) serveConversations(w http.ResponseWriter, r *http.Request, chann
 			page.Data[i] = OgmmaConversation{
 				ID:        cv.id,
 				ChannelID: ch.id,
-				CreatedAt: formatMillis(cv.created),
-				UpdatedAt: formatMillis(cv.updated),
+				CreatedAt: wire.FormatMillis(cv.created),
+				UpdatedAt: wire.FormatMillis(cv.updated),
 			}
 		}
 		page.Meta.Total = len(ch.convs)
 	}
 	o.mu.RUnlock()
 	if ch == nil {
-		o.faults.writeError(w, http.StatusNotFound, ogmmaNoChannel)
+		o.faults.WriteError(w, http.StatusNotFound, ogmmaNoChannel)
 		return
 	}
-	o.faults.writeOK(w, r, encodeJSON(page), out)
-}
-
-// encodeJSON encodes v as the platforms do: no HTML escaping, so "<" and "&"
-// stay as they are (NUL still becomes \u0000).
-func encodeJSON(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("sim: encode response: " + err.Error())
-	}
-	return buf.Bytes()
+	o.faults.WriteOK(w, r, wire.Encode(page), out)
 }
 
 // describe is the simulator's entry in NewServer's index.

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"syncer/internal/sim/clock"
+	"syncer/internal/sim/wire"
 )
 
 const testKey = "test-key"
@@ -133,7 +136,7 @@ func TestOgmmaDeterministic(t *testing.T) {
 	}
 
 	// Later changes are deterministic too, given the same clock.
-	clockA, clockB := NewManualClock(testStart.AddDate(1, 0, 0)), NewManualClock(testStart.AddDate(1, 0, 0))
+	clockA, clockB := clock.NewManual(testStart.AddDate(1, 0, 0)), clock.NewManual(testStart.AddDate(1, 0, 0))
 	cfg.Seed = 7
 	cfg.Now = clockA.Now
 	a = NewOgmma(cfg)
@@ -472,7 +475,7 @@ func TestOgmmaConversations(t *testing.T) {
 
 func TestOgmmaAddMessages(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(testStart.AddDate(0, 1, 0))
+	clock := clock.NewManual(testStart.AddDate(0, 1, 0))
 	o, srv := serveOgmma(t, OgmmaConfig{Seed: 5, Channels: 2, ConversationsPerChannel: 3, MessagesPerConversation: 20, Now: clock.Now})
 	before := len(o.Messages())
 
@@ -533,7 +536,7 @@ func TestOgmmaAddMessages(t *testing.T) {
 
 func TestOgmmaTouch(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(testStart.AddDate(0, 1, 0))
+	clock := clock.NewManual(testStart.AddDate(0, 1, 0))
 	o, srv := serveOgmma(t, OgmmaConfig{Seed: 6, ConversationsPerChannel: 2, MessagesPerConversation: 30, Now: clock.Now})
 	before := map[string]OgmmaMessage{}
 	for _, m := range o.Messages() {
@@ -545,7 +548,7 @@ func TestOgmmaTouch(t *testing.T) {
 		t.Fatalf("touched %d", len(touched))
 	}
 	next := map[string]string{"PENDING": "SENT", "SENT": "DELIVERED", "DELIVERED": "READ", "RECEIVED": "READ"}
-	wantUpdated := formatMillis(clock.Now().UnixMilli())
+	wantUpdated := wire.FormatMillis(clock.Now().UnixMilli())
 	seen := map[string]bool{}
 	for _, m := range touched {
 		if seen[m.ID] {
@@ -666,7 +669,7 @@ func TestOgmmaVaryMessages(t *testing.T) {
 
 func TestOgmmaConcurrent(t *testing.T) {
 	t.Parallel()
-	clock := NewManualClock(testStart.AddDate(0, 1, 0))
+	clock := clock.NewManual(testStart.AddDate(0, 1, 0))
 	o, srv := serveOgmma(t, OgmmaConfig{Seed: 1, ConversationsPerChannel: 4, Now: clock.Now})
 	ch := o.Channels()[0]
 	done := make(chan struct{})

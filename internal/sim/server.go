@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"syncer/internal/sim/wire"
 )
 
 // mount is one simulator served under a path prefix by NewServers.
@@ -96,7 +98,7 @@ func digisacControls(d *Digisac) http.Handler {
 				ids = []string{}
 			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			_, _ = w.Write(encodeJSON(map[string]any{"data": ids}))
+			_, _ = w.Write(wire.Encode(map[string]any{"data": ids}))
 		}
 	}
 	mux.HandleFunc("POST /edit", change(d.Edit))
@@ -115,7 +117,7 @@ func ogmmaControls(o *Ogmma) http.Handler {
 				return
 			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			_, _ = w.Write(encodeJSON(map[string]any{"data": f(n)}))
+			_, _ = w.Write(wire.Encode(map[string]any{"data": f(n)}))
 		}
 	}
 	mux.HandleFunc("POST /add", change(o.AddMessages))
