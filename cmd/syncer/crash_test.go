@@ -17,6 +17,7 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/internal/transform"
 )
 
@@ -46,7 +47,7 @@ func TestCrash(t *testing.T) {
 	convs := max(1, n/(channels*perConversation))
 	bin := buildSyncer(t)
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 99, Channels: channels, ConversationsPerChannel: convs, MessagesPerConversation: perConversation})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 99, Channels: channels, ConversationsPerChannel: convs, MessagesPerConversation: perConversation})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
@@ -75,7 +76,7 @@ func TestCrash(t *testing.T) {
 
 // compareWithSimulator checks the messages table against what the simulator
 // holds, mapped by the same transform: same ids, same values, no extras.
-func compareWithSimulator(t *testing.T, db *dbtest.DB, og *sim.Ogmma) {
+func compareWithSimulator(t *testing.T, db *dbtest.DB, og *ogmmasim.Simulator) {
 	t.Helper()
 	var records []json.RawMessage
 	for _, m := range og.Messages() {

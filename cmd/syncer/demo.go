@@ -12,6 +12,7 @@ import (
 	"syncer/internal/migrate"
 	"syncer/internal/sim"
 	"syncer/internal/sim/fault"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/sql/queries"
 )
 
@@ -102,7 +103,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	if err := e.setupLogger(); err != nil {
 		return err
 	}
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
+	og := ogmmasim.New(ogmmasim.Config{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
 	ds := sim.NewDigisac(sim.DigisacConfig{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {

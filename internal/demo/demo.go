@@ -20,6 +20,7 @@ import (
 	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/sql/queries"
 )
 
@@ -40,7 +41,7 @@ func Run(ctx context.Context, opts Options) error {
 	convsPerChannel := max(1, opts.Messages/(channels*perConversation))
 	now := time.Now().UTC()
 	span := 30 * 24 * time.Hour
-	og := sim.NewOgmma(sim.OgmmaConfig{
+	og := ogmmasim.New(ogmmasim.Config{
 		Seed:                    2024,
 		Channels:                channels,
 		ConversationsPerChannel: convsPerChannel,

@@ -20,22 +20,23 @@ import (
 	"syncer/internal/sim"
 	"syncer/internal/sim/clock"
 	"syncer/internal/sim/fault"
+	ogmmasim "syncer/internal/sim/ogmma"
 )
 
 // harness is an Ogmma simulator, a warehouse and a runner between them.
 type harness struct {
 	t      *testing.T
 	db     *dbtest.DB
-	og     *sim.Ogmma
+	og     *ogmmasim.Simulator
 	src    config.Source
 	runner *pipeline.Runner
 }
 
-func newHarness(t *testing.T, sc sim.OgmmaConfig, edit func(*config.Source)) *harness {
+func newHarness(t *testing.T, sc ogmmasim.Config, edit func(*config.Source)) *harness {
 	t.Helper()
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sc)
+	og := ogmmasim.New(sc)
 	srv := httptest.NewServer(sim.NewServer(og))
 	t.Cleanup(srv.Close)
 	src := config.Source{Name: "acme-ogmma", Platform: config.Ogmma, BaseURL: srv.URL + "/ogmma", APIKey: config.Secret(og.APIKey()), RateLimit: 10_000, Concurrency: 4}
@@ -97,7 +98,7 @@ func (h *harness) mustSucceed(o pipeline.Outcome) {
 
 func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 7, Channels: 2, ConversationsPerChannel: 5, MessagesPerConversation: 80, Now: clk.Now}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 7, Channels: 2, ConversationsPerChannel: 5, MessagesPerConversation: 80, Now: clk.Now}, nil)
 
 	first := h.sync(extract.Request{})
 	h.mustSucceed(first)
@@ -142,7 +143,7 @@ func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
 
 func TestStatusChangesAreUpdates(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 8, ConversationsPerChannel: 3, MessagesPerConversation: 30, Now: clk.Now}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 8, ConversationsPerChannel: 3, MessagesPerConversation: 30, Now: clk.Now}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
 	clk.Advance(time.Minute)
 	touched := h.og.Touch(5)
@@ -162,7 +163,7 @@ func TestRateLimitedThirtyPercentStillLoadsEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out real Retry-After seconds")
 	}
-	h := newHarness(t, sim.OgmmaConfig{Seed: 9, Channels: 2, ConversationsPerChannel: 6, MessagesPerConversation: 40,
+	h := newHarness(t, ogmmasim.Config{Seed: 9, Channels: 2, ConversationsPerChannel: 6, MessagesPerConversation: 40,
 		Faults: fault.Faults{RateLimitShare: 0.3, RetryAfter: "1"}}, nil)
 	o := h.sync(extract.Request{})
 	h.mustSucceed(o)
@@ -175,7 +176,7 @@ func TestRateLimitedThirtyPercentStillLoadsEverything(t *testing.T) {
 }
 
 func TestServerErrorsAndCutBodiesAreRetried(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 10, ConversationsPerChannel: 10, MessagesPerConversation: 20,
+	h := newHarness(t, ogmmasim.Config{Seed: 10, ConversationsPerChannel: 10, MessagesPerConversation: 20,
 		Faults: fault.Faults{ServerErrorShare: 0.15, ServerErrorBurst: 2, CutBodyShare: 0.15}}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
 	if got := len(h.versions()); got != h.og.MessageCount() {
@@ -187,7 +188,7 @@ func TestServerErrorsAndCutBodiesAreRetried(t *testing.T) {
 }
 
 func TestWrongKeyFailsNamingTheSource(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 11}, func(s *config.Source) { s.APIKey = "wrong-key-123" })
+	h := newHarness(t, ogmmasim.Config{Seed: 11}, func(s *config.Source) { s.APIKey = "wrong-key-123" })
 	o := h.sync(extract.Request{})
 	if o.Status != load.StatusFailed {
 		t.Fatalf("status %s, want failed", o.Status)
@@ -202,7 +203,7 @@ func TestWrongKeyFailsNamingTheSource(t *testing.T) {
 }
 
 func TestBadRecordsAreQuarantinedAndTheRestLoads(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 12, ConversationsPerChannel: 4, MessagesPerConversation: 100, BadShare: 0.05}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 12, ConversationsPerChannel: 4, MessagesPerConversation: 100, BadShare: 0.05}, nil)
 	o := h.sync(extract.Request{})
 	if o.Status != load.StatusPartial {
 		t.Fatalf("status %s, want partial", o.Status)
@@ -235,7 +236,7 @@ func TestBadRecordsAreQuarantinedAndTheRestLoads(t *testing.T) {
 
 func TestFullPageNewerThanCursorIsASuspectedGap(t *testing.T) {
 	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 13, ConversationsPerChannel: 1, MessagesPerConversation: 20, Now: clk.Now}, func(s *config.Source) {
+	h := newHarness(t, ogmmasim.Config{Seed: 13, ConversationsPerChannel: 1, MessagesPerConversation: 20, Now: clk.Now}, func(s *config.Source) {
 		s.PageSize = 10
 	})
 	o := h.sync(extract.Request{})
@@ -255,7 +256,7 @@ func TestFullPageNewerThanCursorIsASuspectedGap(t *testing.T) {
 }
 
 func TestBackfillMovesNoCursor(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 14, ConversationsPerChannel: 2, MessagesPerConversation: 50}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 14, ConversationsPerChannel: 2, MessagesPerConversation: 50}, nil)
 	msgs := h.og.Messages()
 	since, _ := time.Parse(time.RFC3339, msgs[10].CreatedAt)
 	until, _ := time.Parse(time.RFC3339, msgs[30].CreatedAt)
@@ -282,7 +283,7 @@ func TestBackfillMovesNoCursor(t *testing.T) {
 
 func TestSafetyLagCapsTheCursor(t *testing.T) {
 	now := time.Now().UTC()
-	h := newHarness(t, sim.OgmmaConfig{Seed: 15, ConversationsPerChannel: 1, MessagesPerConversation: 5, Start: now.Add(-time.Minute), Step: time.Second}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 15, ConversationsPerChannel: 1, MessagesPerConversation: 5, Start: now.Add(-time.Minute), Step: time.Second}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
 	var ts time.Time
 	if err := h.db.Pool.QueryRow(context.Background(), "SELECT (cursor->>'ts')::timestamptz FROM sync_state").Scan(&ts); err != nil {
@@ -294,7 +295,7 @@ func TestSafetyLagCapsTheCursor(t *testing.T) {
 }
 
 func TestConcurrentRunsOfOneStreamShareNothing(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: fault.Faults{Latency: 20 * time.Millisecond}}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: fault.Faults{Latency: 20 * time.Millisecond}}, nil)
 	ctx := context.Background()
 	lease, ok, err := h.runner.Loader.TryLease(ctx, "acme-ogmma", "messages")
 	if err != nil || !ok {

@@ -17,6 +17,7 @@ import (
 
 	"syncer/internal/sim/clock"
 	"syncer/internal/sim/fault"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/internal/sim/wire"
 )
 
@@ -35,29 +36,6 @@ func serveDigisac(t *testing.T, cfg DigisacConfig) (*Digisac, *httptest.Server) 
 	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
 	return d, srv
-}
-
-// post sends a POST with a JSON body and the bearer token ("" sends none).
-func post(t *testing.T, url, token, body string) response {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("POST %s: read body: %v", url, err)
-	}
-	return response{res.StatusCode, res.Header, b}
 }
 
 type dsEnvelope struct {
@@ -548,13 +526,13 @@ func TestDigisacFilterStyles(t *testing.T) {
 
 func TestDigisacKeyset(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 6, Now: clock.Now})
+	clk := clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 6, Now: clk.Now})
 	tok := d.Token()
 	order := [][]string{{"updatedAt", "ASC"}, {"id", "ASC"}}
 	// Warm the sorted-order cache, then edit records so that it is repaired.
 	decodeEnvelope(t, get(t, srv.URL+withQuery("/api/v1/messages", map[string]any{"order": order}), tok))
-	clock.Advance(time.Minute)
+	clk.Advance(time.Minute)
 	edited := d.Edit("messages", 6) // six records tie on updatedAt
 	if len(edited) != 6 {
 		t.Fatalf("edited %d", len(edited))
@@ -572,7 +550,7 @@ func TestDigisacKeyset(t *testing.T) {
 		return strings.Compare(a.id, b.id)
 	})
 	// Cursors: in the middle of the old data, and inside the tie.
-	tie := slices.IndexFunc(all, func(k key) bool { return k.at == wire.FormatMillis(clock.Now().UnixMilli()) })
+	tie := slices.IndexFunc(all, func(k key) bool { return k.at == wire.FormatMillis(clk.Now().UnixMilli()) })
 	for _, cut := range []int{len(all) / 3, tie + 2, len(all) - 1} {
 		c := all[cut]
 		var want []string
@@ -708,8 +686,8 @@ func TestDigisacBadQuery(t *testing.T) {
 
 func TestDigisacAuth(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 10, Tickets: 5, Token: "personal", Now: clock.Now, TokenTTL: 10 * time.Minute})
+	clk := clock.NewManual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 10, Tickets: 5, Token: "personal", Now: clk.Now, TokenTTL: 10 * time.Minute})
 	list := srv.URL + "/api/v1/services"
 	const invalid = "Invalid token: access token is invalid"
 	wantDigisacError(t, get(t, list, ""), http.StatusUnauthorized, "HttpError", invalid)
@@ -743,9 +721,9 @@ func TestDigisacAuth(t *testing.T) {
 	}
 	tr := issue(grant("ana@acme.com.br", "senha-secreta"))
 	decodeEnvelope(t, get(t, list, tr.AccessToken))
-	clock.Advance(9 * time.Minute)
+	clk.Advance(9 * time.Minute)
 	decodeEnvelope(t, get(t, list, tr.AccessToken))
-	clock.Advance(time.Minute)
+	clk.Advance(time.Minute)
 	wantDigisacError(t, get(t, list, tr.AccessToken), http.StatusUnauthorized, "HttpError", invalid)
 
 	tr = issue(grant("ana@acme.com.br", "senha-secreta"))
@@ -819,14 +797,14 @@ func TestDigisacCutBody(t *testing.T) {
 
 func TestDigisacLateFiles(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Time{})
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 12, Tickets: 100, Now: clock.Now, LateFileDelay: 48 * time.Hour})
+	clk := clock.NewManual(time.Time{})
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 12, Tickets: 100, Now: clk.Now, LateFileDelay: 48 * time.Hour})
 	var newest string
 	for _, m := range decodeMaps(t, d.Records("messages")) {
 		newest = max(newest, str(m["createdAt"]))
 	}
 	end, _ := time.Parse(time.RFC3339, newest)
-	clock.Set(end.Add(time.Hour))
+	clk.Set(end.Add(time.Hour))
 	cut := wire.FormatMillis(end.Add(time.Hour - 48*time.Hour).UnixMilli())
 
 	fetch := func() []map[string]any {
@@ -874,7 +852,7 @@ func TestDigisacLateFiles(t *testing.T) {
 			t.Fatal("file without include")
 		}
 	}
-	clock.Advance(48 * time.Hour)
+	clk.Advance(48 * time.Hour)
 	for _, m := range fetch() {
 		if f, ok := m["file"].(map[string]any); ok && !strings.HasPrefix(str(f["url"]), "https://") {
 			t.Errorf("url still missing after the delay: %v", f)
@@ -922,8 +900,8 @@ func TestDigisacIncludes(t *testing.T) {
 
 func TestDigisacChurn(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 14, Tickets: 30, Now: clock.Now, ChurnPerList: 4})
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 14, Tickets: 30, Now: clk.Now, ChurnPerList: 4})
 	before := map[string]string{}
 	for _, m := range decodeMaps(t, d.Records("messages")) {
 		before[str(m["id"])] = str(m["updatedAt"])
@@ -941,12 +919,12 @@ func TestDigisacChurn(t *testing.T) {
 		return n
 	}
 	decodeEnvelope(t, get(t, srv.URL+"/api/v1/messages?perPage=50&page=1", d.Token()))
-	if n := moved(clock.Now()); n != 4 {
+	if n := moved(clk.Now()); n != 4 {
 		t.Errorf("%d messages moved after one page, want 4", n)
 	}
-	clock.Advance(time.Second)
+	clk.Advance(time.Second)
 	decodeEnvelope(t, get(t, srv.URL+"/api/v1/messages?perPage=50&page=2", d.Token()))
-	if n := moved(clock.Now()); n < 5 || n > 8 {
+	if n := moved(clk.Now()); n < 5 || n > 8 {
 		t.Errorf("%d messages moved after two pages", n)
 	}
 	// Only the resource listed churns.
@@ -959,8 +937,8 @@ func TestDigisacChurn(t *testing.T) {
 
 func TestDigisacOnList(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 15, Tickets: 20, Now: clock.Now})
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 15, Tickets: 20, Now: clk.Now})
 	type call struct {
 		res  string
 		page int
@@ -990,9 +968,9 @@ func TestDigisacOnList(t *testing.T) {
 
 func TestDigisacCreateEditRemove(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC))
-	d := NewDigisac(DigisacConfig{Seed: 16, Tickets: 40, Now: clock.Now})
-	nowS := wire.FormatMillis(clock.Now().UnixMilli())
+	clk := clock.NewManual(time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC))
+	d := NewDigisac(DigisacConfig{Seed: 16, Tickets: 40, Now: clk.Now})
+	nowS := wire.FormatMillis(clk.Now().UnixMilli())
 	byID := func(res string) map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, r := range decodeMaps(t, d.Records(res)) {
@@ -1048,9 +1026,9 @@ func TestDigisacCreateEditRemove(t *testing.T) {
 			}
 		}
 	}
-	clock.Advance(time.Minute)
+	clk.Advance(time.Minute)
 	for _, id := range d.Edit("messages", 5) {
-		if byID("messages")[id]["updatedAt"] != wire.FormatMillis(clock.Now().UnixMilli()) {
+		if byID("messages")[id]["updatedAt"] != wire.FormatMillis(clk.Now().UnixMilli()) {
 			t.Errorf("edit after the clock moved: updatedAt is not Now")
 		}
 	}
@@ -1266,13 +1244,13 @@ func TestDigisacBadShare(t *testing.T) {
 
 func TestDigisacConcurrent(t *testing.T) {
 	t.Parallel()
-	clock := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	d, srv := serveDigisac(t, DigisacConfig{Seed: 19, Tickets: 50, Now: clock.Now, ChurnPerList: 1})
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, srv := serveDigisac(t, DigisacConfig{Seed: 19, Tickets: 50, Now: clk.Now, ChurnPerList: 1})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := range 40 {
-			clock.Advance(time.Second)
+			clk.Advance(time.Second)
 			res := dsResources[i%len(dsResources)]
 			d.Edit(res, 2)
 			d.Create(res, 1)
@@ -1301,7 +1279,7 @@ func TestDigisacConcurrent(t *testing.T) {
 
 func TestServers(t *testing.T) {
 	t.Parallel()
-	og := NewOgmma(OgmmaConfig{Seed: 1, APIKey: testKey})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 1, APIKey: testKey})
 	dg := NewDigisac(DigisacConfig{Seed: 1, Tickets: 10})
 	srv := httptest.NewServer(NewServers(Simulators{Ogmma: og, Digisac: dg}))
 	t.Cleanup(srv.Close)

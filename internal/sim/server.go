@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/internal/sim/wire"
 )
 
@@ -18,12 +19,12 @@ type mount struct {
 
 // Simulators are the simulators NewServers serves; nil ones are skipped.
 type Simulators struct {
-	Ogmma   *Ogmma
+	Ogmma   *ogmmasim.Simulator
 	Digisac *Digisac
 }
 
 // NewServer serves the Ogmma simulator; it is NewServers with Ogmma alone.
-func NewServer(ogmma *Ogmma) http.Handler {
+func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 	return NewServers(Simulators{Ogmma: ogmma})
 }
 
@@ -48,7 +49,7 @@ func NewServers(s Simulators) http.Handler {
 	var mounts []mount
 	if s.Ogmma != nil {
 		ogmma := s.Ogmma
-		mounts = append(mounts, mount{prefix: "/ogmma/", handler: ogmma, describe: ogmma.describe})
+		mounts = append(mounts, mount{prefix: "/ogmma/", handler: ogmma, describe: ogmma.Describe})
 		mounts = append(mounts, mount{prefix: "/_sim/ogmma/", handler: ogmmaControls(ogmma),
 			describe: func(p string) string {
 				return "Controls  POST " + p + "add?n=N (new messages), POST " + p + "touch?n=N (status changes)\n"
@@ -107,9 +108,9 @@ func digisacControls(d *Digisac) http.Handler {
 	return mux
 }
 
-func ogmmaControls(o *Ogmma) http.Handler {
+func ogmmaControls(o *ogmmasim.Simulator) http.Handler {
 	mux := http.NewServeMux()
-	change := func(f func(int) []OgmmaMessage) http.HandlerFunc {
+	change := func(f func(int) []ogmmasim.Message) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			n, ok := controlCount(r)
 			if !ok {
