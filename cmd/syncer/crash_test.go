@@ -17,6 +17,7 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/internal/transform"
 )
@@ -211,7 +212,7 @@ func TestCrashDigisac(t *testing.T) {
 	}
 	bin := buildSyncer(t)
 	db := dbtest.New(t)
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: 77, Contacts: tickets / 2, Tickets: tickets, MessagesPerTicket: 12})
+	ds := digisacsim.New(digisacsim.Config{Seed: 77, Contacts: tickets / 2, Tickets: tickets, MessagesPerTicket: 12})
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
 	defer srv.Close()
 	cfg := filepath.Join(t.TempDir(), "syncer.yaml")

@@ -11,6 +11,7 @@ import (
 	"syncer/internal/demo"
 	"syncer/internal/migrate"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/sim/fault"
 	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/sql/queries"
@@ -104,7 +105,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		return err
 	}
 	og := ogmmasim.New(ogmmasim.Config{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
+	ds := digisacsim.New(digisacsim.Config{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)

@@ -20,6 +20,7 @@ import (
 	"syncer/internal/platforms"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/sql/queries"
 )
@@ -51,7 +52,7 @@ func Run(ctx context.Context, opts Options) error {
 		Now:                     time.Now,
 	})
 	tickets := max(50, opts.Messages/40)
-	ds := sim.NewDigisac(sim.DigisacConfig{
+	ds := digisacsim.New(digisacsim.Config{
 		Seed:              2024,
 		Contacts:          tickets * 3 / 5,
 		Tickets:           tickets,

@@ -20,19 +20,20 @@ import (
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
 	"syncer/internal/sim/clock"
+	digisacsim "syncer/internal/sim/digisac"
 )
 
 // digisacHarness is a Digisac simulator, a warehouse and a runner.
 type digisacHarness struct {
 	t      *testing.T
 	db     *dbtest.DB
-	ds     *sim.Digisac
+	ds     *digisacsim.Simulator
 	clock  *clock.Manual
 	src    config.Source
 	runner *pipeline.Runner
 }
 
-func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *digisacHarness {
+func newDigisac(t *testing.T, dc digisacsim.Config, edit func(*config.Source)) *digisacHarness {
 	t.Helper()
 	t.Parallel()
 	db := dbtest.New(t)
@@ -40,7 +41,7 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 	if dc.Now == nil {
 		dc.Now = clk.Now
 	}
-	ds := sim.NewDigisac(dc)
+	ds := digisacsim.New(dc)
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
 	t.Cleanup(srv.Close)
 	src := config.Source{Name: "acme-digisac", Platform: config.Digisac, BaseURL: srv.URL + "/digisac", Token: config.Secret(ds.Token()),
@@ -148,7 +149,7 @@ func (h *digisacHarness) matchesSource() {
 }
 
 func TestDigisacFullSyncThenNothingToWrite(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 31, Contacts: 60, Tickets: 80, MessagesPerTicket: 8}, nil)
+	h := newDigisac(t, digisacsim.Config{Seed: 31, Contacts: 60, Tickets: 80, MessagesPerTicket: 8}, nil)
 	if w := h.mustSucceed(h.sync()); w == 0 {
 		t.Fatal("first sync wrote nothing")
 	}
@@ -159,7 +160,7 @@ func TestDigisacFullSyncThenNothingToWrite(t *testing.T) {
 }
 
 func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 32, Contacts: 120, Tickets: 100, MessagesPerTicket: 10}, func(s *config.Source) { s.PageSize = 25 })
+	h := newDigisac(t, digisacsim.Config{Seed: 32, Contacts: 120, Tickets: 100, MessagesPerTicket: 10}, func(s *config.Source) { s.PageSize = 25 })
 	var lists atomic.Int64 // the streams page concurrently
 	h.ds.OnList(func(resource string, page int) {
 		lists.Add(1)
@@ -185,7 +186,7 @@ func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
 }
 
 func TestDigisacRemovedConnectionIsMarkedDeleted(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 33, Services: 4, Contacts: 10, Tickets: 5}, nil)
+	h := newDigisac(t, digisacsim.Config{Seed: 33, Services: 4, Contacts: 10, Tickets: 5}, nil)
 	h.mustSucceed(h.sync("services"))
 	gone := h.ds.Remove("services", 1)
 	h.clock.Advance(time.Minute)
@@ -201,7 +202,7 @@ func TestDigisacRemovedConnectionIsMarkedDeleted(t *testing.T) {
 
 func TestDigisacRefusedTokenFailsClearly(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef01234567"
-	h := newDigisac(t, sim.DigisacConfig{Seed: 34}, func(s *config.Source) { s.Token = secret })
+	h := newDigisac(t, digisacsim.Config{Seed: 34}, func(s *config.Source) { s.Token = secret })
 	for _, o := range h.sync("contacts") {
 		if o.Status != load.StatusFailed || !errors.Is(o.Err, extract.ErrUnauthorized) {
 			t.Fatalf("status %s, err %v", o.Status, o.Err)
@@ -214,7 +215,7 @@ func TestDigisacRefusedTokenFailsClearly(t *testing.T) {
 }
 
 func TestDigisacPasswordGrantIsRenewedOnce(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 35, Username: "ana@acme.com.br", Password: "senha-secreta", Contacts: 80}, func(s *config.Source) {
+	h := newDigisac(t, digisacsim.Config{Seed: 35, Username: "ana@acme.com.br", Password: "senha-secreta", Contacts: 80}, func(s *config.Source) {
 		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "senha-secreta"
 		s.PageSize = 20
 	})
@@ -232,7 +233,7 @@ func TestDigisacPasswordGrantIsRenewedOnce(t *testing.T) {
 }
 
 func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
-	wrong := newDigisac(t, sim.DigisacConfig{Seed: 36}, func(s *config.Source) {
+	wrong := newDigisac(t, digisacsim.Config{Seed: 36}, func(s *config.Source) {
 		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "wrong-password-99"
 	})
 	for _, o := range wrong.sync("contacts") {
@@ -243,7 +244,7 @@ func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
 }
 
 func TestDigisacTranscriptsFillTicketsWithoutMessages(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 37, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
+	h := newDigisac(t, digisacsim.Config{Seed: 37, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
 		s.Streams = []string{"tickets", "transcripts"}
 	})
 	h.mustSucceed(h.sync("tickets"))
@@ -272,7 +273,7 @@ func TestDigisacTranscriptsFillTicketsWithoutMessages(t *testing.T) {
 }
 
 func TestDigisacServerThatCapsPerPageStillReadsEverything(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 38, Users: 30, Contacts: 90, Tickets: 10, PerPageCap: 7}, func(s *config.Source) { s.PageSize = 50 })
+	h := newDigisac(t, digisacsim.Config{Seed: 38, Users: 30, Contacts: 90, Tickets: 10, PerPageCap: 7}, func(s *config.Source) { s.PageSize = 50 })
 	h.mustSucceed(h.sync("users", "contacts"))
 	var users, deleted, contacts int
 	if err := h.db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM agents), (SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL), (SELECT count(*) FROM contacts)`).Scan(&users, &deleted, &contacts); err != nil {
@@ -284,7 +285,7 @@ func TestDigisacServerThatCapsPerPageStillReadsEverything(t *testing.T) {
 }
 
 func TestDigisacTranscriptsNeverDoubleTheMessagesStream(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 39, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
+	h := newDigisac(t, digisacsim.Config{Seed: 39, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
 		s.Streams = []string{"tickets", "messages", "transcripts"}
 	})
 	// Transcripts before messages ever ran: nothing is exported yet.
@@ -304,7 +305,7 @@ func TestDigisacTranscriptsNeverDoubleTheMessagesStream(t *testing.T) {
 }
 
 func TestDigisacLateMediaURLsAreFetchedLater(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 40, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: time.Hour}, nil)
+	h := newDigisac(t, digisacsim.Config{Seed: 40, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: time.Hour}, nil)
 	h.mustSucceed(h.sync())
 	h.ds.Create("messages", 150)
 	h.clock.Advance(time.Minute)

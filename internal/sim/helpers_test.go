@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -58,4 +59,22 @@ func post(t *testing.T, url, token, body string) response {
 		t.Fatalf("POST %s: read body: %v", url, err)
 	}
 	return response{res.StatusCode, res.Header, b}
+}
+
+// envelope is the part of a Digisac list answer these tests read.
+type envelope struct {
+	Data  []json.RawMessage `json:"data"`
+	Total int               `json:"total"`
+}
+
+func decodeEnvelope(t *testing.T, r response) envelope {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, body %s", r.status, r.body)
+	}
+	var e envelope
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("decode envelope: %v", err)
+	}
+	return e
 }

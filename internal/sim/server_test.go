@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/sim/fault"
 	ogmmasim "syncer/internal/sim/ogmma"
 )
@@ -76,4 +77,52 @@ func TestServerControlsChangeTheData(t *testing.T) {
 	if r := post(t, srv.URL+"/_sim/ogmma/touch?n=zero", "", ""); r.status != http.StatusBadRequest {
 		t.Fatalf("touch?n=zero: status %d", r.status)
 	}
+}
+
+func TestServers(t *testing.T) {
+	t.Parallel()
+	og := ogmmasim.New(ogmmasim.Config{Seed: 1, APIKey: testKey})
+	dg := digisacsim.New(digisacsim.Config{Seed: 1, Tickets: 10})
+	srv := httptest.NewServer(NewServers(Simulators{Ogmma: og, Digisac: dg}))
+	t.Cleanup(srv.Close)
+	r := get(t, srv.URL+"/", "")
+	for _, want := range []string{"/ogmma/v1/channels/", "/digisac/api/v1/", "/_sim/digisac/edit"} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("index lacks %q:\n%s", want, r.body)
+		}
+	}
+	e := decodeEnvelope(t, get(t, srv.URL+"/digisac/api/v1/tickets?perPage=5", dg.Token()))
+	if e.Total != 10 {
+		t.Errorf("tickets through the server: %+v", e)
+	}
+	var created struct {
+		Data []string `json:"data"`
+	}
+	r = post(t, srv.URL+"/_sim/digisac/create?resource=tickets&n=2", "", "")
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &created) != nil || len(created.Data) != 2 {
+		t.Fatalf("create control: %d %s", r.status, r.body)
+	}
+	if e := decodeEnvelope(t, get(t, srv.URL+"/digisac/api/v1/tickets", dg.Token())); e.Total != 12 {
+		t.Errorf("%d tickets after create", e.Total)
+	}
+	r = post(t, srv.URL+"/_sim/digisac/edit?resource=messages&n=3", "", "")
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &created) != nil || len(created.Data) != 3 {
+		t.Errorf("edit control: %d %s", r.status, r.body)
+	}
+	r = post(t, srv.URL+"/_sim/digisac/remove?resource=messages", "", "")
+	if r.status != http.StatusOK || string(r.body) != "{\"data\":[]}\n" {
+		t.Errorf("remove control on messages: %d %s", r.status, r.body)
+	}
+	for _, q := range []string{"edit?resource=nope", "create?resource=tickets&n=0", "edit?resource=tickets&n=x"} {
+		if r := post(t, srv.URL+"/_sim/digisac/"+q, "", ""); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d", q, r.status)
+		}
+	}
+	// Digisac alone; Ogmma unmounted.
+	only := httptest.NewServer(NewServers(Simulators{Digisac: dg}))
+	t.Cleanup(only.Close)
+	if r := get(t, only.URL+"/ogmma/v1/channels/x/conversations", testKey); r.status != http.StatusNotFound {
+		t.Errorf("unmounted ogmma: %d", r.status)
+	}
+	decodeEnvelope(t, get(t, only.URL+"/digisac/api/v1/services", dg.Token()))
 }

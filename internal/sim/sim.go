@@ -4,7 +4,7 @@
 // and `syncer simulate` serve the simulators through it; tests may too.
 //
 // The simulators themselves live one package per platform
-// (internal/sim/ogmma; Digisac's, in digisac.go, moves next), and what they share in packages of their own:
+// (internal/sim/ogmma, internal/sim/digisac), and what they share in packages of their own:
 // internal/sim/fault (fault injection), internal/sim/clock (a manual clock),
 // internal/sim/sample (seeded randomness and sample texts) and
 // internal/sim/wire (the JSON encoding). Those packages must not import this
