@@ -51,18 +51,16 @@ const (
 	sideSystem // ticket events
 )
 
-// Ticket events (type "ticket" rows).
+// Ticket events (type "ticket" rows); 0 for other messages.
 const (
-	evNone uint8 = iota
-	evOpen
+	evOpen uint8 = iota + 1
 	evTransfer
 	evClose
 )
 
-// Malformed messages (BadShare).
+// Malformed messages (BadShare); 0 for well-formed ones.
 const (
-	dsGood uint8 = iota
-	dsBadTimestamp
+	dsBadTimestamp uint8 = iota + 1
 	dsBadIsFromMe
 )
 

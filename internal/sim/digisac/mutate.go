@@ -31,7 +31,6 @@ func (d *Simulator) pickRows(size, n int, ok func(int32) bool) []int32 {
 		if len(out) == n {
 			return out
 		}
-		out = out[:0]
 	}
 	var cands []int32
 	for i := range size {

@@ -55,10 +55,9 @@ var (
 	newOutboundStatuses = []sample.Weighted[msgStatus]{{V: ogPending, W: 20}, {V: ogSent, W: 60}, {V: ogDelivered, W: 20}}
 )
 
-// Malformed records (Config.BadShare).
+// Malformed records (Config.BadShare); 0 for well-formed ones.
 const (
-	ogGood uint8 = iota
-	ogBadNoCreatedAt
+	ogBadNoCreatedAt uint8 = iota + 1
 	ogBadDirection
 	ogBadCreatedAt
 )
