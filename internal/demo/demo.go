@@ -72,8 +72,10 @@ func Run(ctx context.Context, opts Options) error {
 		RateLimit:   1000,
 		Concurrency: 4,
 	}
+	conversations := 0
 	for _, ch := range og.Channels() {
 		src.Channels = append(src.Channels, config.OgmmaChannel{ID: ch.ID, Conversations: ch.Conversations})
+		conversations += len(ch.Conversations)
 	}
 	dsrc := config.Source{
 		Name:      "demo-digisac",
@@ -99,7 +101,7 @@ func Run(ctx context.Context, opts Options) error {
 	runner := &pipeline.Runner{Loader: loader, Logger: opts.Logger, Now: time.Now, SafetyLag: cfg.SafetyLag.Std()}
 
 	fmt.Fprintf(opts.Out, "Ogmma simulator: %d channels, %d conversations, %d messages\n",
-		channels, channels*convsPerChannel, og.MessageCount())
+		channels, conversations, og.MessageCount())
 	fmt.Fprintf(opts.Out, "Digisac simulator: %d connections, %d contacts, %d tickets, %d messages\n",
 		ds.Count("services"), ds.Count("contacts"), ds.Count("tickets"), ds.Count("messages"))
 	start := time.Now()

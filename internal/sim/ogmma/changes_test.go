@@ -15,7 +15,8 @@ func TestAddMessages(t *testing.T) {
 	o, srv := serve(t, Config{Seed: 5, Channels: 2, ConversationsPerChannel: 3, MessagesPerConversation: 20, Now: clk.Now})
 	before := len(o.Messages())
 
-	// 2 rounds over the 6 conversations and 1 more, all at the same instant.
+	// 2 rounds over the 6 conversations and 1 more, all at the same instant:
+	// a conversation that gets 3 has them at Now-2ms, Now-1ms and Now.
 	added := o.AddMessages(13)
 	if len(added) != 13 || len(o.Messages()) != before+13 || o.MessageCount() != before+13 {
 		t.Fatalf("added %d, now %d messages (was %d)", len(added), len(o.Messages()), before)
@@ -25,7 +26,7 @@ func TestAddMessages(t *testing.T) {
 	for _, m := range added {
 		perConv[m.ConversationID] = append(perConv[m.ConversationID], m)
 		created, err := time.Parse(time.RFC3339Nano, m.CreatedAt)
-		if err != nil || created.Before(now) || created.After(now.Add(10*time.Millisecond)) {
+		if err != nil || created.After(now) || created.Before(now.Add(-10*time.Millisecond)) {
 			t.Errorf("added message created at %s, clock %s", m.CreatedAt, now)
 		}
 		if m.UpdatedAt != m.CreatedAt {
@@ -37,6 +38,11 @@ func TestAddMessages(t *testing.T) {
 	}
 	if len(perConv) != 6 {
 		t.Errorf("added to %d conversations, want round-robin over 6", len(perConv))
+	}
+	for conv, ms := range perConv {
+		if last := ms[len(ms)-1]; last.CreatedAt != wire.FormatMillis(now.UnixMilli()) {
+			t.Errorf("conversation %s: newest added at %s, want the clock %s", conv, last.CreatedAt, now)
+		}
 	}
 	checkIncreasing(t, o.Messages())
 
@@ -54,19 +60,31 @@ func TestAddMessages(t *testing.T) {
 		}
 	}
 
-	// A clock behind the data still gives increasing createdAt.
+	// Every conversation has a message at Now already: until the clock
+	// moves, there is no room for another, and a clock behind the data
+	// leaves none either. Nothing is ever dated after the clock.
+	if got := o.AddMessages(5); len(got) != 0 {
+		t.Errorf("added %d messages at the instant of the last ones", len(got))
+	}
+	// With 1ms of room, each conversation takes one more, whatever n asks.
+	clk.Advance(time.Millisecond)
+	if got := o.AddMessages(10); len(got) != 6 {
+		t.Errorf("1ms after the last ones, added %d messages, want one per conversation", len(got))
+	}
 	clk.Set(testStart.AddDate(-1, 0, 0))
-	o.AddMessages(20)
+	if got := o.AddMessages(20); len(got) != 0 || o.MessageCount() != before+13+6 {
+		t.Errorf("a clock behind the data added %d messages", len(got))
+	}
 	checkIncreasing(t, o.Messages())
 
-	// Round-robin continues where it stopped.
+	// Round-robin continues after the last conversation served.
 	clk.Set(testStart.AddDate(0, 2, 0))
 	var order []string
 	for _, ch := range o.Channels() {
 		order = append(order, ch.Conversations...)
 	}
-	if next := o.AddMessages(1)[0]; next.ConversationID != order[(13+20)%6] {
-		t.Errorf("round-robin went to %s, want %s", next.ConversationID, order[(13+20)%6])
+	if next := o.AddMessages(1)[0]; next.ConversationID != order[(13+6)%6] {
+		t.Errorf("round-robin went to %s, want %s", next.ConversationID, order[(13+6)%6])
 	}
 }
 
@@ -117,8 +135,23 @@ func TestTouch(t *testing.T) {
 			}
 		}
 	}
-	// Everything moves to a final status eventually; then Touch finds nothing.
-	for len(o.Touch(1000)) > 0 {
+	// At the same instant, what was just touched does not move again: its
+	// updatedAt would pass the clock.
+	for _, m := range o.Touch(1000) {
+		if seen[m.ID] || m.UpdatedAt != wantUpdated {
+			t.Errorf("touched again at the same instant: %+v", m)
+		}
+	}
+	if got := o.Touch(1000); len(got) != 0 {
+		t.Errorf("touched %d messages already updated at the clock", len(got))
+	}
+	// Everything moves to a final status eventually, as the clock moves; then
+	// Touch finds nothing.
+	for {
+		clk.Advance(time.Millisecond)
+		if len(o.Touch(1000)) == 0 {
+			break
+		}
 	}
 	for _, m := range o.Messages() {
 		if m.Status != "READ" && m.Status != "FAILED" {

@@ -8,7 +8,9 @@
 // only when served (render.go), changed later by AddMessages and Touch
 // (changes.go), and served over HTTP (handler.go).
 //
-// It must not import internal/sim, which mounts it next to the other
-// platforms, nor any part of syncer outside internal/sim: it knows nothing
-// about how syncer stores what it fetches and never touches the warehouse.
+// It must not date anything after its clock (Config.Now says how the
+// initial data and the changes stay at or before it), and must not import
+// internal/sim, which mounts it next to the other platforms, nor any part of
+// syncer outside internal/sim: it knows nothing about how syncer stores what
+// it fetches and never touches the warehouse.
 package ogmmasim

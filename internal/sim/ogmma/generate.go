@@ -7,8 +7,12 @@ import (
 	"syncer/internal/sim/sample"
 )
 
-// generate builds channels, conversations and their initial messages.
-func (o *Simulator) generate() {
+// generate builds channels, conversations and their initial messages, up to
+// until (unix ms, the clock when the simulator was built): a conversation
+// keeps the messages created by then, with updatedAt at most until, and one
+// whose first message would come later is left out. Every message is drawn
+// all the same, so what is kept does not depend on until.
+func (o *Simulator) generate(until int64) {
 	cfg := o.cfg
 	r := o.rng
 	start := cfg.Start.UnixMilli()
@@ -47,7 +51,9 @@ func (o *Simulator) generate() {
 				o.fill(m, at, false)
 				m.updated = at + 1000 + r.Int64N(9000) // delivered/read a few seconds later
 			}
-			cv.updated = cv.msgs[len(cv.msgs)-1].updated
+			if !cv.cutAt(until) {
+				continue // it has not started yet
+			}
 			ch.convs = append(ch.convs, cv)
 			ch.byID[cv.id] = cv
 			o.convs = append(o.convs, cv)
@@ -55,6 +61,26 @@ func (o *Simulator) generate() {
 		o.channels = append(o.channels, ch)
 		o.byID[ch.id] = ch
 	}
+}
+
+// cutAt drops the messages of cv created after until (unix ms) and brings
+// the updatedAt of the others back to until at most. It reports whether any
+// message is left. The messages are in createdAt order, so what goes is a
+// tail: the conversation as it stood at until.
+func (cv *conv) cutAt(until int64) bool {
+	n := len(cv.msgs)
+	for n > 0 && cv.msgs[n-1].created > until {
+		n--
+	}
+	cv.msgs = cv.msgs[:n]
+	for i := range cv.msgs {
+		cv.msgs[i].updated = min(cv.msgs[i].updated, until)
+	}
+	if n == 0 {
+		return false
+	}
+	cv.updated = cv.msgs[n-1].updated
+	return true
 }
 
 // fill draws a message created at (unix ms): id, direction, type, status,

@@ -64,10 +64,11 @@ type Config struct {
 	APIKey string
 	// Channels is how many channels (WhatsApp numbers) there are; default 1.
 	Channels int
-	// ConversationsPerChannel defaults to 10.
+	// ConversationsPerChannel defaults to 10: fewer when some would only
+	// start after Now (see Now).
 	ConversationsPerChannel int
 	// MessagesPerConversation is how many messages each conversation starts
-	// with; default 50.
+	// with; default 50: fewer in the conversations that reach Now (see Now).
 	MessagesPerConversation int
 	// VaryMessages makes the initial count vary per conversation, seeded, between
 	// half and one and a half times MessagesPerConversation (at least 1).
@@ -80,7 +81,19 @@ type Config struct {
 	// default 1m. Gaps are drawn between Step/2 and 3·Step/2, at least 1ms, so
 	// createdAt is strictly increasing within a conversation.
 	Step time.Duration
-	// Now is the clock of messages added or touched later; default time.Now.
+	// Now is the simulator's clock; default time.Now. Nothing the simulator
+	// holds is dated after Now at the moment it was made:
+	//
+	//   - New generates the history as it stands at Now(), read once: each
+	//     conversation is drawn in full as Start, Step and
+	//     MessagesPerConversation say, then keeps only the messages created
+	//     by Now(), their updatedAt brought back to Now() at most; a
+	//     conversation whose first message would come later is left out.
+	//     Generation stops at the clock; it is not squeezed to fit, so the
+	//     messages before Now() are the same whatever Now() is, and
+	//     MessageCount and Channels say what is actually held and served;
+	//   - AddMessages dates new messages at Now() at most, and Touch moves
+	//     only messages updated before Now().
 	Now func() time.Time
 	// BadShare is the share of messages that are malformed in a way a consumer
 	// must reject: createdAt missing, direction "SIDEWAYS", or createdAt not a
@@ -137,7 +150,7 @@ func New(cfg Config) *Simulator {
 		byID:   make(map[string]*channel, cfg.Channels),
 	}
 	o.ids = newObjectIDGen(o.rng)
-	o.generate()
+	o.generate(cfg.Now().UnixMilli())
 	return o
 }
 
