@@ -26,7 +26,9 @@
 //     takes, a JSON `query` parameter and qs-style brackets
 //     (where[field][$gte]=v).
 //
-// It must not import internal/sim, which mounts it next to the other
-// platforms, nor any part of syncer outside internal/sim: it knows nothing
-// about how syncer stores what it fetches and never touches the warehouse.
+// It must not date anything after its clock (Config.Now says how the
+// initial data and the changes stay at or before it), and must not import
+// internal/sim, which mounts it next to the other platforms, nor any part of
+// syncer outside internal/sim: it knows nothing about how syncer stores what
+// it fetches and never touches the warehouse.
 package digisacsim

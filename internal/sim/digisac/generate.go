@@ -13,21 +13,26 @@ const (
 	dsMaxGap = 300_000 // and at most
 )
 
-// generate builds the initial data. The oldest record (the first
-// department) is created exactly at Start.
+// generate builds the initial data, as it stands at d.until: the oldest
+// record (the first department) is created exactly at Start (or at until,
+// if Start is later), and the history stops at until. Tickets that would
+// start later are not generated; records that would be created later are
+// created at until; a ticket's messages, transfers and close that would come
+// later are drawn all the same (so that what comes before until is the same
+// whatever until is) but not kept, and the ticket stays open.
 func (d *Simulator) generate() {
 	cfg := d.cfg
 	r := d.rng
 	start := cfg.Start.UnixMilli()
 	d.accountID = d.newUUID()
 	for i := range cfg.Departments {
-		d.addDepartment(start + int64(i)*1000)
+		d.addDepartment(min(start+int64(i)*1000, d.until))
 	}
 	for i := range cfg.Users {
-		d.addUser(start + 60_000 + int64(i)*1000)
+		d.addUser(min(start+60_000+int64(i)*1000, d.until))
 	}
 	for i := range cfg.Services {
-		d.addService(start + 120_000 + int64(i)*1000)
+		d.addService(min(start+120_000+int64(i)*1000, d.until))
 	}
 	for _, name := range dsTopicNames {
 		d.topics = append(d.topics, dsTopic{id: d.newUUID(), name: name})
@@ -82,11 +87,15 @@ func (d *Simulator) generate() {
 		} else {
 			ci.created = start + 1000 + r.Int64N(max(at-start, 1))
 		}
+		ci.created = min(ci.created, d.until) // its first ticket may not have come yet
 		ci.updated = ci.created
 	}
 	d.messages = make([]dsMessage, 0, cfg.Tickets*m+cfg.Tickets/2)
 	d.tickets = make([]dsTicket, 0, cfg.Tickets)
 	for _, p := range plans {
+		if p.start > d.until {
+			break // this one and the next have not started yet
+		}
 		d.buildTicket(p)
 	}
 }
@@ -94,7 +103,8 @@ func (d *Simulator) generate() {
 // buildTicket generates a ticket of the initial data with its p.n message
 // rows: the ticketOpen event, the conversation (maybe a ticketTransfer event
 // in the middle, internal comments, a bot greeting) and, once closed, the
-// ticketClose event.
+// ticketClose event. What would come after d.until is drawn but not kept
+// (addMessage, transfer and close see to it).
 func (d *Simulator) buildTicket(p dsPlan) {
 	r := d.rng
 	assign := !p.open || r.IntN(10) >= 3 // 30% of open tickets wait in the queue

@@ -146,7 +146,9 @@ func TestCutBody(t *testing.T) {
 
 func TestLateFiles(t *testing.T) {
 	t.Parallel()
-	clk := clock.NewManual(time.Time{})
+	// Built with the clock well after the data (Start is 2024-01-01 by
+	// default), then set to an hour after its newest message.
+	clk := clock.NewManual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	d, srv := serve(t, Config{Seed: 12, Tickets: 100, Now: clk.Now, LateFileDelay: 48 * time.Hour})
 	var newest string
 	for _, m := range decodeMaps(t, d.Records("messages")) {

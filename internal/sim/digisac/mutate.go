@@ -6,11 +6,6 @@ import (
 	"syncer/internal/sim/sample"
 )
 
-// stamp is the updatedAt of an edit of a record last updated at old: Now,
-// or 1ms after old if Now is not later, so a record's updatedAt strictly
-// increases with each edit.
-func stamp(now, old int64) int64 { return max(now, old+1) }
-
 // pickRows draws up to n distinct rows among size for which ok holds.
 // Caller holds mu (write).
 func (d *Simulator) pickRows(size, n int, ok func(int32) bool) []int32 {
@@ -46,9 +41,11 @@ func (d *Simulator) pickRows(size, n int, ok func(int32) bool) []int32 {
 	return cands[:n]
 }
 
-// Edit changes n existing records of resource (fewer if there are fewer):
-// one field each, and updatedAt = Now (1ms after the old updatedAt if Now is
-// not later). It returns their ids. What changes:
+// Edit changes n existing records of resource, picked at random among those
+// last updated before Now (fewer if there are fewer): one field each, and
+// updatedAt = Now. A record updated at Now already changes again only once
+// the clock has moved, so that nothing is dated after the clock. It returns
+// their ids. What changes:
 //
 //	services     the connection drops or comes back (data.status.isConnected)
 //	users        status online/offline
@@ -71,9 +68,10 @@ func (d *Simulator) edit(resource string, n int) []string {
 	}
 	r := d.rng
 	now := d.cfg.Now().UnixMilli()
-	canEdit := t.alive
-	if resource == "messages" {
-		canEdit = func(i int32) bool { return d.messages[i].typ != dsEvent }
+	d.until = now
+	updatedAt := t.fields["updatedAt"]
+	canEdit := func(i int32) bool {
+		return t.alive(i) && updatedAt(i).t < now && (resource != "messages" || d.messages[i].typ != dsEvent)
 	}
 	rows := d.pickRows(t.size(), n, canEdit)
 	ids := make([]string, 0, len(rows))
@@ -82,19 +80,19 @@ func (d *Simulator) edit(resource string, n int) []string {
 		case "services":
 			s := &d.services[i]
 			s.connected = !s.connected
-			s.updated = stamp(now, s.updated)
+			s.updated = now
 			ids = append(ids, s.id)
 		case "users":
 			u := &d.users[i]
 			u.online = !u.online
-			u.updated = stamp(now, u.updated)
+			u.updated = now
 			ids = append(ids, u.id)
 		case "departments":
 			p := &d.departments[i]
 			for old := p.name; p.name == old; {
 				p.name = dsDepartmentNames[r.IntN(len(dsDepartmentNames))] + " - " + dsTopicNames[r.IntN(len(dsTopicNames))]
 			}
-			p.updated = stamp(now, p.updated)
+			p.updated = now
 			ids = append(ids, p.id)
 		case "contacts":
 			c := &d.contacts[i]
@@ -108,21 +106,20 @@ func (d *Simulator) edit(resource string, n int) []string {
 			} else {
 				c.note = nextDifferent(r, dsNoteTexts, c.note)
 			}
-			c.updated = stamp(now, c.updated)
+			c.updated = now
 			ids = append(ids, c.id)
 		case "tickets":
 			tk := &d.tickets[i]
-			old := tk.updated
 			switch {
 			case tk.open:
-				d.close(i, max(now, d.messages[tk.msgs[len(tk.msgs)-1]].created))
+				d.close(i, now)
 			case len(d.departments) > 1:
 				tk.dept = (max(tk.dept, 0) + 1 + int32(r.IntN(len(d.departments)-1))) % int32(len(d.departments))
 			case len(d.users) > 1:
 				tk.user = (max(tk.user, 0) + 1 + int32(r.IntN(len(d.users)-1))) % int32(len(d.users))
 			}
 			tk = &d.tickets[i]
-			tk.updated = max(stamp(now, old), tk.updated)
+			tk.updated = now
 			ids = append(ids, tk.id)
 		case "messages":
 			m := &d.messages[i]
@@ -140,7 +137,7 @@ func (d *Simulator) edit(resource string, n int) []string {
 			default:
 				m.text, m.hasText = nextDifferent(r, sample.AgentTexts, m.text), true
 			}
-			m.updated = stamp(now, m.updated)
+			m.updated = now
 			ids = append(ids, m.id)
 		}
 		d.changed(resource, i)
@@ -174,6 +171,7 @@ func (d *Simulator) Create(resource string, n int) []string {
 		return nil
 	}
 	now := d.cfg.Now().UnixMilli()
+	d.until = now
 	var ids []string
 	switch resource {
 	case "services":

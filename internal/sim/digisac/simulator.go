@@ -64,6 +64,10 @@ type Simulator struct {
 	protocols   map[string]int32            // protocol → ticket row
 	tables      map[string]*dsTable         // built once; their changes under mu
 	onList      func(resource string, page int)
+	// until is the latest instant (unix ms) a record being made may carry:
+	// the clock when the generation, the Create or the Edit began. Nothing
+	// is dated after it; what would be is not made (see Config.Now).
+	until int64
 
 	idxMu sync.Mutex // sorted-order caches of the tables
 
@@ -93,19 +97,35 @@ type Config struct {
 	// Contacts defaults to 50.
 	Contacts int
 	// Tickets defaults to 100; each has a contact and most a user and a
-	// department.
+	// department. Fewer when some would only start after Now (see Now).
 	Tickets int
 	// MessagesPerTicket is the average number of message rows per ticket,
 	// ticket events included; each ticket draws between half and one and a
-	// half times it (at least 3). Default 12.
+	// half times it (at least 3). Default 12. A ticket in progress at Now
+	// has fewer (see Now).
 	MessagesPerTicket int
 	// TicketEvery is the average gap between the starts of consecutive
 	// tickets; default 1h. The first ticket starts an hour after Start.
 	TicketEvery time.Duration
 	// Start is the createdAt of the oldest record; default 2024-01-01T00:00:00Z.
 	Start time.Time
-	// Now is the clock of token expiry, LateFileDelay and of records created
-	// or edited later; default time.Now.
+	// Now is the simulator's clock: of token expiry, LateFileDelay and of
+	// records created or edited later; default time.Now. Nothing the
+	// simulator holds is dated after Now at the moment it was made:
+	//
+	//   - New generates the history as it stands at Now(), read once. The
+	//     tickets are planned in full as Start, TicketEvery, Tickets and
+	//     MessagesPerTicket say, then generation stops at the clock: tickets
+	//     that would start later are not generated; a ticket in progress
+	//     keeps the messages sent by then and stays open (its transfer or
+	//     close has not happened yet); records that would be created later
+	//     (contacts whose first ticket has not come, all of them when Start
+	//     is after Now) are created at Now(); every updatedAt is at most
+	//     Now(). Generation is not squeezed to fit, so what stands before
+	//     Now() is the same whatever Now() is, and Count and Records say
+	//     what is actually held and served;
+	//   - Create makes records at Now(); Edit changes only records updated
+	//     before Now(), to updatedAt = Now().
 	Now func() time.Time
 	// LateFileDelay: media messages younger than this (createdAt against Now)
 	// have no file url yet under include=file; default 0.
@@ -199,6 +219,7 @@ func New(cfg Config) *Simulator {
 		d.byID[r] = map[string]int32{}
 	}
 	d.buildTables()
+	d.until = cfg.Now().UnixMilli()
 	d.generate()
 	for _, t := range d.tables {
 		t.changes = nil // nothing is cached yet

@@ -60,8 +60,9 @@ func (d *Simulator) newProtocol(at int64) string {
 }
 
 // addMessage appends m to its ticket, bumping the ticket's and the contact's
-// updatedAt and the contact's lastMessageAt. Caller holds mu (write) or is
-// building.
+// updatedAt and the contact's lastMessageAt, and returns its row. A message
+// created after d.until is drawn (id, file, malformation) but not added: it
+// returns -1. Caller holds mu (write) or is building.
 func (d *Simulator) addMessage(m dsMessage) int32 {
 	if t := &d.tickets[m.ticket]; len(t.msgs) > 0 {
 		// timestamp (WhatsApp's) is a little earlier than createdAt; keep
@@ -75,6 +76,10 @@ func (d *Simulator) addMessage(m dsMessage) int32 {
 	if uBad, kind := d.rng.Float64(), d.rng.IntN(2); uBad < d.cfg.BadShare {
 		m.bad = dsBadTimestamp + uint8(kind)
 	}
+	if m.created > d.until {
+		return -1 // drawn, so that what follows stays the same, but it has not happened yet
+	}
+	m.updated = min(m.updated, d.until) // acks and edits that would come later have not
 	i := int32(len(d.messages))
 	d.messages = append(d.messages, m)
 	d.registered("messages", m.id, i)
@@ -184,18 +189,29 @@ func (d *Simulator) transfer(ti int32, at int64) {
 	if n := len(d.users); n > 1 {
 		tr.toUser = (max(t.user, 0) + 1 + int32(r.IntN(n-1))) % int32(n)
 	}
-	t.transfers = append(t.transfers, tr)
-	t.user, t.dept = tr.toUser, tr.toDept
+	if at <= d.until { // else it has not happened yet
+		t.transfers = append(t.transfers, tr)
+		t.user, t.dept = tr.toUser, tr.toDept
+	}
 	d.addMessage(d.eventMessage(ti, evTransfer, tr.fromUser, at))
 }
 
-// close ends ticket ti at `at` with a ticketClose event.
+// close ends ticket ti at `at` with a ticketClose event. A close after
+// d.until has not happened yet: the ticket stays open, in progress at the
+// clock (its id and event are drawn all the same).
 func (d *Simulator) close(ti int32, at int64) {
 	t := &d.tickets[ti]
-	t.open, t.ended = false, at
-	t.transfers = append(t.transfers, dsTransfer{id: d.newUUID(), action: actClosed, fromUser: t.user, fromDept: t.dept, toUser: -1, toDept: -1, created: at})
-	if c := &d.contacts[t.contact]; c.open == ti {
-		c.open = -1
+	tr := dsTransfer{id: d.newUUID(), action: actClosed, fromUser: t.user, fromDept: t.dept, toUser: -1, toDept: -1, created: at}
+	c := &d.contacts[t.contact]
+	if at > d.until {
+		t.open = true
+		c.open = ti
+	} else {
+		t.open, t.ended = false, at
+		t.transfers = append(t.transfers, tr)
+		if c.open == ti {
+			c.open = -1
+		}
 	}
 	d.addMessage(d.eventMessage(ti, evClose, t.user, at))
 }
