@@ -4,11 +4,11 @@
 // and `syncer simulate` serve the simulators through it; tests may too.
 //
 // The simulators themselves live one package per platform
-// (internal/sim/ogmma, internal/sim/digisac), and what they share in packages of their own:
-// internal/sim/fault (fault injection), internal/sim/clock (a manual clock),
-// internal/sim/sample (seeded randomness and sample texts) and
-// internal/sim/wire (the JSON encoding). Those packages must not import this
-// one.
+// (internal/sim/ogmma, internal/sim/digisac), and what they share in
+// packages of their own: internal/sim/fault (fault injection),
+// internal/sim/clock (a manual clock), internal/sim/sample (seeded
+// randomness and sample texts) and internal/sim/wire (the JSON encoding).
+// Those packages must not import this one.
 //
 // Nothing here generates data or decides a platform's answers: it only
 // routes to the simulators and calls their exported controls. Like the

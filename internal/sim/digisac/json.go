@@ -1,8 +1,6 @@
 package digisacsim
 
-import (
-	"syncer/internal/sim/wire"
-)
+import "syncer/internal/sim/wire"
 
 // JSON shapes, field for field in the order the API writes them.
 

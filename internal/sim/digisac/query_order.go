@@ -6,6 +6,8 @@ import (
 	"strings"
 )
 
+// dsSorted is a cached order of a table's rows, and how much of the table's
+// changes log it has seen.
 type dsSorted struct {
 	rows []int32
 	seen int // len(changes) when rows was built

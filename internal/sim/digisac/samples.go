@@ -1,8 +1,6 @@
 package digisacsim
 
-import (
-	"strings"
-)
+import "strings"
 
 // Sample data of the Digisac simulator, Portuguese like its users.
 var (

@@ -1,8 +1,50 @@
 package digisacsim
 
-import (
-	"strings"
-)
+import "strings"
+
+// dsTable is one resource as the query engine sees it: rows numbered from 0
+// in creation order, typed field accessors and the resources an include can
+// join.
+type dsTable struct {
+	name  string
+	size  func() int
+	alive func(i int32) bool // false once removed (Simulator.Remove)
+	// removable: rows can be removed; when false, alive is always true.
+	removable bool
+	fields    map[string]func(i int32) val
+	rels      map[string]dsRel // include name → joined table, for include-level where
+
+	// changes lists every row created, edited or removed since the table was
+	// built, in order; sorted indexes remember how much of it they include.
+	// Appended under Simulator.mu (write).
+	changes []int32
+	// sorted caches a row order per order spec; under Simulator.idxMu.
+	sorted map[string]dsSorted
+}
+
+// dsRel joins a row to a row of another table (-1: none).
+type dsRel struct {
+	to string
+	fk func(i int32) int32
+}
+
+// field looks a field accessor up; dotted names reach into JSON objects
+// ("data.number").
+func (t *dsTable) field(name string) (func(int32) val, bool) {
+	f, ok := t.fields[name]
+	return f, ok
+}
+
+// isPrefix reports whether name is the object part of a dotted field
+// ("data" of "data.number").
+func (t *dsTable) isPrefix(name string) bool {
+	for f := range t.fields {
+		if strings.HasPrefix(f, name+".") {
+			return true
+		}
+	}
+	return false
+}
 
 // buildTables describes each resource to the query engine.
 func (d *Simulator) buildTables() {
@@ -212,48 +254,4 @@ func (d *Simulator) msgDataVal(i int32, key string) val {
 		return boolVal(m.isFirst)
 	}
 	return nullVal()
-}
-
-// dsTable is one resource as the query engine sees it: rows numbered from 0
-// in creation order, typed field accessors and the resources an include can
-// join.
-type dsTable struct {
-	name  string
-	size  func() int
-	alive func(i int32) bool // false once removed (Simulator.Remove)
-	// removable: rows can be removed; when false, alive is always true.
-	removable bool
-	fields    map[string]func(i int32) val
-	rels      map[string]dsRel // include name → joined table, for include-level where
-
-	// changes lists every row created, edited or removed since the table was
-	// built, in order; sorted indexes remember how much of it they include.
-	// Appended under Simulator.mu (write).
-	changes []int32
-	// sorted caches a row order per order spec; under Simulator.idxMu.
-	sorted map[string]dsSorted
-}
-
-// dsRel joins a row to a row of another table (-1: none).
-type dsRel struct {
-	to string
-	fk func(i int32) int32
-}
-
-// field looks a field accessor up; dotted names reach into JSON objects
-// ("data.number").
-func (t *dsTable) field(name string) (func(int32) val, bool) {
-	f, ok := t.fields[name]
-	return f, ok
-}
-
-// isPrefix reports whether name is the object part of a dotted field
-// ("data" of "data.number").
-func (t *dsTable) isPrefix(name string) bool {
-	for f := range t.fields {
-		if strings.HasPrefix(f, name+".") {
-			return true
-		}
-	}
-	return false
 }
