@@ -17,6 +17,8 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
+	ogmmasim "syncer/internal/sim/ogmma"
 	ogmmamap "syncer/internal/transform/ogmma"
 )
 
@@ -46,7 +48,7 @@ func TestCrash(t *testing.T) {
 	convs := max(1, n/(channels*perConversation))
 	bin := buildSyncer(t)
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 99, Channels: channels, ConversationsPerChannel: convs, MessagesPerConversation: perConversation})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 99, Channels: channels, ConversationsPerChannel: convs, MessagesPerConversation: perConversation})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
@@ -75,7 +77,7 @@ func TestCrash(t *testing.T) {
 
 // compareWithSimulator checks the messages table against what the simulator
 // holds, mapped by the same transform: same ids, same values, no extras.
-func compareWithSimulator(t *testing.T, db *dbtest.DB, og *sim.Ogmma) {
+func compareWithSimulator(t *testing.T, db *dbtest.DB, og *ogmmasim.Simulator) {
 	t.Helper()
 	var records []json.RawMessage
 	for _, m := range og.Messages() {
@@ -210,7 +212,7 @@ func TestCrashDigisac(t *testing.T) {
 	}
 	bin := buildSyncer(t)
 	db := dbtest.New(t)
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: 77, Contacts: tickets / 2, Tickets: tickets, MessagesPerTicket: 12})
+	ds := digisacsim.New(digisacsim.Config{Seed: 77, Contacts: tickets / 2, Tickets: tickets, MessagesPerTicket: 12})
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
 	defer srv.Close()
 	cfg := filepath.Join(t.TempDir(), "syncer.yaml")

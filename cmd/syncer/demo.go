@@ -12,6 +12,9 @@ import (
 	"syncer/internal/demo"
 	"syncer/internal/migrate"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
+	"syncer/internal/sim/fault"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/sql/queries"
 )
 
@@ -72,7 +75,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	listen := "127.0.0.1:8089"
 	var seed int64 = 1
 	conversations, messages := 20, 100
-	var faults sim.Faults
+	var faults fault.Faults
 	perMinute := 0
 	if err := e.parseFlags("simulate", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&perMinute, "new-per-minute", perMinute, "`N` new messages arriving on each platform per minute")
@@ -102,8 +105,8 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	if err := e.setupLogger(nil); err != nil {
 		return err
 	}
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
+	og := ogmmasim.New(ogmmasim.Config{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
+	ds := digisacsim.New(digisacsim.Config{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)

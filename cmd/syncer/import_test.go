@@ -11,6 +11,8 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
+	ogmmasim "syncer/internal/sim/ogmma"
 )
 
 // digisacConfig writes a config with one Digisac source (never contacted:
@@ -94,7 +96,7 @@ func TestImportUsage(t *testing.T) {
 }
 
 func TestImportFormatOfAnotherPlatformSaysAnOgmmaSource(t *testing.T) {
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 1})
 	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
 	code, _, stderr := cli(t, "import", "--config", cfg, "--database-url", "postgres://127.0.0.1:1/x", "--source", "acme-ogmma", "--format", "digisac-tickets-csv", "f.csv")
 	const want = "format digisac-tickets-csv is for digisac sources, and this source is an ogmma source"
@@ -105,9 +107,9 @@ func TestImportFormatOfAnotherPlatformSaysAnOgmmaSource(t *testing.T) {
 
 // digisacSim serves a Digisac simulator and writes a config that syncs
 // from it.
-func digisacSim(t *testing.T, dc sim.DigisacConfig) (*sim.Digisac, string) {
+func digisacSim(t *testing.T, dc digisacsim.Config) (*digisacsim.Simulator, string) {
 	t.Helper()
-	ds := sim.NewDigisac(dc)
+	ds := digisacsim.New(dc)
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
 	t.Cleanup(srv.Close)
 	cfg := filepath.Join(t.TempDir(), "syncer.yaml")
@@ -135,7 +137,7 @@ func ticketMessages(t *testing.T, db *dbtest.DB, protocol string) (api, lines, w
 // ticket whose transcript was imported leaves only the API's messages.
 func TestImportedTranscriptAndTheAPIKeepOneCopy(t *testing.T) {
 	t.Parallel()
-	importTranscript := func(t *testing.T, ds *sim.Digisac, cfg string, db *dbtest.DB, protocol string) {
+	importTranscript := func(t *testing.T, ds *digisacsim.Simulator, cfg string, db *dbtest.DB, protocol string) {
 		t.Helper()
 		text, ok := ds.Transcript(protocol)
 		if !ok {
@@ -159,7 +161,7 @@ func TestImportedTranscriptAndTheAPIKeepOneCopy(t *testing.T) {
 	t.Run("the API first", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		ds, cfg := digisacSim(t, sim.DigisacConfig{Seed: 61, Contacts: 6, Tickets: 8, MessagesPerTicket: 5})
+		ds, cfg := digisacSim(t, digisacsim.Config{Seed: 61, Contacts: 6, Tickets: 8, MessagesPerTicket: 5})
 		sync(t, cfg, db)
 		protocol := ds.Protocols()[0]
 		before, _, _ := ticketMessages(t, db, protocol)
@@ -174,7 +176,7 @@ func TestImportedTranscriptAndTheAPIKeepOneCopy(t *testing.T) {
 	t.Run("the transcript first", func(t *testing.T) {
 		t.Parallel()
 		db := dbtest.New(t)
-		ds, cfg := digisacSim(t, sim.DigisacConfig{Seed: 62, Contacts: 6, Tickets: 8, MessagesPerTicket: 5})
+		ds, cfg := digisacSim(t, digisacsim.Config{Seed: 62, Contacts: 6, Tickets: 8, MessagesPerTicket: 5})
 		if code, _, stderr := cli(t, "migrate", "up", "--database-url", db.URL); code != exitOK {
 			t.Fatalf("migrate: %s", stderr)
 		}

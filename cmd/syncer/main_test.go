@@ -16,6 +16,7 @@ import (
 	"syncer/internal/dbtest"
 	"syncer/internal/extract"
 	"syncer/internal/sim"
+	ogmmasim "syncer/internal/sim/ogmma"
 )
 
 // cli runs the command in process and returns its exit code and output.
@@ -27,7 +28,7 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 }
 
 // ogmmaConfig writes a config for the simulator behind baseURL.
-func ogmmaConfig(t *testing.T, baseURL, apiKey string, og *sim.Ogmma, extra string) string {
+func ogmmaConfig(t *testing.T, baseURL, apiKey string, og *ogmmasim.Simulator, extra string) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "concurrency: 2\nsources:\n  - name: acme-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 1000\n    concurrency: 4\n%s    channels:\n", baseURL, apiKey, extra)
@@ -85,7 +86,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestSyncFlagsAreChecked(t *testing.T) {
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 1})
 	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
 	for _, tc := range []struct {
 		args []string
@@ -115,7 +116,7 @@ func TestSyncUnknownStreamListsTheStreams(t *testing.T) {
 }
 
 func TestSyncPlansASourceNamedTwiceOnce(t *testing.T) {
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 1})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 1})
 	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
 	e := &env{globals: &globals{configPath: cfg, configSet: true, logFormat: "text", logLevel: "error"}, stdout: io.Discard, stderr: io.Discard}
 	if err := e.loadConfig(true); err != nil {
@@ -139,7 +140,7 @@ func TestUnreachableDatabaseIsSaidOnce(t *testing.T) {
 func TestSyncStatusAndMigrateAgainstTheSimulator(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 3, Channels: 2, ConversationsPerChannel: 3, MessagesPerConversation: 40})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 3, Channels: 2, ConversationsPerChannel: 3, MessagesPerConversation: 40})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
@@ -191,7 +192,7 @@ func TestSyncStatusAndMigrateAgainstTheSimulator(t *testing.T) {
 func TestWrongKeyExitsNonZeroWithoutPrintingIt(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 4, ConversationsPerChannel: 2})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 4, ConversationsPerChannel: 2})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	const key = "sk-live-0123456789abcdef"
@@ -214,7 +215,7 @@ func TestWrongKeyExitsNonZeroWithoutPrintingIt(t *testing.T) {
 func TestQuarantineExits3(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
@@ -230,7 +231,7 @@ func TestQuarantineExits3(t *testing.T) {
 func TestSyncRefusesAnUnmigratedWarehouse(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 6})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 6})
 	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
 	if code, stdout, _ := cli(t, "migrate", "down", "--database-url", db.URL); code != exitOK || !strings.Contains(stdout, "rolled back") {
 		t.Fatalf("migrate down: %d %s", code, stdout)

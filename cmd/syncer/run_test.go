@@ -13,6 +13,7 @@ import (
 
 	"syncer/internal/dbtest"
 	"syncer/internal/sim"
+	ogmmasim "syncer/internal/sim/ogmma"
 )
 
 func freeAddr(t *testing.T) string {
@@ -28,7 +29,7 @@ func freeAddr(t *testing.T) string {
 func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 21, ConversationsPerChannel: 3, MessagesPerConversation: 20})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 21, ConversationsPerChannel: 3, MessagesPerConversation: 20})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	addr := freeAddr(t)

@@ -15,6 +15,8 @@ import (
 	"syncer/internal/pipeline"
 	"syncer/internal/redact"
 	"syncer/internal/sim"
+	digisacsim "syncer/internal/sim/digisac"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/internal/state"
 	"syncer/internal/state/statedb"
 )
@@ -74,8 +76,8 @@ func holdLease(t *testing.T, db *dbtest.DB, source, stream string) {
 func TestSyncSkippedStreamIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 7, ConversationsPerChannel: 2, MessagesPerConversation: 10})
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: 7, Contacts: 5, Tickets: 10, MessagesPerTicket: 3})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 7, ConversationsPerChannel: 2, MessagesPerConversation: 10})
+	ds := digisacsim.New(digisacsim.Config{Seed: 7, Contacts: 5, Tickets: 10, MessagesPerTicket: 3})
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds}))
 	defer srv.Close()
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
@@ -117,7 +119,7 @@ func TestSkippedStreamsOfASourceShareOneLine(t *testing.T) {
 func TestWrongKeyIsPrintedOncePerSource(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	ds := sim.NewDigisac(sim.DigisacConfig{Seed: 8, Contacts: 5, Tickets: 10})
+	ds := digisacsim.New(digisacsim.Config{Seed: 8, Contacts: 5, Tickets: 10})
 	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
 	defer srv.Close()
 	const token = "0123456789abcdef0123456789abcdef01234567"
@@ -178,7 +180,7 @@ func TestPlatformChangeSaysAnOxentySource(t *testing.T) {
 	if _, err := db.Pool.Exec(context.Background(), "INSERT INTO sources (name, platform) VALUES ('acme-ogmma', 'oxenty')"); err != nil {
 		t.Fatal(err)
 	}
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 9})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 9})
 	cfg := ogmmaConfig(t, "http://127.0.0.1:1", og.APIKey(), og, "")
 	code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
 	const want = `source "acme-ogmma" is stored in the warehouse as an oxenty source but configured as ogmma`
@@ -193,7 +195,7 @@ func TestPlatformChangeSaysAnOxentySource(t *testing.T) {
 func TestSyncRunsTheSourcesItCan(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sim.OgmmaConfig{Seed: 8, ConversationsPerChannel: 2, MessagesPerConversation: 10})
+	og := ogmmasim.New(ogmmasim.Config{Seed: 8, ConversationsPerChannel: 2, MessagesPerConversation: 10})
 	srv := httptest.NewServer(sim.NewServer(og))
 	defer srv.Close()
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")

@@ -166,7 +166,7 @@ func TestParseGood(t *testing.T) {
 			name: "empty file gives defaults",
 			yaml: "",
 			check: func(t *testing.T, c *Config) {
-				want := &Config{Concurrency: 4, Listen: "127.0.0.1:9090", SafetyLag: Duration(2 * time.Minute)}
+				want := &Config{Concurrency: 4, Listen: "127.0.0.1:9090", SafetyLag: Duration(2 * time.Minute), RunRetention: Duration(90 * 24 * time.Hour)}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got %#v", c)
 				}
@@ -1038,4 +1038,18 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("Validate after ApplyDefaults: %v", err)
 		}
 	})
+}
+
+func TestRunRetention(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "36h": 36 * time.Hour, "0": 0, "0s": 0} {
+		c, err := Parse([]byte("run_retention: "+in+"\n"), env())
+		if err != nil || c.RunRetention.Std() != want {
+			t.Errorf("run_retention %s: %v, %v; want %v", in, c, err, want)
+		}
+	}
+	for _, bad := range []string{"10m", "-1d", "ninety days", "1.5d"} {
+		if _, err := Parse([]byte("run_retention: "+bad+"\n"), env()); err == nil || !strings.Contains(err.Error(), "run_retention") {
+			t.Errorf("run_retention %s: %v, want an error naming run_retention", bad, err)
+		}
+	}
 }

@@ -430,9 +430,9 @@ func (d *decoder) scalarValue(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch {
 	case v.Type() == durationType:
-		dur, err := time.ParseDuration(s)
-		if err != nil {
-			d.fail(n.Line, path, "must be a duration such as 30s, 2m or 1h30m"+show())
+		var dur Duration
+		if err := dur.UnmarshalText([]byte(s)); err != nil {
+			d.fail(n.Line, path, "must be a duration such as 30s, 2m, 1h30m or 90d"+show())
 			return
 		}
 		v.SetInt(int64(dur))

@@ -19,6 +19,8 @@ import (
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
 	"syncer/internal/state"
+	digisacsim "syncer/internal/sim/digisac"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/sql/queries"
 )
 
@@ -39,7 +41,7 @@ func Run(ctx context.Context, opts Options) error {
 	convsPerChannel := max(1, opts.Messages/(channels*perConversation))
 	now := time.Now().UTC()
 	span := 30 * 24 * time.Hour
-	og := sim.NewOgmma(sim.OgmmaConfig{
+	og := ogmmasim.New(ogmmasim.Config{
 		Seed:                    2024,
 		Channels:                channels,
 		ConversationsPerChannel: convsPerChannel,
@@ -49,7 +51,7 @@ func Run(ctx context.Context, opts Options) error {
 		Now:                     time.Now,
 	})
 	tickets := max(50, opts.Messages/40)
-	ds := sim.NewDigisac(sim.DigisacConfig{
+	ds := digisacsim.New(digisacsim.Config{
 		Seed:              2024,
 		Contacts:          tickets * 3 / 5,
 		Tickets:           tickets,
@@ -69,8 +71,10 @@ func Run(ctx context.Context, opts Options) error {
 		RateLimit:   1000,
 		Concurrency: 4,
 	}
+	conversations := 0
 	for _, ch := range og.Channels() {
 		src.Channels = append(src.Channels, config.OgmmaChannel{ID: ch.ID, Conversations: ch.Conversations})
+		conversations += len(ch.Conversations)
 	}
 	dsrc := config.Source{
 		Name:      "demo-digisac",
@@ -96,7 +100,7 @@ func Run(ctx context.Context, opts Options) error {
 	runner := pipeline.NewRunner(store, opts.Logger, cfg.SafetyLag.Std())
 
 	fmt.Fprintf(opts.Out, "Ogmma simulator: %d channels, %d conversations, %d messages\n",
-		channels, channels*convsPerChannel, og.MessageCount())
+		channels, conversations, og.MessageCount())
 	fmt.Fprintf(opts.Out, "Digisac simulator: %d connections, %d contacts, %d tickets, %d messages\n",
 		ds.Count("services"), ds.Count("contacts"), ds.Count("tickets"), ds.Count("messages"))
 	start := time.Now()

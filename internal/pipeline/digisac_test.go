@@ -20,6 +20,8 @@ import (
 	"syncer/internal/pipeline"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/sim/clock"
+	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/state"
 )
 
@@ -27,8 +29,8 @@ import (
 type digisacHarness struct {
 	t      *testing.T
 	db     *dbtest.DB
-	ds     *sim.Digisac
-	clock  *sim.ManualClock
+	ds     *digisacsim.Simulator
+	clock  *clock.Manual
 	src    config.Source
 	runner *pipeline.Runner
 	byID   *idRequests
@@ -61,15 +63,15 @@ func (r *idRequests) take() (n, longest int) {
 	return n, longest
 }
 
-func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *digisacHarness {
+func newDigisac(t *testing.T, dc digisacsim.Config, edit func(*config.Source)) *digisacHarness {
 	t.Helper()
 	t.Parallel()
 	db := dbtest.New(t)
-	clock := sim.NewManualClock(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
+	clk := clock.NewManual(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
 	if dc.Now == nil {
-		dc.Now = clock.Now
+		dc.Now = clk.Now
 	}
-	ds := sim.NewDigisac(dc)
+	ds := digisacsim.New(dc)
 	byID := &idRequests{}
 	srv := httptest.NewServer(byID.wrap(sim.NewServers(sim.Simulators{Digisac: ds})))
 	t.Cleanup(srv.Close)
@@ -84,8 +86,8 @@ func newDigisac(t *testing.T, dc sim.DigisacConfig, edit func(*config.Source)) *
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	return &digisacHarness{t: t, db: db, ds: ds, clock: clock, src: cfg.Sources[0], byID: byID,
-		runner: withClock(pipeline.NewRunner(state.New(db.Pool, logger), logger, 0), clock.Now)}
+	return &digisacHarness{t: t, db: db, ds: ds, clock: clk, src: cfg.Sources[0], byID: byID,
+		runner: withClock(pipeline.NewRunner(state.New(db.Pool, logger), logger, 0), clk.Now)}
 }
 
 // sync runs every stream; the harness clock is the runner's "now", so the
@@ -178,7 +180,7 @@ func (h *digisacHarness) matchesSource() {
 }
 
 func TestDigisacFullSyncThenNothingToWrite(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 31, Contacts: 60, Tickets: 80, MessagesPerTicket: 8}, nil)
+	h := newDigisac(t, digisacsim.Config{Seed: 31, Contacts: 60, Tickets: 80, MessagesPerTicket: 8}, nil)
 	if w := h.mustSucceed(h.sync()); w == 0 {
 		t.Fatal("first sync wrote nothing")
 	}
@@ -189,7 +191,7 @@ func TestDigisacFullSyncThenNothingToWrite(t *testing.T) {
 }
 
 func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 32, Contacts: 120, Tickets: 100, MessagesPerTicket: 10}, func(s *config.Source) { s.PageSize = 25 })
+	h := newDigisac(t, digisacsim.Config{Seed: 32, Contacts: 120, Tickets: 100, MessagesPerTicket: 10}, func(s *config.Source) { s.PageSize = 25 })
 	var lists atomic.Int64 // the streams page concurrently
 	h.ds.OnList(func(resource string, page int) {
 		lists.Add(1)
@@ -215,7 +217,7 @@ func TestDigisacRecordsEditedDuringASyncAreNotLost(t *testing.T) {
 }
 
 func TestDigisacRemovedConnectionIsMarkedDeleted(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 33, Services: 4, Contacts: 10, Tickets: 5}, nil)
+	h := newDigisac(t, digisacsim.Config{Seed: 33, Services: 4, Contacts: 10, Tickets: 5}, nil)
 	h.mustSucceed(h.sync("services"))
 	gone := h.ds.Remove("services", 1)
 	h.clock.Advance(time.Minute)
@@ -231,7 +233,7 @@ func TestDigisacRemovedConnectionIsMarkedDeleted(t *testing.T) {
 
 func TestDigisacRefusedTokenFailsClearly(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef01234567"
-	h := newDigisac(t, sim.DigisacConfig{Seed: 34}, func(s *config.Source) { s.Token = secret })
+	h := newDigisac(t, digisacsim.Config{Seed: 34}, func(s *config.Source) { s.Token = secret })
 	for _, o := range h.sync("contacts") {
 		if o.Status != state.StatusFailed || !errors.Is(o.Err, extract.ErrUnauthorized) {
 			t.Fatalf("status %s, err %v", o.Status, o.Err)
@@ -244,7 +246,7 @@ func TestDigisacRefusedTokenFailsClearly(t *testing.T) {
 }
 
 func TestDigisacPasswordGrantIsRenewedOnce(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 35, Username: "ana@acme.com.br", Password: "senha-secreta", Contacts: 80}, func(s *config.Source) {
+	h := newDigisac(t, digisacsim.Config{Seed: 35, Username: "ana@acme.com.br", Password: "senha-secreta", Contacts: 80}, func(s *config.Source) {
 		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "senha-secreta"
 		s.PageSize = 20
 	})
@@ -262,7 +264,7 @@ func TestDigisacPasswordGrantIsRenewedOnce(t *testing.T) {
 }
 
 func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
-	wrong := newDigisac(t, sim.DigisacConfig{Seed: 36}, func(s *config.Source) {
+	wrong := newDigisac(t, digisacsim.Config{Seed: 36}, func(s *config.Source) {
 		s.Token, s.Username, s.Password = "", "ana@acme.com.br", "wrong-password-99"
 	})
 	for _, o := range wrong.sync("contacts") {
@@ -273,7 +275,7 @@ func TestDigisacWrongPasswordFailsClearly(t *testing.T) {
 }
 
 func TestDigisacTranscriptsFillTicketsWithoutMessages(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 37, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
+	h := newDigisac(t, digisacsim.Config{Seed: 37, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
 		s.Streams = []string{"tickets", "transcripts"}
 	})
 	h.mustSucceed(h.sync("tickets"))
@@ -302,7 +304,7 @@ func TestDigisacTranscriptsFillTicketsWithoutMessages(t *testing.T) {
 }
 
 func TestDigisacServerThatCapsPerPageStillReadsEverything(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 38, Users: 30, Contacts: 90, Tickets: 10, PerPageCap: 7}, func(s *config.Source) { s.PageSize = 50 })
+	h := newDigisac(t, digisacsim.Config{Seed: 38, Users: 30, Contacts: 90, Tickets: 10, PerPageCap: 7}, func(s *config.Source) { s.PageSize = 50 })
 	h.mustSucceed(h.sync("users", "contacts"))
 	var users, deleted, contacts int
 	if err := h.db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM agents), (SELECT count(*) FROM agents WHERE deleted_at IS NOT NULL), (SELECT count(*) FROM contacts)`).Scan(&users, &deleted, &contacts); err != nil {
@@ -314,7 +316,7 @@ func TestDigisacServerThatCapsPerPageStillReadsEverything(t *testing.T) {
 }
 
 func TestDigisacTranscriptsNeverDoubleTheMessagesStream(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 39, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
+	h := newDigisac(t, digisacsim.Config{Seed: 39, Contacts: 20, Tickets: 30, MessagesPerTicket: 6}, func(s *config.Source) {
 		s.Streams = []string{"tickets", "messages", "transcripts"}
 	})
 	// Transcripts before messages ever ran: nothing is exported yet.
@@ -334,7 +336,7 @@ func TestDigisacTranscriptsNeverDoubleTheMessagesStream(t *testing.T) {
 }
 
 func TestDigisacLateMediaURLsAreFetchedLater(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 40, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: time.Hour}, nil)
+	h := newDigisac(t, digisacsim.Config{Seed: 40, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: time.Hour}, nil)
 	h.mustSucceed(h.sync())
 	h.ds.Create("messages", 150)
 	h.clock.Advance(time.Minute)
@@ -367,7 +369,7 @@ func withClock(r *pipeline.Runner, now func() time.Time) *pipeline.Runner {
 // after they were sent, then an hour later, then a day later, and then no
 // more; status counts them.
 func TestDigisacMediaRecheckIsChunkedAndStops(t *testing.T) {
-	h := newDigisac(t, sim.DigisacConfig{Seed: 41, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: 1000 * time.Hour},
+	h := newDigisac(t, digisacsim.Config{Seed: 41, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: 1000 * time.Hour},
 		func(s *config.Source) { s.PageSize = 500 }) // the default, which asked for 500 ids at once
 	h.mustSucceed(h.sync())
 	h.ds.Create("messages", 600)

@@ -16,6 +16,9 @@ import (
 	"syncer/internal/pipeline"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
+	"syncer/internal/sim/clock"
+	"syncer/internal/sim/fault"
+	ogmmasim "syncer/internal/sim/ogmma"
 	"syncer/internal/state"
 )
 
@@ -23,16 +26,16 @@ import (
 type harness struct {
 	t      *testing.T
 	db     *dbtest.DB
-	og     *sim.Ogmma
+	og     *ogmmasim.Simulator
 	src    config.Source
 	runner *pipeline.Runner
 }
 
-func newHarness(t *testing.T, sc sim.OgmmaConfig, edit func(*config.Source)) *harness {
+func newHarness(t *testing.T, sc ogmmasim.Config, edit func(*config.Source)) *harness {
 	t.Helper()
 	t.Parallel()
 	db := dbtest.New(t)
-	og := sim.NewOgmma(sc)
+	og := ogmmasim.New(sc)
 	srv := httptest.NewServer(sim.NewServer(og))
 	t.Cleanup(srv.Close)
 	src := config.Source{Name: "acme-ogmma", Platform: config.Ogmma, BaseURL: srv.URL + "/ogmma", APIKey: config.Secret(og.APIKey()), RateLimit: 10_000, Concurrency: 4}
@@ -93,8 +96,8 @@ func (h *harness) mustSucceed(o pipeline.Outcome) {
 }
 
 func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
-	clock := sim.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 7, Channels: 2, ConversationsPerChannel: 5, MessagesPerConversation: 80, Now: clock.Now}, nil)
+	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, ogmmasim.Config{Seed: 7, Channels: 2, ConversationsPerChannel: 5, MessagesPerConversation: 80, Now: clk.Now}, nil)
 
 	first := h.sync(extract.Request{})
 	h.mustSucceed(first)
@@ -115,7 +118,7 @@ func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
 		t.Fatal("second sync changed message rows")
 	}
 
-	clock.Advance(time.Hour)
+	clk.Advance(time.Hour)
 	added := h.og.AddMessages(37)
 	third := h.sync(extract.Request{})
 	h.mustSucceed(third)
@@ -138,10 +141,10 @@ func TestSecondSyncWritesNothingAndNewMessagesLoadExactly(t *testing.T) {
 }
 
 func TestStatusChangesAreUpdates(t *testing.T) {
-	clock := sim.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 8, ConversationsPerChannel: 3, MessagesPerConversation: 30, Now: clock.Now}, nil)
+	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, ogmmasim.Config{Seed: 8, ConversationsPerChannel: 3, MessagesPerConversation: 30, Now: clk.Now}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
-	clock.Advance(time.Minute)
+	clk.Advance(time.Minute)
 	touched := h.og.Touch(5)
 	h.sync(extract.Request{})
 	for _, m := range touched {
@@ -159,8 +162,8 @@ func TestRateLimitedThirtyPercentStillLoadsEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out real Retry-After seconds")
 	}
-	h := newHarness(t, sim.OgmmaConfig{Seed: 9, Channels: 2, ConversationsPerChannel: 6, MessagesPerConversation: 40,
-		Faults: sim.Faults{RateLimitShare: 0.3, RetryAfter: "1"}}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 9, Channels: 2, ConversationsPerChannel: 6, MessagesPerConversation: 40,
+		Faults: fault.Faults{RateLimitShare: 0.3, RetryAfter: "1"}}, nil)
 	o := h.sync(extract.Request{})
 	h.mustSucceed(o)
 	if got := len(h.versions()); got != h.og.MessageCount() {
@@ -172,8 +175,8 @@ func TestRateLimitedThirtyPercentStillLoadsEverything(t *testing.T) {
 }
 
 func TestServerErrorsAndCutBodiesAreRetried(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 10, ConversationsPerChannel: 10, MessagesPerConversation: 20,
-		Faults: sim.Faults{ServerErrorShare: 0.15, ServerErrorBurst: 2, CutBodyShare: 0.15}}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 10, ConversationsPerChannel: 10, MessagesPerConversation: 20,
+		Faults: fault.Faults{ServerErrorShare: 0.15, ServerErrorBurst: 2, CutBodyShare: 0.15}}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
 	if got := len(h.versions()); got != h.og.MessageCount() {
 		t.Fatalf("%d messages stored, simulator has %d", got, h.og.MessageCount())
@@ -184,7 +187,7 @@ func TestServerErrorsAndCutBodiesAreRetried(t *testing.T) {
 }
 
 func TestWrongKeyFailsNamingTheSource(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 11}, func(s *config.Source) { s.APIKey = "wrong-key-123" })
+	h := newHarness(t, ogmmasim.Config{Seed: 11}, func(s *config.Source) { s.APIKey = "wrong-key-123" })
 	o := h.sync(extract.Request{})
 	if o.Status != state.StatusFailed {
 		t.Fatalf("status %s, want failed", o.Status)
@@ -199,7 +202,7 @@ func TestWrongKeyFailsNamingTheSource(t *testing.T) {
 }
 
 func TestBadRecordsAreQuarantinedAndTheRestLoads(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 12, ConversationsPerChannel: 4, MessagesPerConversation: 100, BadShare: 0.05}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 12, ConversationsPerChannel: 4, MessagesPerConversation: 100, BadShare: 0.05}, nil)
 	o := h.sync(extract.Request{})
 	if o.Status != state.StatusPartial {
 		t.Fatalf("status %s, want partial", o.Status)
@@ -231,20 +234,20 @@ func TestBadRecordsAreQuarantinedAndTheRestLoads(t *testing.T) {
 }
 
 func TestFullPageNewerThanCursorIsASuspectedGap(t *testing.T) {
-	clock := sim.NewManualClock(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	h := newHarness(t, sim.OgmmaConfig{Seed: 13, ConversationsPerChannel: 1, MessagesPerConversation: 20, Now: clock.Now}, func(s *config.Source) {
+	clk := clock.NewManual(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, ogmmasim.Config{Seed: 13, ConversationsPerChannel: 1, MessagesPerConversation: 20, Now: clk.Now}, func(s *config.Source) {
 		s.PageSize = 10
 	})
 	o := h.sync(extract.Request{})
 	if o.Status != state.StatusPartial || o.Totals.SuspectedGaps != 1 {
 		t.Fatalf("first run over 20 messages with pages of 10: status %s, gaps %d; want partial, 1", o.Status, o.Totals.SuspectedGaps)
 	}
-	clock.Advance(time.Hour)
+	clk.Advance(time.Hour)
 	h.og.AddMessages(5) // the page now overlaps the cursor
 	if o := h.sync(extract.Request{}); o.Status != state.StatusSucceeded || o.Totals.SuspectedGaps != 0 {
 		t.Fatalf("overlapping page: status %s, gaps %d", o.Status, o.Totals.SuspectedGaps)
 	}
-	clock.Advance(time.Hour)
+	clk.Advance(time.Hour)
 	h.og.AddMessages(15) // more than a page since the cursor
 	if o := h.sync(extract.Request{}); o.Totals.SuspectedGaps != 1 {
 		t.Fatalf("15 new messages with pages of 10: gaps %d, want 1", o.Totals.SuspectedGaps)
@@ -252,7 +255,7 @@ func TestFullPageNewerThanCursorIsASuspectedGap(t *testing.T) {
 }
 
 func TestBackfillMovesNoCursor(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 14, ConversationsPerChannel: 2, MessagesPerConversation: 50}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 14, ConversationsPerChannel: 2, MessagesPerConversation: 50}, nil)
 	msgs := h.og.Messages()
 	since, _ := time.Parse(time.RFC3339, msgs[10].CreatedAt)
 	until, _ := time.Parse(time.RFC3339, msgs[30].CreatedAt)
@@ -279,7 +282,7 @@ func TestBackfillMovesNoCursor(t *testing.T) {
 
 func TestSafetyLagCapsTheCursor(t *testing.T) {
 	now := time.Now().UTC()
-	h := newHarness(t, sim.OgmmaConfig{Seed: 15, ConversationsPerChannel: 1, MessagesPerConversation: 5, Start: now.Add(-time.Minute), Step: time.Second}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 15, ConversationsPerChannel: 1, MessagesPerConversation: 5, Start: now.Add(-time.Minute), Step: time.Second}, nil)
 	h.mustSucceed(h.sync(extract.Request{}))
 	var ts time.Time
 	if err := h.db.Pool.QueryRow(context.Background(), "SELECT (cursor->>'ts')::timestamptz FROM sync_state").Scan(&ts); err != nil {
@@ -291,7 +294,7 @@ func TestSafetyLagCapsTheCursor(t *testing.T) {
 }
 
 func TestConcurrentRunsOfOneStreamShareNothing(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: sim.Faults{Latency: 20 * time.Millisecond}}, nil)
+	h := newHarness(t, ogmmasim.Config{Seed: 16, ConversationsPerChannel: 4, MessagesPerConversation: 50, Faults: fault.Faults{Latency: 20 * time.Millisecond}}, nil)
 	ctx := context.Background()
 	src, err := h.runner.Store.Source(ctx, "acme-ogmma", "ogmma")
 	if err != nil {
@@ -326,8 +329,8 @@ func mapsEqual(a, b map[string]string) bool {
 // next page and ends partial, not failed: what it committed stays, and the
 // next run resumes.
 func TestLostLeaseEndsTheRunPartial(t *testing.T) {
-	h := newHarness(t, sim.OgmmaConfig{Seed: 17, ConversationsPerChannel: 30, MessagesPerConversation: 5,
-		Faults: sim.Faults{Latency: 60 * time.Millisecond}}, func(s *config.Source) { s.Concurrency = 1 })
+	h := newHarness(t, ogmmasim.Config{Seed: 17, ConversationsPerChannel: 30, MessagesPerConversation: 5,
+		Faults: fault.Faults{Latency: 60 * time.Millisecond}}, func(s *config.Source) { s.Concurrency = 1 })
 	ctx := context.Background()
 	done := make(chan pipeline.Outcome, 1)
 	go func() { done <- h.sync(extract.Request{}) }()

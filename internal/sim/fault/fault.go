@@ -1,10 +1,19 @@
-package sim
+// Package fault is the misbehaviour the platform simulators share: the fault
+// knobs (Faults), the counts of what a simulator answered (Stats), and the
+// Injector that decides, per request and from a seeded generator, whether to
+// answer with a 5xx burst, a 429 with Retry-After, added latency or a 200 cut
+// off midway, and writes those answers.
+//
+// It knows no platform: each simulator hands it its documented error bodies
+// (Bodies) and decides itself where in its order of checks the faults apply
+// (after authentication, in every simulator so far). It must not import the
+// simulators nor internal/sim, and it never generates data.
+package fault
 
 import (
 	"context"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,22 +68,23 @@ type Stats struct {
 	ClientErrors int64 // 400, 404 and 405
 }
 
-// outcome is what the fault knobs decided for one request.
-type outcome struct {
+// Outcome is what the fault knobs decided for one request.
+type Outcome struct {
 	status     int    // 0 (answer normally), 429, 500, 502 or 503
 	retryAfter string // Retry-After of a 429 or 503
 	cut        bool   // cut the body off if the answer is a 200
 }
 
-// faultBodies are a platform's documented error bodies.
-type faultBodies struct {
-	rateLimit   []byte // body of a 429
-	serverError []byte // body of a 500, 502 or 503
+// Bodies are a platform's documented error bodies.
+type Bodies struct {
+	RateLimit   []byte // body of a 429
+	ServerError []byte // body of a 500, 502 or 503
 }
 
-// faultInjector applies Faults to one simulator's responses and counts them.
-type faultInjector struct {
-	bodies faultBodies
+// Injector applies Faults to one simulator's responses and counts them. Safe
+// for concurrent use.
+type Injector struct {
+	bodies Bodies
 
 	mu        sync.Mutex
 	f         Faults
@@ -84,27 +94,30 @@ type faultInjector struct {
 	requests, ok, rateLimited, serverErrors, cutBodies, unauthorized, clientErrors atomic.Int64
 }
 
-func newFaultInjector(seed int64, stream uint64, f Faults, bodies faultBodies) *faultInjector {
-	return &faultInjector{bodies: bodies, f: f.withDefaults(), rng: newRand(seed, stream)}
+// NewInjector returns an injector whose decisions draw from rng (which it owns
+// from then on: give it a generator of its own, so that serving requests never
+// shifts the simulator's data).
+func NewInjector(rng *rand.Rand, f Faults, bodies Bodies) *Injector {
+	return &Injector{bodies: bodies, f: f.withDefaults(), rng: rng}
 }
 
-// set replaces the knobs and ends any burst in progress.
-func (fi *faultInjector) set(f Faults) {
+// Set replaces the knobs and ends any burst in progress.
+func (fi *Injector) Set(f Faults) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	fi.f = f.withDefaults()
 	fi.burstLeft = 0
 }
 
-func (fi *faultInjector) faults() Faults {
+func (fi *Injector) faults() Faults {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	return fi.f
 }
 
-// begin counts a request and waits for the configured latency. It reports
+// Begin counts a request and waits for the configured latency. It reports
 // false when the client gave up meanwhile; the handler then writes nothing.
-func (fi *faultInjector) begin(ctx context.Context) bool {
+func (fi *Injector) Begin(ctx context.Context) bool {
 	fi.requests.Add(1)
 	d := fi.faults().Latency
 	if d <= 0 {
@@ -120,14 +133,14 @@ func (fi *faultInjector) begin(ctx context.Context) bool {
 	}
 }
 
-// decide draws the faults of one request. Each call draws exactly four values.
+// Decide draws the faults of one request. Each call draws exactly four values.
 // A burst in progress wins over a new decision; a new 5xx burst wins over a 429.
-func (fi *faultInjector) decide() outcome {
+func (fi *Injector) Decide() Outcome {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	u5xx, uCode, u429, uCut := fi.rng.Float64(), fi.rng.Float64(), fi.rng.Float64(), fi.rng.Float64()
 	code := serverErrorCodes[int(uCode*float64(len(serverErrorCodes)))]
-	out := outcome{retryAfter: fi.f.RetryAfter, cut: uCut < fi.f.CutBodyShare}
+	out := Outcome{retryAfter: fi.f.RetryAfter, cut: uCut < fi.f.CutBodyShare}
 	switch {
 	case fi.burstLeft > 0:
 		fi.burstLeft--
@@ -145,72 +158,37 @@ var serverErrorCodes = []int{
 	http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
 }
 
-// writeFault writes the fault out decided, if any, and reports whether it did.
-func (fi *faultInjector) writeFault(w http.ResponseWriter, out outcome) bool {
+// WriteFault writes the fault out decided, if any, and reports whether it did.
+func (fi *Injector) WriteFault(w http.ResponseWriter, out Outcome) bool {
 	switch out.status {
 	case 0:
 		return false
 	case http.StatusTooManyRequests:
 		fi.rateLimited.Add(1)
 		w.Header().Set("Retry-After", out.retryAfter)
-		writeBody(w, out.status, fi.bodies.rateLimit)
+		WriteBody(w, out.status, fi.bodies.RateLimit)
 	default:
 		fi.serverErrors.Add(1)
 		if out.status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", out.retryAfter)
 		}
-		writeBody(w, out.status, fi.bodies.serverError)
+		WriteBody(w, out.status, fi.bodies.ServerError)
 	}
 	return true
 }
 
-// writeError writes a 4xx answer and counts it.
-func (fi *faultInjector) writeError(w http.ResponseWriter, status int, body []byte) {
+// WriteError writes a 4xx answer and counts it.
+func (fi *Injector) WriteError(w http.ResponseWriter, status int, body []byte) {
 	if status == http.StatusUnauthorized {
 		fi.unauthorized.Add(1)
 	} else {
 		fi.clientErrors.Add(1)
 	}
-	writeBody(w, status, body)
+	WriteBody(w, status, body)
 }
 
-// writeOK writes a 200 with body, or only its first half when out says to cut
-// it: the full Content-Length is declared, half is flushed, then the
-// connection is hijacked and closed, so the client reads a short body
-// (io.ErrUnexpectedEOF in Go). HTTP/2 cannot be hijacked: there the handler
-// panics with http.ErrAbortHandler, which resets the stream. Anything else
-// (httptest.ResponseRecorder) just keeps the half body.
-func (fi *faultInjector) writeOK(w http.ResponseWriter, r *http.Request, body []byte, out outcome) {
-	fi.writeOKAs(w, r, "application/json; charset=utf-8", body, out)
-}
-
-// writeOKAs is writeOK for a body of any content type.
-func (fi *faultInjector) writeOKAs(w http.ResponseWriter, r *http.Request, contentType string, body []byte, out outcome) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if !out.cut || len(body) < 2 {
-		fi.ok.Add(1)
-		_, _ = w.Write(body)
-		return
-	}
-	fi.cutBodies.Add(1)
-	_, _ = w.Write(body[:len(body)/2])
-	rc := http.NewResponseController(w)
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	if conn, _, err := rc.Hijack(); err == nil {
-		_ = conn.Close()
-		return
-	}
-	if r.ProtoMajor == 2 {
-		panic(http.ErrAbortHandler)
-	}
-}
-
-func (fi *faultInjector) stats() Stats {
+// Stats returns what the injector has counted so far.
+func (fi *Injector) Stats() Stats {
 	return Stats{
 		Requests:     fi.requests.Load(),
 		OK:           fi.ok.Load(),

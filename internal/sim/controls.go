@@ -1,0 +1,75 @@
+package sim
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	digisacsim "syncer/internal/sim/digisac"
+	ogmmasim "syncer/internal/sim/ogmma"
+	"syncer/internal/sim/wire"
+)
+
+// controlCount reads ?n= of a control: absent means 1.
+func controlCount(r *http.Request) (int, bool) {
+	s := r.URL.Query().Get("n")
+	if s == "" {
+		return 1, true
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 || v > 100_000 {
+		return 0, false
+	}
+	return v, true
+}
+
+// digisacControls serves /_sim/digisac/{edit,create,remove}?resource=R&n=N,
+// answering the ids the call returned.
+func digisacControls(d *digisacsim.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	change := func(f func(string, int) []string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			n, ok := controlCount(r)
+			if !ok {
+				http.Error(w, "n must be a whole number from 1 to 100000", http.StatusBadRequest)
+				return
+			}
+			resource := r.URL.Query().Get("resource")
+			if !slices.Contains(digisacsim.Resources(), resource) {
+				http.Error(w, "resource must be one of "+strings.Join(digisacsim.Resources(), ", "), http.StatusBadRequest)
+				return
+			}
+			ids := f(resource, n)
+			if ids == nil {
+				ids = []string{}
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(wire.Encode(map[string]any{"data": ids}))
+		}
+	}
+	mux.HandleFunc("POST /edit", change(d.Edit))
+	mux.HandleFunc("POST /create", change(d.Create))
+	mux.HandleFunc("POST /remove", change(d.Remove))
+	return mux
+}
+
+// ogmmaControls serves /_sim/ogmma/{add,touch}?n=N, answering the messages
+// the call returned.
+func ogmmaControls(o *ogmmasim.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	change := func(f func(int) []ogmmasim.Message) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			n, ok := controlCount(r)
+			if !ok {
+				http.Error(w, "n must be a whole number from 1 to 100000", http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(wire.Encode(map[string]any{"data": f(n)}))
+		}
+	}
+	mux.HandleFunc("POST /add", change(o.AddMessages))
+	mux.HandleFunc("POST /touch", change(o.Touch))
+	return mux
+}

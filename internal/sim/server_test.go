@@ -1,0 +1,128 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	digisacsim "syncer/internal/sim/digisac"
+	"syncer/internal/sim/fault"
+	ogmmasim "syncer/internal/sim/ogmma"
+)
+
+func TestServer(t *testing.T) {
+	t.Parallel()
+	o := ogmmasim.New(ogmmasim.Config{Seed: 1, APIKey: testKey})
+	srv := httptest.NewServer(NewServer(o))
+	t.Cleanup(srv.Close)
+
+	r := get(t, srv.URL+"/", "")
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "/ogmma/v1/channels/") {
+		t.Errorf("index %d %s", r.status, r.body)
+	}
+	ch := o.Channels()[0]
+	r = get(t, srv.URL+"/ogmma/v1/channels/"+ch.ID+"/conversations/"+ch.Conversations[0]+"?limit=5", testKey)
+	var p struct{ Data []ogmmasim.Message }
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &p) != nil || len(p.Data) != 5 {
+		t.Errorf("%d messages through the server: %d %s", len(p.Data), r.status, r.body)
+	}
+	r = get(t, srv.URL+"/ogmma/v1/nothing", testKey)
+	if r.status != http.StatusNotFound || string(r.body) != `{"message":"Rota nao encontrada.","code":"NOT_FOUND"}` {
+		t.Errorf("unknown route: %d %s", r.status, r.body)
+	}
+	if r := get(t, srv.URL+"/wavy/", ""); r.status != http.StatusNotFound {
+		t.Errorf("unmounted prefix: %d", r.status)
+	}
+}
+
+// TestServerCutBody checks a cut body through the prefix stripping: the
+// connection is still hijacked.
+func TestServerCutBody(t *testing.T) {
+	t.Parallel()
+	o := ogmmasim.New(ogmmasim.Config{Seed: 1, APIKey: testKey, Faults: fault.Faults{CutBodyShare: 1}})
+	srv := httptest.NewServer(NewServer(o))
+	t.Cleanup(srv.Close)
+	ch := o.Channels()[0]
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/ogmma/v1/channels/"+ch.ID+"/conversations/"+ch.Conversations[0], nil)
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("through NewServer: %v", err)
+	}
+}
+
+func TestServerControlsChangeTheData(t *testing.T) {
+	t.Parallel()
+	o := ogmmasim.New(ogmmasim.Config{Seed: 1, ConversationsPerChannel: 2, MessagesPerConversation: 3})
+	srv := httptest.NewServer(NewServer(o))
+	t.Cleanup(srv.Close)
+	before := o.MessageCount()
+	r := post(t, srv.URL+"/_sim/ogmma/add?n=4", "", "")
+	var body struct{ Data []ogmmasim.Message }
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if r.status != http.StatusOK || len(body.Data) != 4 || o.MessageCount() != before+4 {
+		t.Fatalf("add: status %d, %d messages returned, count %d → %d", r.status, len(body.Data), before, o.MessageCount())
+	}
+	if r := post(t, srv.URL+"/_sim/ogmma/touch?n=zero", "", ""); r.status != http.StatusBadRequest {
+		t.Fatalf("touch?n=zero: status %d", r.status)
+	}
+}
+
+func TestServers(t *testing.T) {
+	t.Parallel()
+	og := ogmmasim.New(ogmmasim.Config{Seed: 1, APIKey: testKey})
+	dg := digisacsim.New(digisacsim.Config{Seed: 1, Tickets: 10})
+	srv := httptest.NewServer(NewServers(Simulators{Ogmma: og, Digisac: dg}))
+	t.Cleanup(srv.Close)
+	r := get(t, srv.URL+"/", "")
+	for _, want := range []string{"/ogmma/v1/channels/", "/digisac/api/v1/", "/_sim/digisac/edit"} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("index lacks %q:\n%s", want, r.body)
+		}
+	}
+	e := decodeEnvelope(t, get(t, srv.URL+"/digisac/api/v1/tickets?perPage=5", dg.Token()))
+	if e.Total != 10 {
+		t.Errorf("tickets through the server: %+v", e)
+	}
+	var created struct {
+		Data []string `json:"data"`
+	}
+	r = post(t, srv.URL+"/_sim/digisac/create?resource=tickets&n=2", "", "")
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &created) != nil || len(created.Data) != 2 {
+		t.Fatalf("create control: %d %s", r.status, r.body)
+	}
+	if e := decodeEnvelope(t, get(t, srv.URL+"/digisac/api/v1/tickets", dg.Token())); e.Total != 12 {
+		t.Errorf("%d tickets after create", e.Total)
+	}
+	r = post(t, srv.URL+"/_sim/digisac/edit?resource=messages&n=3", "", "")
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &created) != nil || len(created.Data) != 3 {
+		t.Errorf("edit control: %d %s", r.status, r.body)
+	}
+	r = post(t, srv.URL+"/_sim/digisac/remove?resource=messages", "", "")
+	if r.status != http.StatusOK || string(r.body) != "{\"data\":[]}\n" {
+		t.Errorf("remove control on messages: %d %s", r.status, r.body)
+	}
+	for _, q := range []string{"edit?resource=nope", "create?resource=tickets&n=0", "edit?resource=tickets&n=x"} {
+		if r := post(t, srv.URL+"/_sim/digisac/"+q, "", ""); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d", q, r.status)
+		}
+	}
+	// Digisac alone; Ogmma unmounted.
+	only := httptest.NewServer(NewServers(Simulators{Digisac: dg}))
+	t.Cleanup(only.Close)
+	if r := get(t, only.URL+"/ogmma/v1/channels/x/conversations", testKey); r.status != http.StatusNotFound {
+		t.Errorf("unmounted ogmma: %d", r.status)
+	}
+	decodeEnvelope(t, get(t, only.URL+"/digisac/api/v1/services", dg.Token()))
+}
