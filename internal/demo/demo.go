@@ -109,6 +109,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err := failed(first); err != nil {
 		return err
 	}
+	if err := reconcile(ctx, store, og, ds); err != nil {
+		return err
+	}
 	counts, order, err := store.TableCounts(ctx)
 	if err != nil {
 		return err
@@ -130,11 +133,19 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	fmt.Fprintf(opts.Out, "\nThe simulators received %d new messages and %d changed records; the next sync wrote %d rows in %s.\n",
 		added, touched, written(second), time.Since(start).Round(time.Millisecond))
+	if err := reconcile(ctx, store, og, ds); err != nil {
+		return err
+	}
 	third := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
 	if err := failed(third); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "A sync with nothing new wrote %d rows.\n", written(third))
+	if err := reconcile(ctx, store, og, ds); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "The warehouse holds every record the simulators serve: %d Ogmma messages; %d Digisac messages, %d tickets and %d contacts.\n",
+		og.MessageCount(), ds.Count("messages"), ds.Count("tickets"), ds.Count("contacts"))
 
 	fmt.Fprintln(opts.Out, "\nMessages per day, last 7 days (daily_message_volume):")
 	if err := printQuery(ctx, opts, "demo_daily_volume"); err != nil {
@@ -142,6 +153,35 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	fmt.Fprintln(opts.Out, "\nFirst human response per channel, in seconds (conversation_first_response):")
 	return printQuery(ctx, opts, "demo_first_response_by_channel")
+}
+
+// reconcile checks that the warehouse holds as many records of each
+// source as its simulator serves, so that the numbers the demo announces
+// are the numbers it loads.
+func reconcile(ctx context.Context, store *state.Store, og *ogmmasim.Simulator, ds *digisacsim.Simulator) error {
+	got, err := store.CountsBySource(ctx)
+	if err != nil {
+		return err
+	}
+	convs := 0
+	for _, ch := range og.Channels() {
+		convs += len(ch.Conversations)
+	}
+	for _, c := range []struct {
+		what      string
+		want, got int64
+	}{
+		{"demo-ogmma messages", int64(og.MessageCount()), got["demo-ogmma"].Messages},
+		{"demo-ogmma conversations", int64(convs), got["demo-ogmma"].Conversations},
+		{"demo-digisac messages", int64(ds.Count("messages")), got["demo-digisac"].Messages},
+		{"demo-digisac tickets", int64(ds.Count("tickets")), got["demo-digisac"].Conversations},
+		{"demo-digisac contacts", int64(ds.Count("contacts")), got["demo-digisac"].Contacts},
+	} {
+		if c.want != c.got {
+			return fmt.Errorf("the demo's numbers do not add up: the simulator serves %d %s, the warehouse holds %d", c.want, c.what, c.got)
+		}
+	}
+	return nil
 }
 
 func failed(outcomes []pipeline.Outcome) error {

@@ -100,3 +100,22 @@ func (s *Store) TableCounts(ctx context.Context) (map[string]int64, []string, er
 	}
 	return counts, order, nil
 }
+
+// SourceCounts are the rows of one source in the main tables.
+type SourceCounts struct {
+	Messages, Conversations, Contacts int64
+}
+
+// CountsBySource counts each source's messages, conversations and
+// contacts.
+func (s *Store) CountsBySource(ctx context.Context) (map[string]SourceCounts, error) {
+	rows, err := s.q.SourceCounts(ctx)
+	if err != nil {
+		return nil, DBError("count rows per source", err)
+	}
+	out := make(map[string]SourceCounts, len(rows))
+	for _, r := range rows {
+		out[r.Name] = SourceCounts{Messages: r.Messages, Conversations: r.Conversations, Contacts: r.Contacts}
+	}
+	return out, nil
+}

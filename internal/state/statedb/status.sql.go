@@ -9,6 +9,48 @@ import (
 	"context"
 )
 
+const sourceCounts = `-- name: SourceCounts :many
+SELECT s.name,
+       (SELECT count(*) FROM messages m WHERE m.source_id = s.id) AS messages,
+       (SELECT count(*) FROM conversations c WHERE c.source_id = s.id) AS conversations,
+       (SELECT count(*) FROM contacts c WHERE c.source_id = s.id) AS contacts
+FROM sources s
+ORDER BY s.name
+`
+
+type SourceCountsRow struct {
+	Name          string
+	Messages      int64
+	Conversations int64
+	Contacts      int64
+}
+
+// Rows per source of the tables the demo reconciles with its simulators.
+func (q *Queries) SourceCounts(ctx context.Context) ([]SourceCountsRow, error) {
+	rows, err := q.db.Query(ctx, sourceCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SourceCountsRow
+	for rows.Next() {
+		var i SourceCountsRow
+		if err := rows.Scan(
+			&i.Name,
+			&i.Messages,
+			&i.Conversations,
+			&i.Contacts,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const tableCounts = `-- name: TableCounts :many
 
 SELECT 'channels'::text AS tbl, count(*) AS n FROM channels
