@@ -18,9 +18,9 @@ import (
 	"syncer/internal/pipeline"
 	"syncer/internal/schedule"
 	"syncer/internal/sim"
-	"syncer/internal/state"
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
+	"syncer/internal/state"
 	"syncer/sql/queries"
 )
 
