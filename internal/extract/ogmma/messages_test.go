@@ -162,7 +162,9 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("an unknown conversation: %d pages, %v; want 3 and a partial error", len(pages), err)
 	}
 
-	s, err := NewMessages(cfg)
+	one := cfg
+	one.Concurrency = 1
+	s, err := NewMessages(one)
 	if err != nil {
 		t.Fatal(err)
 	}
