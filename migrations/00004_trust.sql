@@ -32,13 +32,16 @@ CREATE TABLE sync_leases (
 );
 
 -- An import commits a file in parts; done counts the records and bad lines
--- committed, and completed_at says the whole file is in.
+-- committed, bad the records quarantined, and completed_at says the whole
+-- file is in.
 ALTER TABLE imported_files ADD COLUMN done bigint NOT NULL DEFAULT 0;
+ALTER TABLE imported_files ADD COLUMN bad bigint NOT NULL DEFAULT 0;
 ALTER TABLE imported_files ADD COLUMN completed_at timestamptz;
 UPDATE imported_files SET completed_at = imported_at;
 
 -- Media messages stored without a file url are asked for again 5 minutes
--- after they were sent, then an hour later, then a day later, then never.
+-- after they were sent (if that was less than a week ago), then an hour
+-- later, then a day later, then never.
 CREATE TABLE media_rechecks (
     source_id           integer NOT NULL REFERENCES sources (id),
     message_external_id text NOT NULL,
@@ -47,6 +50,7 @@ CREATE TABLE media_rechecks (
     next_check_at       timestamptz,
     PRIMARY KEY (source_id, message_external_id)
 );
+CREATE INDEX media_rechecks_due_idx ON media_rechecks (source_id, next_check_at) WHERE next_check_at IS NOT NULL;
 CREATE INDEX messages_media_missing_idx ON messages (source_id, sent_at)
     WHERE media_url IS NULL AND kind IN ('image', 'audio', 'video', 'document', 'sticker');
 
@@ -67,6 +71,7 @@ CREATE INDEX sync_runs_stream_idx ON sync_runs (source_id, stream, started_at DE
 DROP INDEX messages_media_missing_idx;
 DROP TABLE media_rechecks;
 ALTER TABLE imported_files DROP COLUMN completed_at;
+ALTER TABLE imported_files DROP COLUMN bad;
 ALTER TABLE imported_files DROP COLUMN done;
 DROP TABLE sync_leases;
 ALTER TABLE sync_state DROP COLUMN newest_at;

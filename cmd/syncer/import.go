@@ -71,7 +71,11 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 			} else {
 				partial++
 			}
-			fmt.Fprintf(e.stdout, "%s\t%s\t%s\trows %d\twritten %d\tbad %d\n", path, format, res.Status, res.Rows, res.Written, res.Bad)
+			line := fmt.Sprintf("%s\t%s\t%s\trows %d\twritten %d\tbad %d", path, format, res.Status, res.Rows, res.Written, res.Bad)
+			if res.Resumed > 0 {
+				line += fmt.Sprintf("\tresumed after %d record(s) an interrupted import committed (%d bad)", res.Resumed, res.EarlierBad)
+			}
+			fmt.Fprintln(e.stdout, line)
 			e.printBadLines(path, res)
 		}
 	}
@@ -88,7 +92,7 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 func (e *env) printBadLines(path string, res importer.Result) {
 	for i, b := range res.BadLines {
 		if i == maxBadLinesShown {
-			fmt.Fprintf(e.stderr, "%s: ... and %d more bad line(s)\n", path, len(res.BadLines)-maxBadLinesShown)
+			fmt.Fprintf(e.stderr, "%s: ... and %d more bad record(s)\n", path, res.Bad-maxBadLinesShown)
 			break
 		}
 		fmt.Fprintf(e.stderr, "%s: line %d: %s\n", path, b.Line, b.Reason)

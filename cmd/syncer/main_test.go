@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
@@ -269,5 +270,32 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// With schema: in the config, migrate up creates the schema and migrates
+// it, and the other commands work in it. (It panicked once: the statement
+// that quotes the schema name had moved.)
+func TestMigrateCreatesTheConfiguredSchema(t *testing.T) {
+	t.Parallel()
+	base := os.Getenv(dbtest.Env)
+	if base == "" {
+		t.Skip(dbtest.Env + " is not set")
+	}
+	schema := fmt.Sprintf("t_cfg_%d", time.Now().UnixNano()%1_000_000_000)
+	cfg := filepath.Join(t.TempDir(), "syncer.yaml")
+	writeFile(t, cfg, "schema: "+schema+"\nsources: []\n")
+	t.Cleanup(func() {
+		db := dbtest.New(t) // any pool on the database will do
+		if _, err := db.Pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	code, stdout, stderr := cli(t, "migrate", "up", "--config", cfg, "--database-url", base)
+	if code != exitOK || !strings.Contains(stdout, "up to date") {
+		t.Fatalf("migrate up: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := cli(t, "status", "--config", cfg, "--database-url", base); code != exitOK || !strings.Contains(stdout, "nothing synced yet") {
+		t.Fatalf("status in the new schema: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"syncer/internal/migrate"
-	"syncer/sql/queries"
+	"syncer/internal/state"
 )
 
 func (e *env) migrate(ctx context.Context, args []string) error {
@@ -24,8 +24,8 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		return err
 	}
 	if pos[0] == "up" && e.cfg.Schema != "" {
-		var stmt string
-		if err := pool.QueryRow(ctx, queries.Get("create_schema_statement"), e.cfg.Schema).Scan(&stmt); err != nil {
+		stmt, err := state.New(pool, e.logger).CreateSchemaStatement(ctx, e.cfg.Schema)
+		if err != nil {
 			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
 		}
 		if _, err := pool.Exec(ctx, stmt); err != nil {

@@ -108,13 +108,15 @@ type Result struct {
 	Skipped    bool
 	ImportedAt time.Time
 	// Resumed counts the records and bad lines an earlier, interrupted
-	// import of the file had committed; this one went on after them.
-	Resumed int64
-	RunID   int64
-	Rows    int64 // records read: rows mapped plus bad lines
-	Written int64 // warehouse rows inserted or changed
-	Bad     int64 // records quarantined
-	Status  string
+	// import of the file had committed, of which EarlierBad went to
+	// quarantine; this one went on after them.
+	Resumed    int64
+	EarlierBad int64
+	RunID      int64
+	Rows       int64 // records read: rows mapped plus bad lines
+	Written    int64 // warehouse rows inserted or changed
+	Bad        int64 // records quarantined by this import
+	Status     string
 	// BadLines are the first lines that could not be read, in file order.
 	BadLines []BadLine
 }
@@ -198,14 +200,14 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		return res, nil
 	}
 	if started {
-		res.Resumed = prog.Done
+		res.Resumed, res.EarlierBad = prog.Done, prog.Bad
 		log.InfoContext(ctx, "an earlier import of this file stopped halfway; going on after what it committed", slog.Int64("records", prog.Done))
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	rec := state.ImportedFileRecord{SHA256: sn.sha256, Path: abs, Format: format, Rows: prog.Rows, Done: prog.Done}
+	rec := state.ImportedFileRecord{SHA256: sn.sha256, Path: abs, Format: format, Rows: prog.Rows, Done: prog.Done, Bad: prog.Bad}
 
 	run, err := im.Store.StartRun(ctx, s, format, state.ModeImport, time.Time{}, time.Time{})
 	if err != nil {
@@ -219,9 +221,8 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		if _, ferr := im.Store.FinishRun(ctx, run, state.StatusFailed, fmt.Errorf("%s: %w", filepath.Base(path), err)); ferr != nil {
 			log.ErrorContext(ctx, "could not record the end of the import", slog.Any("error", ferr))
 		}
-		if ctx.Err() == nil {
-			log.ErrorContext(ctx, "import failed", slog.String("error", err.Error()))
-		}
+		// The caller reports the error, once (syncer import prints it).
+		log.DebugContext(ctx, "import failed", slog.String("error", err.Error()))
 		return res, err
 	}
 
@@ -252,6 +253,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 			return err
 		}
 		rec = next
+		rec.Bad += cres.Quarantined
 		res.Rows += int64(read)
 		res.Written += cres.Written
 		res.Bad += cres.Quarantined
@@ -267,10 +269,12 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		return fail(err)
 	}
 
+	// The file's status counts its bad records, also those an earlier,
+	// interrupted import of it quarantined.
 	status, runErr := state.StatusSucceeded, error(nil)
-	if res.Bad > 0 {
+	if rec.Bad > 0 {
 		status = state.StatusPartial
-		runErr = fmt.Errorf("%d record(s) of %s could not be read and are in the quarantine table", res.Bad, base)
+		runErr = fmt.Errorf("%d record(s) of %s could not be read and are in the quarantine table", rec.Bad, base)
 	}
 	totals, err := im.Store.FinishRun(ctx, run, status, runErr)
 	if err != nil {

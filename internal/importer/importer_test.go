@@ -301,6 +301,12 @@ func TestImportStoppedHalfwayResumes(t *testing.T) {
 	if err != nil || res.Skipped || res.Resumed != importPage || res.Rows != rows-importPage {
 		t.Fatalf("second import: %+v, %v; want it to resume after %d records", res, err, importPage)
 	}
+	// The first part held bad lines: the file is partial, though this
+	// import met only the rest of them.
+	if res.Status != state.StatusPartial || res.EarlierBad != int64(importPage/997+1) || res.Bad != int64(rows/997+1-importPage/997-1) {
+		t.Fatalf("second import: status %s, earlier bad %d, bad %d; want partial, %d, %d", res.Status, res.EarlierBad, res.Bad,
+			importPage/997+1, rows/997+1-importPage/997-1)
+	}
 	if _, err := clean.Import(context.Background(), src, DigisacTicketsCSV, path); err != nil {
 		t.Fatal(err)
 	}

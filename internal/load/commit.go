@@ -215,7 +215,9 @@ func (l *Loader) books(ctx context.Context, tx pgx.Tx, run *state.Run, b *transf
 		res.Written += n
 	}
 	if c.File != nil {
-		if err := state.PutImportProgress(ctx, tx, run.Source, *c.File); err != nil {
+		f := *c.File
+		f.Bad += res.Quarantined
+		if err := state.PutImportProgress(ctx, tx, run.Source, f); err != nil {
 			return fmt.Errorf("record the import's progress: %w", err)
 		}
 	}

@@ -229,6 +229,10 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 	if got := cursors["p"]; !got.TS.Equal(t0.Add(time.Hour)) || got.ID != "b" {
 		t.Fatalf("cursor %v, want the latest of the three (%v b)", got, t0.Add(time.Hour))
 	}
+	// A cursor hand-edited to {} counts as the start: the next one moves it.
+	if _, err := db.Pool.Exec(ctx, `UPDATE sync_state SET cursor = '{}'`); err != nil {
+		t.Fatal(err)
+	}
 	forward := cursor.Cursor{TS: t0.Add(90 * time.Minute)}
 	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{}, Partition: "p", Cursor: &forward}); err != nil {
 		t.Fatal(err)

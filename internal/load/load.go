@@ -53,7 +53,9 @@ type Commit struct {
 	// not among SeenIDs get deleted_at. A pass that saw nothing marks
 	// nothing.
 	Complete *Completion
-	// File records how far the import of a file got, in imported_files.
+	// File records how far the import of a file got, in imported_files:
+	// its Bad counts the records quarantined before this commit, and the
+	// commit adds its own.
 	File *state.ImportedFileRecord
 	// What the batch adds to the run's counters.
 	Pages         int

@@ -112,7 +112,9 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 
 	var mu sync.Mutex // Emit may be called from several goroutines
 	emit := func(ctx context.Context, p extract.Page) error {
-		if err := lease.Check(ctx); err != nil {
+		// Checked even once shutdown has begun: the page in hand is still
+		// committed (below), and the commit proves the lease again.
+		if err := lease.Check(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
 		batch, n, err := job.Transform(p.Records)

@@ -48,11 +48,19 @@ func (r *Runner) logFailure(ctx context.Context, log *slog.Logger, job Job, err 
 }
 
 // cause is the part of an error that does not depend on the stream: the
-// platform's refusal of the credentials, else the whole text.
+// platform's refusal of the credentials, else the innermost error of the
+// chain (an unknown host, a refused certificate), which the streams'
+// wrappings around it do not change.
 func cause(err error) string {
 	var auth *extract.AuthError
 	if errors.As(err, &auth) {
 		return auth.Error()
 	}
-	return err.Error()
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return err.Error()
+		}
+		err = inner
+	}
 }

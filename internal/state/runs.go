@@ -32,8 +32,9 @@ type Run struct {
 	Stream    string
 	Mode      string
 	StartedAt time.Time
-	// Lease is the stream's lease the run holds, nil for an import; every
-	// commit of the run checks it still holds it.
+	// Lease is the lease the run holds (of its stream, or for an import of
+	// its source and format); every commit of the run checks it still holds
+	// it. nil: no check (tests).
 	Lease *Lease
 
 	mu        sync.Mutex

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +166,29 @@ func TestPruneRunsKeepsTheNewestOfEachStream(t *testing.T) {
 	if len(left) != 2 || left[0] != ids[2] || left[1] != ids[3] {
 		t.Fatalf("runs left %v, want %v", left, ids[2:])
 	}
+
+	// A stream whose newest run did not succeed keeps its newest success
+	// too: status says when it last succeeded.
+	failing, err := s.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, failing, state.StatusPartial, nil); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, `UPDATE sync_runs SET finished_at = now() - interval '100 days'`)
+	if n, err := s.PruneRuns(ctx, time.Now().Add(-90*24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("pruned %d, %v; want 0 (the newest run and the newest success of each stream stay)", n, err)
+	}
+	st, err := s.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range st {
+		if x.Stream == "messages" && (x.LastSuccessAt == nil || x.LastRun.Status != state.StatusPartial) {
+			t.Fatalf("status of messages after the prune: last success %v, last run %+v", x.LastSuccessAt, x.LastRun)
+		}
+	}
 	var quarantined int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE run_id IS NULL`).Scan(&quarantined); err != nil || quarantined != 1 {
 		t.Fatalf("the quarantined record of a pruned run: %d, %v", quarantined, err)
@@ -199,4 +223,103 @@ func TestStatusReadsTheNewestRunByIndex(t *testing.T) {
 	if strings.Contains(plan.String(), "Seq Scan on sync_runs") || strings.Contains(plan.String(), "Sort Key: r.source_id") {
 		t.Fatalf("the status query reads or sorts every run:\n%s", plan.String())
 	}
+}
+
+// The media re-check asks for media messages without a url on a schedule
+// of their own: 5 minutes after they were sent, an hour later, a day
+// later, then never; old messages (a backfill) are not asked for at all.
+// Its query reads only what is due, however many were given up on.
+func TestMediaRecheckSchedule(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	add := func(id string, sent time.Time, url any) {
+		exec(t, db, `INSERT INTO messages (source_id, external_id, direction, kind, sent_at, media_url, raw)
+			VALUES ($1, $2, 'inbound', 'image', $3, $4, '{}')`, src.ID, id, sent, url)
+	}
+	add("fresh", now.Add(-time.Minute), nil)
+	add("due", now.Add(-10*time.Minute), nil)
+	add("has-url", now.Add(-10*time.Minute), "https://x/f.jpg")
+	add("old", now.Add(-30*24*time.Hour), nil)
+	v := s.View(src)
+	due := func(at time.Time) []string {
+		t.Helper()
+		ids, err := v.MediaDue(ctx, at, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if got := due(now); len(got) != 1 || got[0] != "due" {
+		t.Fatalf("due at first: %v, want [due]", got)
+	}
+	steps := []struct {
+		at   time.Duration
+		want string
+	}{
+		{0, "due"}, {59 * time.Minute, ""}, {61 * time.Minute, "due"}, {25 * time.Hour, ""},
+		{25*time.Hour + 2*time.Minute, "due"}, {30 * 24 * time.Hour, ""},
+	}
+	checked := now
+	for _, st := range steps {
+		at := now.Add(st.at)
+		got := due(at)
+		got = slices.DeleteFunc(got, func(id string) bool { return id == "fresh" })
+		if (st.want == "" && len(got) != 0) || (st.want != "" && (len(got) != 1 || got[0] != st.want)) {
+			t.Fatalf("at +%s (last checked +%s): due %v, want %q", st.at, checked.Sub(now), got, st.want)
+		}
+		if len(got) > 0 {
+			if err := v.MediaChecked(ctx, got, at); err != nil {
+				t.Fatal(err)
+			}
+			checked = at
+		}
+	}
+	// The url arrives for "fresh" after its first check: it leaves the
+	// schedule.
+	if err := v.MediaChecked(ctx, []string{"fresh"}, now.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, `UPDATE messages SET media_url = 'https://x/g.jpg' WHERE external_id = 'fresh'`)
+	if err := v.MediaChecked(ctx, []string{"fresh"}, now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM media_rechecks WHERE message_external_id = 'fresh'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("a message that got its url stays on the schedule: %d, %v", left, err)
+	}
+
+	// Many given up on over the months: the query reads through the two
+	// indexes, not through every message without a url.
+	exec(t, db, `INSERT INTO messages (source_id, external_id, direction, kind, sent_at, raw)
+		SELECT $1, 'gone-' || g, 'inbound', 'audio', $2::timestamptz - g * interval '1 minute', '{}' FROM generate_series(1, 20000) g`, src.ID, now.Add(-30*24*time.Hour))
+	exec(t, db, `INSERT INTO media_rechecks (source_id, message_external_id, checks, checked_at)
+		SELECT $1, 'gone-' || g, 3, $2 FROM generate_series(1, 20000) g`, src.ID, now)
+	exec(t, db, `ANALYZE messages`)
+	exec(t, db, `ANALYZE media_rechecks`)
+	plan := explain(t, db, state.MediaDueQuery(), src.ID, now, 5000, now.Add(-7*24*time.Hour), now.Add(-5*time.Minute))
+	for _, bad := range []string{"Seq Scan on messages", "Seq Scan on media_rechecks"} {
+		if strings.Contains(plan, bad) {
+			t.Fatalf("the due query reads every message:\n%s", plan)
+		}
+	}
+}
+
+// explain returns the plan of q with args.
+func explain(t *testing.T, db *dbtest.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), "EXPLAIN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }

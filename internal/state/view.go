@@ -10,13 +10,15 @@ import (
 )
 
 // The schedule of media re-checks: a media message stored without a url
-// is asked for again MediaFirstWait after it was sent (at once, for an old
-// message a backfill brings), then MediaSecondWait after that, then
-// MediaThirdWait after that, then never.
+// is asked for again MediaFirstWait after it was sent, then
+// MediaSecondWait after that, then MediaThirdWait after that, then never.
+// Only messages sent within MediaRecent are asked for a first time: an old
+// message a backfill brings without a url will not get one.
 const (
 	MediaFirstWait  = 5 * time.Minute
 	MediaSecondWait = time.Hour
 	MediaThirdWait  = 24 * time.Hour
+	MediaRecent     = 7 * 24 * time.Hour
 )
 
 // View is the read-only view of one source's rows that its streams may
@@ -50,8 +52,8 @@ func (v *View) Cursor(ctx context.Context, stream string) (cursor.Cursor, bool, 
 // MediaDue returns up to limit ids of media messages without a url whose
 // re-check is due at now, oldest first.
 func (v *View) MediaDue(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	out, err := v.s.q.MediaDue(ctx, statedb.MediaDueParams{SourceID: v.src.ID, SentBefore: now.Add(-MediaFirstWait),
-		CheckedAt: now, MaxIds: int32(limit)})
+	out, err := v.s.q.MediaDue(ctx, statedb.MediaDueParams{SourceID: v.src.ID, SentAfter: now.Add(-MediaRecent),
+		SentBefore: now.Add(-MediaFirstWait), CheckedAt: now, MaxIds: int32(limit)})
 	return out, DBError("find media messages without a url", err)
 }
 

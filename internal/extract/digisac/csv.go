@@ -42,9 +42,13 @@ type csvRecord struct {
 	Text       string // the lines as written, joined with "\n"
 }
 
-// maxQuotedLines bounds how many lines a quoted field may span before it
-// counts as never closed.
-const maxQuotedLines = 10_000
+// A quoted field that spans more than maxQuotedLines lines or
+// maxQuotedBytes bytes counts as never closed: memory stays bounded
+// whatever the file holds.
+const (
+	maxQuotedLines = 10_000
+	maxQuotedBytes = 4 << 20
+)
 
 func newCSVReader(lr *lineReader) *csvReader { return &csvReader{lr: lr, comma: ';'} }
 
@@ -62,8 +66,8 @@ func (r *csvReader) nextLine() (srcLine, error) {
 // first line (and the lines a quoted field carries it over); ";" wins a
 // tie, as in the known exports. The lines it reads are read again.
 func (r *csvReader) detectComma() error {
-	semi, comma, quoted := 0, 0, false
-	for i := 0; i < maxQuotedLines; i++ {
+	semi, comma, quoted, size := 0, 0, false, 0
+	for i := 0; i < maxQuotedLines && size <= maxQuotedBytes; i++ {
 		l, err := r.lr.next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -72,7 +76,8 @@ func (r *csvReader) detectComma() error {
 			return err
 		}
 		r.queue = append(r.queue, l)
-		if !quoted && l.text == "" && len(r.queue) == 1 {
+		size += len(l.text)
+		if !quoted && l.text == "" {
 			continue // leading empty lines
 		}
 		for j := 0; j < len(l.text); j++ {
@@ -131,7 +136,7 @@ func (r *csvReader) Read() (csvRecord, error) {
 	}
 	var fields []string
 	var field strings.Builder
-	line, pos := first.text, 0
+	line, pos, size := first.text, 0, len(first.text)
 	for {
 		field.Reset()
 		if pos < len(line) && line[pos] == '"' { // quoted field
@@ -152,8 +157,8 @@ func (r *csvReader) Read() (csvRecord, error) {
 						return csvRecord{}, err
 					}
 					lines = append(lines, next)
-					if len(lines) > maxQuotedLines {
-						return unclosed(fmt.Sprintf("a quoted field opens here and is not closed within %d lines", maxQuotedLines))
+					if size += len(next.text); len(lines) > maxQuotedLines || size > maxQuotedBytes {
+						return unclosed(fmt.Sprintf("a quoted field opens here and is not closed within %d lines or %d MiB", maxQuotedLines, maxQuotedBytes>>20))
 					}
 					line, pos = next.text, 0
 					continue

@@ -101,3 +101,29 @@ func TestCSVReaderLongLine(t *testing.T) {
 		t.Fatalf("records %d, second %q", len(recs), recs[1].Err)
 	}
 }
+
+// A quote that never closes is given up on after maxQuotedBytes, so that
+// memory stays bounded; the lines after its first are read again.
+func TestCSVReaderBoundsAnUnclosedQuote(t *testing.T) {
+	line := strings.Repeat("y", 200<<10)
+	var b strings.Builder
+	b.WriteString("h1;h2\n\"opens;1\n")
+	for range 40 { // 8 MiB inside the quote
+		b.WriteString(line + ";2\n")
+	}
+	recs, lr := readAll(t, b.String(), ';')
+	if recs[1].Err == "" || !strings.Contains(recs[1].Err, "not closed within") || recs[1].End != 2 {
+		t.Fatalf("the unclosed quote: %+v", recs[1].Err)
+	}
+	if len(recs) != 42 || lr.no != 42 {
+		t.Fatalf("%d records of %d lines, want every line read once (42)", len(recs), lr.no)
+	}
+}
+
+// Separator detection skips every empty line before the header.
+func TestDetectCommaAfterEmptyLines(t *testing.T) {
+	r := newCSVReader(newLineReader(strings.NewReader("\n\n\nprotocolo,contato\n1,a\n"), false))
+	if err := r.detectComma(); err != nil || r.comma != ',' {
+		t.Fatalf("comma %q, %v", r.comma, err)
+	}
+}

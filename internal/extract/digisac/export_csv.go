@@ -49,8 +49,9 @@ type TicketRow struct {
 	Columns []Column `json:"columns"`
 }
 
-// TicketsCSV is what reading a ticket-history CSV found: its header, and
-// (from ParseTicketsCSV) its good rows and bad lines.
+// TicketsCSV is what reading a ticket-history CSV found: its header and its
+// counts (ReadTicketsCSV hands the rows and bad lines to its caller page by
+// page instead of keeping them here).
 type TicketsCSV struct {
 	Header   []string          `json:"header"`
 	Comma    string            `json:"comma"`

@@ -132,6 +132,14 @@ type TranscriptPage struct {
 	Offset int64
 }
 
+// A message's text (or a bad line's) is cut after maxMessageBytes or
+// maxBlankLines blank lines: what follows is set aside in bad lines of that
+// size, so that memory stays bounded whatever the file holds.
+const (
+	maxMessageBytes = 1 << 20
+	maxBlankLines   = 10_000
+)
+
 // ErrNoProtocol means a transcript names no protocol, in its header or in
 // its file name.
 var ErrNoProtocol = errors.New("no protocol")
@@ -192,6 +200,7 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 		curBad  *extract.BadLine   // or the bad message line they join
 		parts   []string           // the lines of that message or bad line so far
 		pending []string           // blank lines that may be inside a message
+		size    int                // bytes of parts and pending
 		n       int
 	)
 	// protocol settles the protocol once the header is over.
@@ -237,6 +246,18 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 		cur, curBad, parts = nil, nil, parts[:0]
 		return flush(false)
 	}
+	// setAside ends the message in hand and starts a bad line at line
+	// from (the blank lines pending before this one, then this one).
+	setAside := func(from, no int, s, reason string) error {
+		if err := finish(); err != nil {
+			return err
+		}
+		curBad = &extract.BadLine{Line: from, EndLine: no, Reason: reason}
+		parts = append(append(parts[:0], pending...), s)
+		size = len(s)
+		pending = pending[:0]
+		return nil
+	}
 	for {
 		l, err := lr.next()
 		if errors.Is(err, io.EOF) {
@@ -246,11 +267,38 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 			return nil, err
 		}
 		no, s := l.no, l.text
+		if l.long {
+			reason := fmt.Sprintf("the line is longer than %d MiB", maxLineBytes>>20)
+			if inBody {
+				if err := setAside(no-len(pending), no, s, reason); err != nil {
+					return nil, err
+				}
+				if err := finish(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			page.Bad = append(page.Bad, extract.BadLine{Line: no, EndLine: no, Reason: reason, Text: s})
+			page.Done++
+			if err := flush(false); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if strings.TrimSpace(s) == "" {
-			if cur != nil || curBad != nil {
-				pending = append(pending, s)
-			} else {
+			if cur == nil && curBad == nil {
 				out.Skipped++
+				continue
+			}
+			pending = append(pending, s)
+			if size += len(s) + 1; len(pending) > maxBlankLines || size > maxMessageBytes {
+				// Too much blank text to belong to the message: it ends
+				// before it.
+				if err := finish(); err != nil {
+					return nil, err
+				}
+				out.Skipped += len(pending)
+				pending = pending[:0]
 			}
 			continue
 		}
@@ -267,6 +315,7 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 				}
 			}
 			n++
+			size = len(s)
 			timeText := strings.TrimSpace(m[gTime])
 			at, err := parseTimeLayouts(timeText, layouts, loc)
 			if err != nil {
@@ -278,7 +327,17 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 			continue
 		}
 		if inBody {
+			if cur == nil && curBad == nil || size+len(s) > maxMessageBytes {
+				// The text after message n goes on too long to be one
+				// message: the rest is set aside, a bounded piece at a time.
+				reason := fmt.Sprintf("text after message %d goes on past %d MiB or %d blank lines; set aside", n, maxMessageBytes>>20, maxBlankLines)
+				if err := setAside(no-len(pending), no, s, reason); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			parts = append(append(parts, pending...), s)
+			size += len(s) + 1
 			pending = pending[:0]
 			if cur != nil {
 				cur.EndLine = no
@@ -290,6 +349,9 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 		if reason := headerLine(t, no, s, layouts, loc); reason != "" {
 			page.Bad = append(page.Bad, extract.BadLine{Line: no, EndLine: no, Reason: reason, Text: s})
 			page.Done++
+			if err := flush(false); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := finish(); err != nil {

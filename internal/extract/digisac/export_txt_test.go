@@ -2,6 +2,7 @@ package digisac
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -177,4 +178,53 @@ func FuzzTranscript(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A message whose text goes on for megabytes, and a header of thousands of
+// lines that cannot be read, come in pages of bounded size; every line is
+// still accounted for once.
+func TestTranscriptPagesAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Protocolo: 2025102948644\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "%d - not a header line nor a message\n", i)
+	}
+	b.WriteString("[15/01/2024 10:28:00] Ana: start\n")
+	line := strings.Repeat("z", 1000)
+	for range 3000 { // 3 MB of continuation text
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("[15/01/2024 10:29:00] Ana: the end\n")
+	data := []byte(b.String())
+	var pages []TranscriptPage
+	res, err := ReadTranscript("t.txt", strings.NewReader(b.String()), false, TranscriptOptions{Location: time.UTC}, 500, func(p TranscriptPage) error {
+		pages = append(pages, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := &TranscriptFile{Transcript: res.Transcript, Encoding: res.Encoding, Lines: res.Lines, Skipped: res.Skipped}
+	for _, p := range pages {
+		if n := len(p.Transcript.Messages) + len(p.Bad); n > 500 {
+			t.Fatalf("a page of %d records, want at most 500", n)
+		}
+		all.Transcript.Messages = append(all.Transcript.Messages, p.Transcript.Messages...)
+		all.Bad = append(all.Bad, p.Bad...)
+		for _, m := range p.Transcript.Messages {
+			if len(m.Text) > maxMessageBytes {
+				t.Fatalf("message %d holds %d bytes", m.N, len(m.Text))
+			}
+		}
+		for _, bad := range p.Bad {
+			if len(bad.Text) > maxMessageBytes+len(line)+1 {
+				t.Fatalf("a bad line of %d bytes", len(bad.Text))
+			}
+		}
+	}
+	checkTranscriptAccounting(t, all)
+	msgs := all.Transcript.Messages
+	if len(msgs) != 2 || msgs[1].Text != "the end" || len(all.Bad) < 3002 {
+		t.Fatalf("%d messages, %d bad lines (file of %d bytes)", len(msgs), len(all.Bad), len(data))
+	}
 }

@@ -50,14 +50,13 @@ const putCursor = `-- name: PutCursor :exec
 INSERT INTO sync_state AS s (source_id, stream, partition_key, cursor, newest_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, now())
 ON CONFLICT (source_id, stream, partition_key) DO UPDATE
-SET cursor = CASE WHEN s.cursor IS NULL
-                    OR ((excluded.cursor->>'ts')::timestamptz, coalesce(excluded.cursor->>'id', ''))
-                     > ((s.cursor->>'ts')::timestamptz, coalesce(s.cursor->>'id', ''))
+SET cursor = CASE WHEN (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
+                     > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
                   THEN excluded.cursor ELSE s.cursor END,
     newest_at = greatest(s.newest_at, excluded.newest_at),
     updated_at = now()
-WHERE ((excluded.cursor->>'ts')::timestamptz, coalesce(excluded.cursor->>'id', ''))
-      > ((s.cursor->>'ts')::timestamptz, coalesce(s.cursor->>'id', ''))
+WHERE (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
+      > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
    OR excluded.newest_at > s.newest_at
    OR (s.newest_at IS NULL AND excluded.newest_at IS NOT NULL)
 `
@@ -72,8 +71,10 @@ type PutCursorParams struct {
 
 // The cursor is written only when it moves forward: a run over unchanged
 // data writes nothing, and a cursor never moves backwards (a stale process,
-// a re-read from start_date). newest_at is the newest record the source has
-// shown for the partition.
+// a re-read from start_date). A stored cursor without a time (hand-edited
+// to {}) counts as the start. Ids compare byte by byte, as in Go (COLLATE
+// "C"). newest_at is the newest record the source has shown for the
+// partition.
 func (q *Queries) PutCursor(ctx context.Context, arg PutCursorParams) error {
 	_, err := q.db.Exec(ctx, putCursor,
 		arg.SourceID,

@@ -11,11 +11,11 @@ import (
 )
 
 const completeImport = `-- name: CompleteImport :exec
-INSERT INTO imported_files AS f (source_id, sha256, path, format, rows, done, completed_at)
-VALUES ($1, $2, $3, $4, $5, $6, now())
+INSERT INTO imported_files AS f (source_id, sha256, path, format, rows, done, bad, completed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now())
 ON CONFLICT (source_id, sha256) DO UPDATE
 SET completed_at = coalesce(f.completed_at, now()), rows = greatest(f.rows, excluded.rows),
-    done = greatest(f.done, excluded.done)
+    done = greatest(f.done, excluded.done), bad = greatest(f.bad, excluded.bad)
 `
 
 type CompleteImportParams struct {
@@ -25,6 +25,7 @@ type CompleteImportParams struct {
 	Format   string
 	Rows     int64
 	Done     int64
+	Bad      int64
 }
 
 func (q *Queries) CompleteImport(ctx context.Context, arg CompleteImportParams) error {
@@ -35,13 +36,14 @@ func (q *Queries) CompleteImport(ctx context.Context, arg CompleteImportParams) 
 		arg.Format,
 		arg.Rows,
 		arg.Done,
+		arg.Bad,
 	)
 	return err
 }
 
 const importedFile = `-- name: ImportedFile :one
 
-SELECT imported_at, rows, done, completed_at FROM imported_files
+SELECT imported_at, rows, done, bad, completed_at FROM imported_files
 WHERE source_id = $1 AND sha256 = $2
 `
 
@@ -54,6 +56,7 @@ type ImportedFileRow struct {
 	ImportedAt  time.Time
 	Rows        int64
 	Done        int64
+	Bad         int64
 	CompletedAt *time.Time
 }
 
@@ -65,16 +68,18 @@ func (q *Queries) ImportedFile(ctx context.Context, arg ImportedFileParams) (Imp
 		&i.ImportedAt,
 		&i.Rows,
 		&i.Done,
+		&i.Bad,
 		&i.CompletedAt,
 	)
 	return i, err
 }
 
 const putImportProgress = `-- name: PutImportProgress :exec
-INSERT INTO imported_files AS f (source_id, sha256, path, format, rows, done)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO imported_files AS f (source_id, sha256, path, format, rows, done, bad)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (source_id, sha256) DO UPDATE
-SET rows = greatest(f.rows, excluded.rows), done = greatest(f.done, excluded.done), path = excluded.path
+SET rows = greatest(f.rows, excluded.rows), done = greatest(f.done, excluded.done),
+    bad = greatest(f.bad, excluded.bad), path = excluded.path
 `
 
 type PutImportProgressParams struct {
@@ -84,6 +89,7 @@ type PutImportProgressParams struct {
 	Format   string
 	Rows     int64
 	Done     int64
+	Bad      int64
 }
 
 // Written in the transaction of every part of a file that commits: how far
@@ -96,6 +102,7 @@ func (q *Queries) PutImportProgress(ctx context.Context, arg PutImportProgressPa
 		arg.Format,
 		arg.Rows,
 		arg.Done,
+		arg.Bad,
 	)
 	return err
 }

@@ -132,6 +132,7 @@ type ImportedFile struct {
 	Rows        int64
 	ImportedAt  time.Time
 	Done        int64
+	Bad         int64
 	CompletedAt *time.Time
 }
 

@@ -80,10 +80,12 @@ const pruneRuns = `-- name: PruneRuns :execrows
 DELETE FROM sync_runs r
 WHERE r.finished_at < $1
   AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream)
+  AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
+                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded')
 `
 
 // Runs that finished before @before go, except the newest of each stream
-// (status shows it).
+// and its newest succeeded one (status shows both).
 func (q *Queries) PruneRuns(ctx context.Context, before *time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, pruneRuns, before)
 	if err != nil {

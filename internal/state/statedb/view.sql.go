@@ -92,34 +92,49 @@ func (q *Queries) MediaChecked(ctx context.Context, arg MediaCheckedParams) erro
 }
 
 const mediaDue = `-- name: MediaDue :many
-SELECT m.external_id
-FROM messages m
-LEFT JOIN media_rechecks r ON r.source_id = m.source_id AND r.message_external_id = m.external_id
-WHERE m.source_id = $1 AND m.media_url IS NULL
-  AND m.kind IN ('image', 'audio', 'video', 'document', 'sticker')
-  AND ((r.message_external_id IS NULL AND m.sent_at <= $2::timestamptz)
-    OR (r.next_check_at <= $3::timestamptz))
-ORDER BY m.sent_at, m.external_id
-LIMIT $4::integer
+SELECT external_id FROM (
+    (SELECT r.message_external_id AS external_id
+     FROM media_rechecks r
+     JOIN messages m ON m.source_id = r.source_id AND m.external_id = r.message_external_id
+     WHERE r.source_id = $1 AND r.next_check_at <= $2::timestamptz AND m.media_url IS NULL
+     ORDER BY r.next_check_at
+     LIMIT $3::integer)
+    UNION ALL
+    (SELECT m.external_id
+     FROM messages m
+     WHERE m.source_id = $1 AND m.media_url IS NULL
+       AND m.kind IN ('image', 'audio', 'video', 'document', 'sticker')
+       AND m.sent_at > $4::timestamptz AND m.sent_at <= $5::timestamptz
+       AND NOT EXISTS (SELECT FROM media_rechecks r
+                       WHERE r.source_id = m.source_id AND r.message_external_id = m.external_id)
+     ORDER BY m.sent_at DESC
+     LIMIT $3::integer)
+) due
+LIMIT $3::integer
 `
 
 type MediaDueParams struct {
 	SourceID   int32
-	SentBefore time.Time
 	CheckedAt  time.Time
 	MaxIds     int32
+	SentAfter  time.Time
+	SentBefore time.Time
 }
 
-// Media messages without a url whose re-check is due: those sent before
-// @sent_before and never asked for again, and those media_rechecks says
-// are due at @checked_at (package state keeps the schedule). Times are the
-// platform's (sent_at) and the run's clock, never the database's.
+// Media messages without a url whose re-check is due at @checked_at: those
+// media_rechecks says are due (through its index on next_check_at), then
+// those sent in (@sent_after, @sent_before] never asked for again, newest
+// first (through messages_media_missing_idx, a range of recent messages:
+// the ones given up on, and old ones a backfill brings, are never read
+// here). Times are the platform's (sent_at) and the run's clock, never the
+// database's; package state keeps the schedule.
 func (q *Queries) MediaDue(ctx context.Context, arg MediaDueParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, mediaDue,
 		arg.SourceID,
-		arg.SentBefore,
 		arg.CheckedAt,
 		arg.MaxIds,
+		arg.SentAfter,
+		arg.SentBefore,
 	)
 	if err != nil {
 		return nil, err

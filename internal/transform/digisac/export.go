@@ -192,6 +192,9 @@ func TranscriptRecords(records []dg.TranscriptRecord) transform.Batch {
 func TranscriptFiles(pages []dg.Transcript) transform.Batch {
 	var b transform.Batch
 	for _, t := range pages {
+		if t.Protocol == "" {
+			continue // a page of header lines that could not be read, before the protocol is known
+		}
 		one := Transcript(t, "")
 		b.Conversations = append(b.Conversations, one.Conversations...)
 		b.Messages = append(b.Messages, one.Messages...)

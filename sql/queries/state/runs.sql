@@ -33,8 +33,10 @@ UPDATE sync_runs SET status = 'failed', finished_at = now(),
 WHERE source_id = @source_id AND stream = @stream AND status = 'running';
 
 -- Runs that finished before @before go, except the newest of each stream
--- (status shows it).
+-- and its newest succeeded one (status shows both).
 -- name: PruneRuns :execrows
 DELETE FROM sync_runs r
 WHERE r.finished_at < @before
-  AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream);
+  AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream)
+  AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
+                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded');

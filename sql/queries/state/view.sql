@@ -4,19 +4,32 @@
 SELECT id::text FROM unnest(@ids::text[]) AS id
 WHERE NOT EXISTS (SELECT FROM messages m WHERE m.source_id = @source_id AND m.conversation_external_id = id);
 
--- Media messages without a url whose re-check is due: those sent before
--- @sent_before and never asked for again, and those media_rechecks says
--- are due at @checked_at (package state keeps the schedule). Times are the
--- platform's (sent_at) and the run's clock, never the database's.
+-- Media messages without a url whose re-check is due at @checked_at: those
+-- media_rechecks says are due (through its index on next_check_at), then
+-- those sent in (@sent_after, @sent_before] never asked for again, newest
+-- first (through messages_media_missing_idx, a range of recent messages:
+-- the ones given up on, and old ones a backfill brings, are never read
+-- here). Times are the platform's (sent_at) and the run's clock, never the
+-- database's; package state keeps the schedule.
 -- name: MediaDue :many
-SELECT m.external_id
-FROM messages m
-LEFT JOIN media_rechecks r ON r.source_id = m.source_id AND r.message_external_id = m.external_id
-WHERE m.source_id = @source_id AND m.media_url IS NULL
-  AND m.kind IN ('image', 'audio', 'video', 'document', 'sticker')
-  AND ((r.message_external_id IS NULL AND m.sent_at <= @sent_before::timestamptz)
-    OR (r.next_check_at <= @checked_at::timestamptz))
-ORDER BY m.sent_at, m.external_id
+SELECT external_id FROM (
+    (SELECT r.message_external_id AS external_id
+     FROM media_rechecks r
+     JOIN messages m ON m.source_id = r.source_id AND m.external_id = r.message_external_id
+     WHERE r.source_id = @source_id AND r.next_check_at <= @checked_at::timestamptz AND m.media_url IS NULL
+     ORDER BY r.next_check_at
+     LIMIT sqlc.arg(max_ids)::integer)
+    UNION ALL
+    (SELECT m.external_id
+     FROM messages m
+     WHERE m.source_id = @source_id AND m.media_url IS NULL
+       AND m.kind IN ('image', 'audio', 'video', 'document', 'sticker')
+       AND m.sent_at > @sent_after::timestamptz AND m.sent_at <= @sent_before::timestamptz
+       AND NOT EXISTS (SELECT FROM media_rechecks r
+                       WHERE r.source_id = m.source_id AND r.message_external_id = m.external_id)
+     ORDER BY m.sent_at DESC
+     LIMIT sqlc.arg(max_ids)::integer)
+) due
 LIMIT sqlc.arg(max_ids)::integer;
 
 -- After a re-check, of the messages still without a url: one asked for the
