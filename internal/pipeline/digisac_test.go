@@ -372,7 +372,7 @@ func TestDigisacMediaRecheckIsChunkedAndStops(t *testing.T) {
 	h := newDigisac(t, digisacsim.Config{Seed: 41, Contacts: 20, Tickets: 20, MessagesPerTicket: 4, LateFileDelay: 1000 * time.Hour},
 		func(s *config.Source) { s.PageSize = 500 }) // the default, which asked for 500 ids at once
 	h.mustSucceed(h.sync())
-	h.ds.Create("messages", 600)
+	h.ds.Create("messages", 4000) // some 700 media messages without a url: 500 ids made a 22.7 KB URI
 	h.clock.Advance(time.Minute)
 	h.mustSucceed(h.sync("messages"))
 	var missing int

@@ -353,7 +353,13 @@ func TestLostLeaseEndsTheRunPartial(t *testing.T) {
 	if _, err := h.db.Pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
+	before := h.og.Stats().Requests
 	o := <-done
+	// It stops at its next page: no more conversations are read (the one
+	// request in flight, with concurrency 1, may finish).
+	if after := h.og.Stats().Requests - before; after > 1 {
+		t.Fatalf("%d requests after the lease was lost, want at most the one in flight", after)
+	}
 	if o.Status != state.StatusPartial || !errors.Is(o.Err, state.ErrLeaseLost) {
 		t.Fatalf("run ended %s: %v; want partial with a lost lease", o.Status, o.Err)
 	}
