@@ -2,7 +2,9 @@
 // runs each platform's registration, its streams and file formats
 // (extract/<platform>) and their mappings (transform/<platform>, which
 // imports its extract package). Adding a platform adds its two folders and
-// one line here; nothing else chooses between platforms. It holds no code.
+// one line here; nothing else chooses between platforms. Its stream names
+// and config keys stay the config file's contract (package config), and a
+// test holds the registry to it. It holds no code.
 package platforms
 
 import (
