@@ -59,7 +59,24 @@ type Platform struct {
 	// a configured source of this platform.
 	Open    func(src *config.Source, streams []string, env Env) ([]Stream, error)
 	Formats []FileFormat
+	// Webhook, when the platform sends webhooks, reads one delivery
+	// (the body of POST /webhooks/{source}) into its records; nil when it
+	// sends none.
+	Webhook *WebhookSpec
 }
+
+// WebhookSpec reads a platform's webhook deliveries.
+type WebhookSpec struct {
+	// Decode reads one delivery's body into a slice of the platform's
+	// webhook record type; the platform's mapping registered under the
+	// name WebhookStream takes the same type. An error means the body
+	// cannot be read at all (it goes to quarantine).
+	Decode func(body []byte) (any, error)
+}
+
+// WebhookStream is the name webhook deliveries go by: in sync_runs,
+// quarantine and the transform registry.
+const WebhookStream = "webhooks"
 
 // Stream returns the spec of the named stream.
 func (p *Platform) Stream(name string) (StreamSpec, bool) {

@@ -85,7 +85,9 @@ func (l *Loader) commitOnce(ctx context.Context, run *state.Run, b *transform.Ba
 		add("conversations", len(fullV), convColumns, "merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
 		add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
 		add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
-		add("messages", len(b.Messages), messageColumns, "merge_messages", func(i int) []any { return messageRow(src, &b.Messages[i], convOf) })
+		msgs, statuses := split(b.Messages, func(m *transform.Message) bool { return m.StatusOnly })
+		add("messages", len(msgs), messageColumns, "keep_newer_statuses merge_messages", func(i int) []any { return messageRow(src, &msgs[i], convOf) })
+		add("messages", len(statuses), messageColumns, "merge_message_statuses", func(i int) []any { return messageRow(src, &statuses[i], convOf) })
 
 		if len(steps) > 0 {
 			prep := &pgx.Batch{}
@@ -118,7 +120,9 @@ func (l *Loader) commitOnce(ctx context.Context, run *state.Run, b *transform.Ba
 				if err != nil {
 					return fmt.Errorf("%s: %w", merge, err)
 				}
-				res.Written += tag.RowsAffected()
+				if !strings.HasPrefix(merge, "keep_") { // keep_ statements change staging, not the warehouse
+					res.Written += tag.RowsAffected()
+				}
 			}
 		}
 

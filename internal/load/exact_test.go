@@ -241,3 +241,61 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 		t.Fatalf("cursor %v, want it moved forward to %v", got, forward.TS)
 	}
 }
+
+// A delivery status only moves forward, whoever brings it; a status for a
+// message never seen creates it with what is known, and the platform's
+// full record completes it later without moving the status back.
+func TestStatusesOnlyMoveForward(t *testing.T) {
+	db, l, run := setup(t)
+	ctx := context.Background()
+	status := func(id, st string) transform.Message {
+		raw, _ := json.Marshal(map[string]string{"id": id, "status": st})
+		return transform.Message{ExternalID: id, Direction: "outbound", Kind: "other", Status: st, To: "5511988887777",
+			SentAt: t0, Raw: raw, StatusOnly: true}
+	}
+	commit := func(msgs ...transform.Message) int64 {
+		t.Helper()
+		res, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: msgs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Written
+	}
+	stored := func(id string) (st string, body *string) {
+		t.Helper()
+		if err := db.Pool.QueryRow(ctx, `SELECT status, body FROM messages WHERE external_id = $1`, id).Scan(&st, &body); err != nil {
+			t.Fatal(err)
+		}
+		return st, body
+	}
+	// A status for a message never seen: created, no body.
+	if n := commit(status("w1", "sent")); n != 1 {
+		t.Fatalf("first status wrote %d rows", n)
+	}
+	if st, body := stored("w1"); st != "sent" || body != nil {
+		t.Fatalf("created as %q with body %v", st, body)
+	}
+	// read, then a late delivered: read stays, and the late one writes nothing.
+	commit(status("w1", "read"))
+	if n := commit(status("w1", "delivered")); n != 0 {
+		t.Fatalf("a late delivered wrote %d rows", n)
+	}
+	if st, _ := stored("w1"); st != "read" {
+		t.Fatalf("status %q after a late delivered, want read", st)
+	}
+	// Several callbacks of one message in one batch: the most advanced wins.
+	commit(status("w2", "delivered"), status("w2", "sent"), status("w2", "read"), status("w2", "sent"))
+	if st, _ := stored("w2"); st != "read" {
+		t.Fatalf("w2 status %q, want read", st)
+	}
+	// The full record comes later: its body lands, its older status does not.
+	full := msg("w1", t0.Add(time.Minute), "Olá, seu pedido saiu")
+	full.Direction, full.Status = "outbound", "delivered"
+	commit(full)
+	if st, body := stored("w1"); st != "read" || body == nil || *body != "Olá, seu pedido saiu" {
+		t.Fatalf("after the full record: %q, %v; want read and its body", st, body)
+	}
+	if n := commit(full); n != 0 {
+		t.Fatalf("the same full record again wrote %d rows", n)
+	}
+}

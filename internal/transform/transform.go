@@ -137,6 +137,12 @@ type Message struct {
 	// id): the loader files the message under the conversation of that
 	// protocol, or under "protocol:<n>" until the API's ticket arrives.
 	ConversationProtocol string
+	// StatusOnly marks what a delivery-status callback knows of an
+	// outbound message: its id, Status, its time and addresses. The loader
+	// only moves the stored status forward (pending, sent, delivered,
+	// read), fills what the row lacks, and creates a message never seen
+	// with what is known (body NULL) for later data to complete.
+	StatusOnly bool
 }
 
 // Rejection is a record that could not be mapped. It goes to quarantine with

@@ -265,6 +265,64 @@ WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id,
        excluded.from_transcript, excluded.raw)
   AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
 
+-- Delivery statuses only move forward: pending, sent, failed, delivered,
+-- read. Before a merge, a staged message whose status is behind the stored
+-- one takes the stored one (so a late "delivered" after "read" changes
+-- nothing, and writes nothing). Other statuses (received, none) are not
+-- ordered and are taken as they come.
+-- name: keep_newer_statuses
+UPDATE stage_messages s SET status = m.status
+FROM messages m
+WHERE m.source_id = s.source_id AND m.external_id = s.external_id
+  AND array_position('{pending,sent,failed,delivered,read}'::text[], s.status)
+    < array_position('{pending,sent,failed,delivered,read}'::text[], m.status);
+
+-- What a delivery-status callback knows of an outbound message (StatusOnly
+-- rows): the status moves forward only, the columns the row lacks are
+-- filled, and a message never seen is created with what is known (no body,
+-- updated_at NULL so that the platform's full record, when it comes, is
+-- taken whole). Of several callbacks for one message in a batch, the most
+-- advanced status wins.
+-- name: merge_message_statuses
+INSERT INTO messages AS t (source_id, external_id, conversation_external_id, channel_external_id, contact_external_id,
+    direction, kind, status, from_addr, to_addr, sent_at, updated_at, raw)
+SELECT n.source_id, n.external_id, n.conversation_external_id, n.channel_external_id, n.contact_external_id,
+       n.direction, n.kind, n.status, n.from_addr, n.to_addr, n.sent_at, NULL, n.raw
+FROM (
+    SELECT DISTINCT ON (source_id, external_id) *
+    FROM stage_messages
+    ORDER BY source_id, external_id,
+             coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], status), 0) DESC, sent_at
+) n
+WHERE NOT EXISTS (
+    SELECT FROM messages c
+    WHERE c.source_id = n.source_id AND c.external_id = n.external_id
+      AND coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], c.status), 0)
+       >= coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], n.status), 0)
+      AND (c.conversation_external_id IS NOT NULL OR n.conversation_external_id IS NULL)
+      AND (c.channel_external_id IS NOT NULL OR n.channel_external_id IS NULL)
+      AND (c.contact_external_id IS NOT NULL OR n.contact_external_id IS NULL)
+      AND (c.from_addr IS NOT NULL OR n.from_addr IS NULL)
+      AND (c.to_addr IS NOT NULL OR n.to_addr IS NULL))
+ORDER BY n.source_id, n.external_id
+ON CONFLICT (source_id, external_id) DO UPDATE SET
+    status = CASE WHEN coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], excluded.status), 0)
+                     > coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], t.status), 0)
+                  THEN excluded.status ELSE t.status END,
+    conversation_external_id = coalesce(t.conversation_external_id, excluded.conversation_external_id),
+    channel_external_id = coalesce(t.channel_external_id, excluded.channel_external_id),
+    contact_external_id = coalesce(t.contact_external_id, excluded.contact_external_id),
+    from_addr = coalesce(t.from_addr, excluded.from_addr),
+    to_addr = coalesce(t.to_addr, excluded.to_addr),
+    synced_at = now()
+WHERE coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], excluded.status), 0)
+       > coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], t.status), 0)
+   OR (t.conversation_external_id IS NULL AND excluded.conversation_external_id IS NOT NULL)
+   OR (t.channel_external_id IS NULL AND excluded.channel_external_id IS NOT NULL)
+   OR (t.contact_external_id IS NULL AND excluded.contact_external_id IS NOT NULL)
+   OR (t.from_addr IS NULL AND excluded.from_addr IS NOT NULL)
+   OR (t.to_addr IS NULL AND excluded.to_addr IS NOT NULL);
+
 -- A conversation's messages have one source of truth: once it has API
 -- messages, its transcript lines go, in the transaction that brought them.
 -- $2 lists the conversations to look at.
