@@ -199,9 +199,11 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	for _, s := range e.cfg.Sources {
 		maxPerSource = max(maxPerSource, int32(s.Concurrency))
 	}
-	// Batches of the streams running at once; each stream's lease holds
-	// one more connection outside the pool.
-	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*maxPerSource+2)
+	// Batches of the streams running at once (each stream's lease holds
+	// one more connection outside the pool), and for syncer run the
+	// webhook processor's workers and the deliveries being kept. The pool
+	// opens connections only as they are needed.
+	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*maxPerSource+2+webhookConns)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database: %s", e.redactor.String(err.Error()))
@@ -232,6 +234,10 @@ func withoutRepeatedLines(s string) string {
 func hostOf(pc *pgxpool.Config) string {
 	return fmt.Sprintf("%s:%d/%s", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database)
 }
+
+// webhookConns is the room the pool keeps for the webhook processor's
+// workers (2) and deliveries being kept at once.
+const webhookConns = 10
 
 // dbPassword returns the password inside a database URL, to redact.
 func dbPassword(url string) []string {

@@ -11,11 +11,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"syncer/internal/config"
+	"syncer/internal/extract"
+	"syncer/internal/load"
 	"syncer/internal/metrics"
 	"syncer/internal/pipeline"
 	"syncer/internal/schedule"
 	"syncer/internal/serve"
 	"syncer/internal/state"
+	"syncer/internal/webhook"
 )
 
 // run is the daemon: every source on its schedule, and /healthz, /readyz,
@@ -77,16 +80,24 @@ func (e *env) run(ctx context.Context, args []string) error {
 		Logger:      e.logger,
 		OnOutcome:   func(o pipeline.Outcome) { recordOutcome(reg, o) },
 	}
+	hooks, err := e.webhookSources(ctx, store)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	processor := &webhook.Processor{Store: store, Loader: load.New(store, e.logger), Logger: e.logger}
 	srv := &serve.Server{Listener: ln, Metrics: reg, Logger: e.logger, Ready: func(ctx context.Context) error {
 		if err := pool.Ping(ctx); err != nil {
 			return errors.New("the database does not answer")
 		}
 		return e.checkMigrated(ctx)
-	}}
-	e.logger.InfoContext(ctx, "syncer running", slog.String("listen", ln.Addr().String()), slog.Int("sources", len(entries)))
+	}, Webhooks: &webhook.Handler{Store: store, Sources: hooks, Logger: e.logger, Received: processor.Wake}}
+	e.logger.InfoContext(ctx, "syncer running", slog.String("listen", ln.Addr().String()), slog.Int("sources", len(entries)),
+		slog.Int("webhook_sources", len(hooks)))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return daemon.Run(gctx) })
+	g.Go(func() error { return processor.Run(gctx) })
 	err = g.Wait()
 	e.logger.Info("syncer stopped")
 	return err
@@ -131,4 +142,28 @@ func (e *env) chores(store *state.Store) []schedule.Chore {
 		}
 		return err
 	}}}
+}
+
+// webhookSources are the configured sources that take webhooks: those with
+// a webhook_secret whose platform reads webhooks in this version. Each is
+// registered in the warehouse now, so that a delivery is kept at once.
+func (e *env) webhookSources(ctx context.Context, store *state.Store) (map[string]webhook.Source, error) {
+	out := map[string]webhook.Source{}
+	for i := range e.cfg.Sources {
+		src := &e.cfg.Sources[i]
+		if src.WebhookSecret == "" {
+			continue
+		}
+		if p, ok := extract.Lookup(src.Platform); !ok || p.Webhook == nil {
+			e.logger.ErrorContext(ctx, "webhook_secret is set, but this version of syncer takes no webhooks from the platform; POST /webhooks/"+src.Name+" answers 404",
+				slog.String("source", src.Name), slog.String("platform", src.Platform))
+			continue
+		}
+		s, err := store.Source(ctx, src.Name, src.Platform)
+		if err != nil {
+			return nil, err
+		}
+		out[src.Name] = webhook.Source{Source: s, Secret: src.WebhookSecret.Reveal()}
+	}
+	return out, nil
 }

@@ -53,99 +53,116 @@ func (l *Loader) Commit(ctx context.Context, run *state.Run, c Commit) (Result, 
 	return res, nil
 }
 
+// CommitIn writes c inside tx, a transaction the caller owns (the webhook
+// processor, which marks its inbox row processed in the same transaction;
+// later a job queue): the rows, the rejections, the checkpoint and the
+// inbox row land when the caller commits, or not at all. Call it once per
+// transaction. It neither retries nor counts the run: after tx commits, the
+// caller counts with Store.Count.
+func (l *Loader) CommitIn(ctx context.Context, tx pgx.Tx, run *state.Run, c Commit) (Result, error) {
+	var res Result
+	err := l.write(ctx, tx, run, screen(c.Batch), c, &res)
+	return res, err
+}
+
 func (l *Loader) commitOnce(ctx context.Context, run *state.Run, b *transform.Batch, c Commit) (Result, error) {
 	var res Result
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		src := run.Source.ID
-		if run.Lease != nil {
-			if err := run.Lease.Hold(ctx, tx); err != nil {
-				return err
-			}
-		}
-		healed, convOf, err := lockAndResolve(ctx, tx, src, b)
-		if err != nil {
+		return l.write(ctx, tx, run, b, c, &res)
+	})
+	return res, err
+}
+
+// write is one commit's work inside tx.
+func (l *Loader) write(ctx context.Context, tx pgx.Tx, run *state.Run, b *transform.Batch, c Commit, res *Result) error {
+	src := run.Source.ID
+	if run.Lease != nil {
+		if err := run.Lease.Hold(ctx, tx); err != nil {
 			return err
 		}
-		var steps []step
-		add := func(table string, n int, cols []string, merge string, row func(int) []any) {
-			if n > 0 {
-				steps = append(steps, step{table, n, cols, row, strings.Fields(merge)})
-			}
+	}
+	healed, convOf, err := lockAndResolve(ctx, tx, src, b)
+	if err != nil {
+		return err
+	}
+	var steps []step
+	add := func(table string, n int, cols []string, merge string, row func(int) []any) {
+		if n > 0 {
+			steps = append(steps, step{table, n, cols, row, strings.Fields(merge)})
 		}
-		full, derived := split(b.Channels, func(c *transform.Channel) bool { return c.Derived })
-		add("channels", len(full), channelColumns, "merge_channels", func(i int) []any { return channelRow(src, &full[i]) })
-		add("channels", len(derived), channelColumns, "merge_channels_derived", func(i int) []any { return channelRow(src, &derived[i]) })
-		fullC, derivedC := split(b.Contacts, func(c *transform.Contact) bool { return c.Derived })
-		add("contacts", len(fullC), contactColumns, "merge_contacts", func(i int) []any { return contactRow(src, &fullC[i]) })
-		add("contacts", len(derivedC), contactColumns, "merge_contacts_derived", func(i int) []any { return contactRow(src, &derivedC[i]) })
-		add("agents", len(b.Agents), agentColumns, "merge_agents", func(i int) []any { return agentRow(src, &b.Agents[i]) })
-		add("departments", len(b.Departments), deptColumns, "merge_departments", func(i int) []any { return deptRow(src, &b.Departments[i]) })
-		convs, byProtocol := split(b.Conversations, func(c *transform.Conversation) bool { return c.ByProtocol })
-		fullV, derivedV := split(convs, func(c *transform.Conversation) bool { return c.Derived })
-		add("conversations", len(fullV), convColumns, "merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
-		add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
-		add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
-		msgs, statuses := split(b.Messages, func(m *transform.Message) bool { return m.StatusOnly })
-		add("messages", len(msgs), messageColumns, "keep_newer_statuses merge_messages", func(i int) []any { return messageRow(src, &msgs[i], convOf) })
-		add("messages", len(statuses), messageColumns, "merge_message_statuses", func(i int) []any { return messageRow(src, &statuses[i], convOf) })
+	}
+	full, derived := split(b.Channels, func(c *transform.Channel) bool { return c.Derived })
+	add("channels", len(full), channelColumns, "merge_channels", func(i int) []any { return channelRow(src, &full[i]) })
+	add("channels", len(derived), channelColumns, "merge_channels_derived", func(i int) []any { return channelRow(src, &derived[i]) })
+	fullC, derivedC := split(b.Contacts, func(c *transform.Contact) bool { return c.Derived })
+	add("contacts", len(fullC), contactColumns, "merge_contacts", func(i int) []any { return contactRow(src, &fullC[i]) })
+	add("contacts", len(derivedC), contactColumns, "merge_contacts_derived", func(i int) []any { return contactRow(src, &derivedC[i]) })
+	add("agents", len(b.Agents), agentColumns, "merge_agents", func(i int) []any { return agentRow(src, &b.Agents[i]) })
+	add("departments", len(b.Departments), deptColumns, "merge_departments", func(i int) []any { return deptRow(src, &b.Departments[i]) })
+	convs, byProtocol := split(b.Conversations, func(c *transform.Conversation) bool { return c.ByProtocol })
+	fullV, derivedV := split(convs, func(c *transform.Conversation) bool { return c.Derived })
+	add("conversations", len(fullV), convColumns, "merge_conversations", func(i int) []any { return convRow(src, &fullV[i]) })
+	add("conversations", len(derivedV), convColumns, "merge_conversations_derived", func(i int) []any { return convRow(src, &derivedV[i]) })
+	add("conversations", len(byProtocol), convColumns, "fill_conversations_by_protocol insert_conversations_by_protocol", func(i int) []any { return convRow(src, &byProtocol[i]) })
+	msgs, statuses := split(b.Messages, func(m *transform.Message) bool { return m.StatusOnly })
+	add("messages", len(msgs), messageColumns, "keep_known_values merge_messages", func(i int) []any { return messageRow(src, &msgs[i], convOf) })
+	add("messages", len(statuses), messageColumns, "merge_message_statuses", func(i int) []any { return messageRow(src, &statuses[i], convOf) })
 
-		if len(steps) > 0 {
-			prep := &pgx.Batch{}
-			prep.Queue(queries.Get("stage_prepare"))
-			made := map[string]bool{}
-			for _, s := range steps {
-				if !made[s.table] {
-					made[s.table] = true
-					prep.Queue(queries.Get("stage_" + s.table))
-				}
-			}
-			if err := tx.SendBatch(ctx, prep).Close(); err != nil {
-				return fmt.Errorf("prepare staging: %w", err)
-			}
-		}
-		staged := map[string]bool{}
+	if len(steps) > 0 {
+		prep := &pgx.Batch{}
+		prep.Queue(queries.Get("stage_prepare"))
+		made := map[string]bool{}
 		for _, s := range steps {
-			if staged[s.table] {
-				if _, err := tx.Exec(ctx, queries.Get("unstage_"+s.table)); err != nil {
-					return fmt.Errorf("empty staging for %s: %w", s.table, err)
-				}
-			}
-			staged[s.table] = true
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_" + s.table}, s.cols,
-				pgx.CopyFromSlice(s.n, func(i int) ([]any, error) { return s.row(i), nil })); err != nil {
-				return fmt.Errorf("copy %d rows into staging for %s: %w", s.n, s.table, err)
-			}
-			for _, merge := range s.merges {
-				tag, err := tx.Exec(ctx, queries.Get(merge))
-				if err != nil {
-					return fmt.Errorf("%s: %w", merge, err)
-				}
-				if !strings.HasPrefix(merge, "keep_") { // keep_ statements change staging, not the warehouse
-					res.Written += tag.RowsAffected()
-				}
+			if !made[s.table] {
+				made[s.table] = true
+				prep.Queue(queries.Get("stage_" + s.table))
 			}
 		}
-
-		if len(healed) > 0 {
-			for _, heal := range []string{"heal_protocol_messages", "heal_protocol_conversations", "drop_transcript_lines_by_protocol"} {
-				tag, err := tx.Exec(ctx, queries.Get(heal), src, healed)
-				if err != nil {
-					return fmt.Errorf("%s: %w", heal, err)
-				}
+		if err := tx.SendBatch(ctx, prep).Close(); err != nil {
+			return fmt.Errorf("prepare staging: %w", err)
+		}
+	}
+	staged := map[string]bool{}
+	for _, s := range steps {
+		if staged[s.table] {
+			if _, err := tx.Exec(ctx, queries.Get("unstage_"+s.table)); err != nil {
+				return fmt.Errorf("empty staging for %s: %w", s.table, err)
+			}
+		}
+		staged[s.table] = true
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_" + s.table}, s.cols,
+			pgx.CopyFromSlice(s.n, func(i int) ([]any, error) { return s.row(i), nil })); err != nil {
+			return fmt.Errorf("copy %d rows into staging for %s: %w", s.n, s.table, err)
+		}
+		for _, merge := range s.merges {
+			tag, err := tx.Exec(ctx, queries.Get(merge))
+			if err != nil {
+				return fmt.Errorf("%s: %w", merge, err)
+			}
+			if !strings.HasPrefix(merge, "keep_") { // keep_ statements change staging, not the warehouse
 				res.Written += tag.RowsAffected()
 			}
 		}
-		if convs := apiConversations(b.Messages); len(convs) > 0 {
-			tag, err := tx.Exec(ctx, queries.Get("drop_transcript_lines"), src, convs)
+	}
+
+	if len(healed) > 0 {
+		for _, heal := range []string{"heal_protocol_messages", "heal_protocol_conversations", "drop_transcript_lines_by_protocol"} {
+			tag, err := tx.Exec(ctx, queries.Get(heal), src, healed)
 			if err != nil {
-				return fmt.Errorf("drop_transcript_lines: %w", err)
+				return fmt.Errorf("%s: %w", heal, err)
 			}
 			res.Written += tag.RowsAffected()
 		}
+	}
+	if convs := apiConversations(b.Messages); len(convs) > 0 {
+		tag, err := tx.Exec(ctx, queries.Get("drop_transcript_lines"), src, convs)
+		if err != nil {
+			return fmt.Errorf("drop_transcript_lines: %w", err)
+		}
+		res.Written += tag.RowsAffected()
+	}
 
-		return l.books(ctx, tx, run, b, c, &res)
-	})
-	return res, err
+	return l.books(ctx, tx, run, b, c, res)
 }
 
 // books writes, in the batch's transaction, its quarantine, its checkpoint
@@ -217,6 +234,15 @@ func (l *Loader) books(ctx context.Context, tx pgx.Tx, run *state.Run, b *transf
 			return fmt.Errorf("mark rows missing from the pass: %w", err)
 		}
 		res.Written += n
+	}
+	if len(c.Inbox) > 0 {
+		ids, notes := make([]int64, len(c.Inbox)), make([]string, len(c.Inbox))
+		for i, in := range c.Inbox {
+			ids[i], notes[i] = in.ID, in.Note
+		}
+		if err := state.MarkInbox(ctx, tx, ids, notes); err != nil {
+			return fmt.Errorf("mark webhook deliveries processed: %w", err)
+		}
 	}
 	if c.File != nil {
 		f := *c.File

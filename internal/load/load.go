@@ -57,10 +57,19 @@ type Commit struct {
 	// its Bad counts the records quarantined before this commit, and the
 	// commit adds its own.
 	File *state.ImportedFileRecord
+	// Inbox marks webhook deliveries processed (each with a note when it
+	// mapped to nothing or could not be read).
+	Inbox []Inbox
 	// What the batch adds to the run's counters.
 	Pages         int
 	RowsRead      int
 	SuspectedGaps int
+}
+
+// Inbox is a webhook_inbox row a commit processes.
+type Inbox struct {
+	ID   int64
+	Note string // "" when it mapped to rows
 }
 
 // Completion is a full-refresh pass that saw every row of its table.

@@ -1,6 +1,7 @@
 // Package serve answers the HTTP endpoints of `syncer run`: /healthz (the
 // process is alive), /readyz (the warehouse answers and its schema is
-// current) and /metrics (Prometheus text). It must not run syncs.
+// current), /metrics (Prometheus text) and, when a handler is given,
+// /webhooks/{source}. It must not run syncs.
 package serve
 
 import (
@@ -22,6 +23,9 @@ type Server struct {
 	Ready   func(ctx context.Context) error
 	Metrics *metrics.Registry
 	Logger  *slog.Logger
+	// Webhooks, if set, answers /webhooks/{source} (every method: it
+	// answers 405 itself to all but POST).
+	Webhooks http.Handler
 }
 
 // Handler routes the endpoints.
@@ -42,6 +46,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if s.Webhooks != nil {
+		mux.Handle("/webhooks/{source}", s.Webhooks)
+	}
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		if err := s.Metrics.WriteText(w); err != nil {

@@ -139,9 +139,11 @@ type Message struct {
 	ConversationProtocol string
 	// StatusOnly marks what a delivery-status callback knows of an
 	// outbound message: its id, Status, its time and addresses. The loader
-	// only moves the stored status forward (pending, sent, delivered,
-	// read), fills what the row lacks, and creates a message never seen
-	// with what is known (body NULL) for later data to complete.
+	// only moves the stored status forward (pending, sent, failed,
+	// delivered, read), fills what the row lacks, and creates a message
+	// never seen with what is known (body NULL) for later data to
+	// complete. Of any message, a stored status is never moved back and a
+	// stored media_url never emptied.
 	StatusOnly bool
 }
 
@@ -227,4 +229,15 @@ func BadLine(file string, line int, reason, text string) Rejection {
 		Reason:     "line " + strconv.Itoa(line) + ": " + reason,
 		Payload:    payload,
 	}
+}
+
+// Append adds the rows and rejections of o to b.
+func (b *Batch) Append(o *Batch) {
+	b.Channels = append(b.Channels, o.Channels...)
+	b.Contacts = append(b.Contacts, o.Contacts...)
+	b.Agents = append(b.Agents, o.Agents...)
+	b.Departments = append(b.Departments, o.Departments...)
+	b.Conversations = append(b.Conversations, o.Conversations...)
+	b.Messages = append(b.Messages, o.Messages...)
+	b.Rejections = append(b.Rejections, o.Rejections...)
 }

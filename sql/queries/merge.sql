@@ -265,17 +265,24 @@ WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id,
        excluded.from_transcript, excluded.raw)
   AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
 
--- Delivery statuses only move forward: pending, sent, failed, delivered,
--- read. Before a merge, a staged message whose status is behind the stored
--- one takes the stored one (so a late "delivered" after "read" changes
--- nothing, and writes nothing). Other statuses (received, none) are not
--- ordered and are taken as they come.
--- name: keep_newer_statuses
-UPDATE stage_messages s SET status = m.status
+-- What is known of a message is not lost to a record that knows less.
+-- Before a merge, a staged message takes the stored status when its own is
+-- behind it (delivery statuses only move forward: pending, sent, failed,
+-- delivered, read; others, such as received, are taken as they come), and
+-- the stored media_url when it has none (a webhook delivery may lack the
+-- file the API added). So a late "delivered" after "read" changes nothing
+-- and writes nothing.
+-- name: keep_known_values
+UPDATE stage_messages s
+SET status = CASE WHEN array_position('{pending,sent,failed,delivered,read}'::text[], s.status)
+                     < array_position('{pending,sent,failed,delivered,read}'::text[], m.status)
+                  THEN m.status ELSE s.status END,
+    media_url = coalesce(s.media_url, m.media_url)
 FROM messages m
 WHERE m.source_id = s.source_id AND m.external_id = s.external_id
-  AND array_position('{pending,sent,failed,delivered,read}'::text[], s.status)
-    < array_position('{pending,sent,failed,delivered,read}'::text[], m.status);
+  AND (array_position('{pending,sent,failed,delivered,read}'::text[], s.status)
+         < array_position('{pending,sent,failed,delivered,read}'::text[], m.status)
+    OR (s.media_url IS NULL AND m.media_url IS NOT NULL));
 
 -- What a delivery-status callback knows of an outbound message (StatusOnly
 -- rows): the status moves forward only, the columns the row lacks are

@@ -38,6 +38,7 @@ func init() {
 			{Name: FormatTicketsCSV, Read: readTicketsCSV},
 			{Name: FormatTranscriptTXT, Read: readTranscriptTXT},
 		},
+		Webhook: &extract.WebhookSpec{Decode: DecodeWebhook},
 	})
 }
 

@@ -26,6 +26,22 @@ func init() {
 	transform.Register(dg.Platform, "transcripts", TranscriptRecords)
 	transform.Register(dg.Platform, dg.FormatTicketsCSV, TicketsCSV)
 	transform.Register(dg.Platform, dg.FormatTranscriptTXT, TranscriptFiles)
+	transform.Register(dg.Platform, extract.WebhookStream, Webhooks)
+}
+
+// Webhooks maps webhook deliveries: the message of a message.created or
+// message.updated delivery becomes the same row the messages stream writes
+// for it (its media_url aside, which the API's file include brings and a
+// delivery may lack; the loader keeps a stored one). Other events map to
+// nothing.
+func Webhooks(deliveries []dg.Webhook) transform.Batch {
+	var msgs []json.RawMessage
+	for _, w := range deliveries {
+		if w.MessageEvent() {
+			msgs = append(msgs, w.Data)
+		}
+	}
+	return Messages(msgs)
 }
 
 // times parses named RFC 3339 fields; the first failure is the reason.

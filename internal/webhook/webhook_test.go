@@ -1,0 +1,257 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"syncer/internal/dbtest"
+	"syncer/internal/load"
+	"syncer/internal/state"
+)
+
+const secret = "hook-secret-1234"
+
+type fixture struct {
+	t    *testing.T
+	db   *dbtest.DB
+	srv  *httptest.Server
+	proc *Processor
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	t.Parallel()
+	db := dbtest.New(t)
+	store := state.New(db.Pool, nil)
+	src, err := store.Source(context.Background(), "acme-digisac", "digisac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := &Processor{Store: store, Loader: load.New(store, nil), Logger: slog.New(slog.DiscardHandler)}
+	h := &Handler{Store: store, Sources: map[string]Source{"acme-digisac": {Source: src, Secret: secret}},
+		Logger: slog.New(slog.DiscardHandler), Received: proc.Wake}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/{source}", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &fixture{t: t, db: db, srv: srv, proc: proc}
+}
+
+func (f *fixture) post(path, contentType string, body string, header map[string]string) (int, string) {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (f *fixture) count(q string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.db.Pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		f.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// drain processes the inbox until it is empty.
+func (f *fixture) drain() {
+	f.t.Helper()
+	for {
+		did, err := f.proc.Next(context.Background())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if !did {
+			return
+		}
+	}
+}
+
+func message(id, updated, text string) string {
+	m := map[string]any{"event": "message.created", "data": map[string]any{"id": id, "isFromMe": false, "type": "chat",
+		"timestamp": "2024-01-15T10:00:00.000Z", "contactId": "c1", "fromId": "c1", "serviceId": "s1", "ticketId": "t1",
+		"text": text, "createdAt": "2024-01-15T10:00:00.000Z", "updatedAt": updated, "data": map[string]any{"ack": -1}}}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// The handler keeps a delivery only from a caller with the source's
+// secret, and only JSON of a bounded size; it answers 200 once the
+// delivery is committed.
+func TestHandler(t *testing.T) {
+	f := setup(t)
+	body := message("m1", "2024-01-15T10:00:01.000Z", "oi")
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	for _, tc := range []struct {
+		name, path, ct, body string
+		header             map[string]string
+		code               int
+	}{
+		{"token in the header", "/webhooks/acme-digisac", "application/json", body, hdr, 200},
+		{"token in the query", "/webhooks/acme-digisac?token=" + secret, "application/json; charset=utf-8", body, nil, 200},
+		{"no content type", "/webhooks/acme-digisac?token=" + secret, "", body, nil, 200},
+		{"wrong token", "/webhooks/acme-digisac?token=hook-secret-1235", "application/json", body, nil, 401},
+		{"no token", "/webhooks/acme-digisac", "application/json", body, nil, 401},
+		{"a prefix of the token", "/webhooks/acme-digisac?token=hook-secret", "application/json", body, nil, 401},
+		{"unknown source", "/webhooks/nope", "application/json", body, hdr, 404},
+		{"not JSON", "/webhooks/acme-digisac", "application/json", "{not json", hdr, 400},
+		{"declared as text", "/webhooks/acme-digisac", "text/plain", body, hdr, 400},
+		{"too large", "/webhooks/acme-digisac", "application/json", `{"x":"` + strings.Repeat("a", MaxBody) + `"}`, hdr, 413},
+	} {
+		before := f.count("SELECT count(*) FROM webhook_inbox")
+		code, resp := f.post(tc.path, tc.ct, tc.body, tc.header)
+		if code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, resp, tc.code)
+		}
+		stored := f.count("SELECT count(*) FROM webhook_inbox") - before
+		if (tc.code == 200) != (stored == 1) {
+			t.Errorf("%s: %d row(s) kept with answer %d", tc.name, stored, code)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/webhooks/acme-digisac?token="+secret, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// Deliveries become the rows the messages stream writes; the platform's
+// retries store each message once; other events are kept and marked
+// ignored; a delivery that cannot be read goes to quarantine with its
+// inbox id and does not hold up the ones behind it.
+func TestProcessor(t *testing.T) {
+	f := setup(t)
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	for _, b := range []string{
+		message("m1", "2024-01-15T10:00:01.000Z", "oi"),
+		message("m1", "2024-01-15T10:00:01.000Z", "oi"), // a retry
+		`{"event":"ticket.created","data":{"id":"t9"}}`,
+		`{"unexpected":true}`,
+		strings.Replace(message("m1", "2024-01-15T10:05:00.000Z", "oi, editado"), "message.created", "message.updated", 1),
+		message("m2", "2024-01-15T10:06:00.000Z", "tudo bem?"),
+	} {
+		if code, resp := f.post("/webhooks/acme-digisac", "application/json", b, hdr); code != 200 {
+			t.Fatalf("post: %d %s", code, resp)
+		}
+	}
+	f.drain()
+	if n := f.count("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL"); n != 0 {
+		t.Fatalf("%d deliveries left unprocessed", n)
+	}
+	if n := f.count("SELECT count(*) FROM messages"); n != 2 {
+		t.Fatalf("%d messages, want 2", n)
+	}
+	var body string
+	if err := f.db.Pool.QueryRow(context.Background(), "SELECT body FROM messages WHERE external_id = 'm1'").Scan(&body); err != nil || body != "oi, editado" {
+		t.Fatalf("m1 body %q, %v; want the update", body, err)
+	}
+	if n := f.count("SELECT count(*) FROM webhook_inbox WHERE error = 'ignored: nothing to map'"); n != 1 {
+		t.Fatalf("%d deliveries marked ignored, want 1 (ticket.created)", n)
+	}
+	if n := f.count(`SELECT count(*) FROM quarantine q JOIN webhook_inbox i ON q.external_id = 'inbox:' || i.id
+		WHERE q.stream = 'webhooks' AND i.payload->>'unexpected' = 'true' AND i.error LIKE 'quarantined%'`); n != 1 {
+		t.Fatalf("the unreadable delivery is not in quarantine with its inbox id (%d)", n)
+	}
+	if n := f.count(`SELECT count(*) FROM sync_runs WHERE mode = 'webhook' AND stream = 'webhooks'`); n != 1 {
+		t.Fatalf("%d webhook runs, want 1", n)
+	}
+}
+
+// Several processors at once process each delivery once.
+func TestProcessorsShareTheInbox(t *testing.T) {
+	f := setup(t)
+	const n = 200
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	for i := range n {
+		if code, resp := f.post("/webhooks/acme-digisac", "application/json", message(fmt.Sprintf("m%d", i), "2024-01-15T10:00:01.000Z", "oi"), hdr); code != 200 {
+			t.Fatalf("post: %d %s", code, resp)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 3 {
+		p := &Processor{Store: f.proc.Store, Loader: f.proc.Loader, Logger: slog.New(slog.DiscardHandler), Workers: 2, Poll: 10 * time.Millisecond}
+		wg.Go(func() { _ = p.Run(ctx) })
+	}
+	deadline := time.Now().Add(time.Minute)
+	for f.count("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the inbox did not drain within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if got := f.count("SELECT count(*) FROM messages"); got != n {
+		t.Fatalf("%d messages, want %d", got, n)
+	}
+	if got := f.count("SELECT coalesce(sum(pages), 0) FROM sync_runs WHERE mode = 'webhook'"); got != n {
+		t.Fatalf("the webhook runs count %d deliveries, want %d", got, n)
+	}
+}
+
+// A delivery whose rows the database refuses (here an id too long for the
+// index) goes to quarantine alone: the deliveries claimed with it land.
+func TestAPoisonDeliveryDoesNotHoldUpTheOthers(t *testing.T) {
+	f := setup(t)
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	for _, b := range []string{
+		message("ok1", "2024-01-15T10:00:01.000Z", "oi"),
+		message(incompressible(10_000), "2024-01-15T10:00:01.000Z", "venenosa"),
+		message("ok2", "2024-01-15T10:00:02.000Z", "tudo bem?"),
+	} {
+		if code, resp := f.post("/webhooks/acme-digisac", "application/json", b, hdr); code != 200 {
+			t.Fatalf("post: %d %s", code, resp)
+		}
+	}
+	f.drain()
+	if n := f.count("SELECT count(*) FROM messages"); n != 2 {
+		t.Fatalf("%d messages, want the 2 good ones", n)
+	}
+	if n := f.count("SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL"); n != 0 {
+		t.Fatalf("%d deliveries left unprocessed", n)
+	}
+	if n := f.count(`SELECT count(*) FROM quarantine WHERE stream = 'webhooks' AND external_id LIKE 'inbox:%' AND reason LIKE '%could not be written%'`); n != 1 {
+		t.Fatalf("%d quarantined, want the poison delivery", n)
+	}
+}
+
+// incompressible is n characters that no compression shortens.
+func incompressible(n int) string {
+	var b strings.Builder
+	x := uint64(88172645463325252)
+	for b.Len() < n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		fmt.Fprintf(&b, "%016x", x)
+	}
+	return b.String()[:n]
+}
