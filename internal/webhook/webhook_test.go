@@ -107,8 +107,8 @@ func TestHandler(t *testing.T) {
 	hdr := map[string]string{"X-Webhook-Token": secret}
 	for _, tc := range []struct {
 		name, path, ct, body string
-		header             map[string]string
-		code               int
+		header               map[string]string
+		code                 int
 	}{
 		{"token in the header", "/webhooks/acme-digisac", "application/json", body, hdr, 200},
 		{"token in the query", "/webhooks/acme-digisac?token=" + secret, "application/json; charset=utf-8", body, nil, 200},
