@@ -13,8 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/dbtest"
 	"syncer/internal/load"
+	"syncer/internal/pipeline"
+	"syncer/internal/schedule"
+	"syncer/internal/sim"
+	"syncer/internal/sim/clock"
+	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/state"
 )
 
@@ -254,4 +260,69 @@ func incompressible(n int) string {
 		fmt.Fprintf(&b, "%016x", x)
 	}
 	return b.String()[:n]
+}
+
+// Digisac's message.created deliveries and its messages stream write the
+// same rows for the same messages (media_url aside: the stream asks for
+// the file, a delivery may not carry it).
+func TestDigisacWebhooksAgreeWithTheAPI(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	clk := clock.NewManual(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
+	ds := digisacsim.New(digisacsim.Config{Seed: 71, Contacts: 8, Tickets: 10, MessagesPerTicket: 5, Now: clk.Now})
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
+	defer srv.Close()
+	cfg := config.Config{Sources: []config.Source{{Name: "acme-api", Platform: "digisac", BaseURL: srv.URL + "/digisac",
+		Token: config.Secret(ds.Token()), RateLimit: 1000, Streams: []string{"messages"}}}}
+	cfg.ApplyDefaults()
+	jobs, err := pipeline.Jobs(&cfg.Sources[0], pipeline.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := pipeline.NewRunner(f.proc.Store, nil, 0)
+	runner.Now = clk.Now
+	for _, o := range schedule.RunAll(ctx, runner, jobs, 1) {
+		if o.Status != state.StatusSucceeded {
+			t.Fatalf("sync: %s %v", o.Status, o.Err)
+		}
+	}
+	hook, err := f.proc.Store.Source(ctx, "acme-hook", "digisac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range ds.Records("messages") {
+		body, _ := json.Marshal(map[string]any{"event": "message.created", "data": rec})
+		if _, err := f.proc.Store.PutDelivery(ctx, hook, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.drain()
+	rows := func(source string) map[string]string {
+		t.Helper()
+		r, err := f.db.Pool.Query(ctx, `SELECT m.external_id, concat_ws('|', m.conversation_external_id, m.channel_external_id,
+			m.contact_external_id, m.direction, m.kind, m.status, m.body, m.from_addr, m.to_addr, m.sent_at, m.updated_at, m.is_bot)
+			FROM messages m JOIN sources s ON s.id = m.source_id WHERE s.name = $1`, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		out := map[string]string{}
+		for r.Next() {
+			var id, row string
+			if err := r.Scan(&id, &row); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = row
+		}
+		return out
+	}
+	api, hooks := rows("acme-api"), rows("acme-hook")
+	if len(api) == 0 || len(api) != len(hooks) {
+		t.Fatalf("%d messages from the API, %d from webhooks", len(api), len(hooks))
+	}
+	for id, want := range api {
+		if hooks[id] != want {
+			t.Fatalf("message %s:\n  webhooks %s\n  API      %s", id, hooks[id], want)
+		}
+	}
 }

@@ -68,3 +68,28 @@ func FuzzMessages(f *testing.F) {
 	tt.AddSeeds(f, "digisac_messages.json")
 	f.Fuzz(func(t *testing.T, raw []byte) { tt.MapOne(t, Messages, raw) })
 }
+
+// FuzzWebhooks: any delivery body decodes or fails cleanly, and a message
+// event maps to exactly one message or one rejection.
+func FuzzWebhooks(f *testing.F) {
+	for _, raw := range tt.ReadPage(f, "digisac_messages.json") {
+		f.Add([]byte(`{"event":"message.created","data":` + string(raw) + `}`))
+	}
+	f.Add([]byte(`{"event":"ticket.created","data":{"id":"t1"}}`))
+	f.Add([]byte(`{"event":"message.updated","data":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		recs, err := dg.DecodeWebhook(body)
+		if err != nil {
+			return
+		}
+		hooks := recs.([]dg.Webhook)
+		b := Webhooks(hooks)
+		if hooks[0].MessageEvent() {
+			if len(b.Messages)+len(b.Rejections) != 1 {
+				t.Fatalf("a message event became %d messages and %d rejections", len(b.Messages), len(b.Rejections))
+			}
+		} else if b.Rows()+len(b.Rejections) != 0 {
+			t.Fatalf("event %q mapped to rows", hooks[0].Event)
+		}
+	})
+}
