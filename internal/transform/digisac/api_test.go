@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	dg "syncer/internal/extract/digisac"
 	"syncer/internal/golden"
 	"syncer/internal/transform"
 	tt "syncer/internal/transform/transformtest"
