@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -75,7 +76,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 	daemon := &schedule.Daemon{
 		Runner:      pipeline.NewRunner(store, e.logger, e.cfg.SafetyLag.Std()),
 		Entries:     entries,
-		Chores:      e.chores(store),
+		Chores:      append(e.chores(store), inboxGauge(store, reg)),
 		Concurrency: e.cfg.Concurrency,
 		Logger:      e.logger,
 		OnOutcome:   func(o pipeline.Outcome) { recordOutcome(reg, o) },
@@ -91,7 +92,10 @@ func (e *env) run(ctx context.Context, args []string) error {
 			return errors.New("the database does not answer")
 		}
 		return e.checkMigrated(ctx)
-	}, Webhooks: &webhook.Handler{Store: store, Sources: hooks, Logger: e.logger, Received: processor.Wake}}
+	}, Webhooks: &webhook.Handler{Store: store, Sources: hooks, Logger: e.logger, Received: processor.Wake,
+		Answered: func(source string, status int) {
+			reg.Add("syncer_webhook_deliveries_total", 1, source, strconv.Itoa(status))
+		}}}
 	e.logger.InfoContext(ctx, "syncer running", slog.String("listen", ln.Addr().String()), slog.Int("sources", len(entries)),
 		slog.Int("webhook_sources", len(hooks)))
 	g, gctx := errgroup.WithContext(ctx)
@@ -113,6 +117,8 @@ func newMetrics() *metrics.Registry {
 	r.Define("syncer_suspected_gaps_total", metrics.Counter, "Partitions where records may have been missed.", "source", "stream")
 	r.Define("syncer_last_run_duration_seconds", metrics.Gauge, "How long the latest run took.", "source", "stream")
 	r.Define("syncer_last_success_timestamp_seconds", metrics.Gauge, "Unix time the latest succeeded run ended.", "source", "stream")
+	r.Define("syncer_webhook_deliveries_total", metrics.Counter, "Webhook deliveries by answer (200: kept).", "source", "code")
+	r.Define("syncer_webhook_inbox_waiting", metrics.Gauge, "Webhook deliveries kept and not processed yet.", "source")
 	return r
 }
 
@@ -166,4 +172,29 @@ func (e *env) webhookSources(ctx context.Context, store *state.Store) (map[strin
 		out[src.Name] = webhook.Source{Source: s, Secret: src.WebhookSecret.Reveal()}
 	}
 	return out, nil
+}
+
+// inboxGauge keeps syncer_webhook_inbox_waiting up to date.
+func inboxGauge(store *state.Store, reg *metrics.Registry) schedule.Chore {
+	seen := map[string]bool{}
+	return schedule.Chore{Name: "inbox gauge", Every: 15 * time.Second, Do: func(ctx context.Context) error {
+		backlog, err := store.InboxBacklog(ctx)
+		if err != nil {
+			return err
+		}
+		now := map[string]bool{}
+		for _, b := range backlog {
+			reg.Set("syncer_webhook_inbox_waiting", float64(b.Waiting), b.Source)
+			now[b.Source] = true
+		}
+		for s := range seen {
+			if !now[s] {
+				reg.Set("syncer_webhook_inbox_waiting", 0, s)
+			}
+		}
+		for s := range now {
+			seen[s] = true
+		}
+		return nil
+	}}
 }

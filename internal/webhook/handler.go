@@ -43,6 +43,8 @@ type Handler struct {
 	// Received, if set, is told of every delivery kept (to wake the
 	// processor).
 	Received func()
+	// Answered, if set, is told of every answer (metrics).
+	Answered func(source string, status int)
 }
 
 // ServeHTTP checks the caller, keeps the body and answers.
@@ -56,6 +58,17 @@ type Handler struct {
 //	200  kept: {"ok":true,"id":<inbox id>}
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("source")
+	if h.Answered != nil {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			source := name
+			if _, ok := h.Sources[name]; !ok {
+				source = "" // unknown names do not become metric labels
+			}
+			h.Answered(source, sw.status)
+		}()
+		w = sw
+	}
 	src, ok := h.Sources[name]
 	if !ok {
 		reply(w, http.StatusNotFound, "no source of that name takes webhooks")
@@ -124,4 +137,15 @@ func reply(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	b, _ := json.Marshal(map[string]any{"ok": false, "error": msg})
 	w.Write(append(b, '\n')) //nolint:errcheck // the caller may be gone; nothing to do
+}
+
+// statusWriter remembers the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
