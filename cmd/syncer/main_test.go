@@ -244,7 +244,7 @@ func TestSyncRefusesAnUnmigratedWarehouse(t *testing.T) {
 }
 
 func TestExampleConfigParses(t *testing.T) {
-	for _, v := range []string{"DATABASE_URL", "OGMMA_API_KEY", "DIGISAC_TOKEN", "WAVY_USERNAME", "WAVY_TOKEN", "WAVY_WEBHOOK_SECRET", "OXENTY_API_KEY"} {
+	for _, v := range []string{"DATABASE_URL", "OGMMA_API_KEY", "DIGISAC_TOKEN", "WAVY_USERNAME", "WAVY_TOKEN", "WAVY_WEBHOOK_SECRET", "OXENTY_API_KEY", "DIGISAC_WEBHOOK_SECRET"} {
 		t.Setenv(v, "value-of-"+v)
 	}
 	t.Setenv("DATABASE_URL", "postgres://syncer:s3cret@127.0.0.1:5432/warehouse")
