@@ -2,6 +2,7 @@ package oxenty
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,11 @@ import (
 // first began: no pass stored it, and marking cannot touch it. One answer
 // that holds the whole list is complete by itself.
 //
+// Every page is emitted as it comes, with those of its records that the
+// run has not emitted as they are: a second pass over a list that held
+// still emits empty pages (the last one carrying Complete), so that the
+// records are neither counted nor quarantined twice.
+//
 // A pass that fails a check is read again, up to MaxPasses in all (it stops
 // at the first failed check unless it is the last one allowed, which reads
 // on so that every session listed is stored). When none is complete, every
@@ -47,13 +53,14 @@ import (
 // and never marks anything.
 func (s *Sessions) Extract(ctx context.Context, req extract.Request, emit extract.Emit) error {
 	if req.Backfill {
-		_, err := s.pass(ctx, emit, passOptions{final: true})
+		_, err := s.pass(ctx, emit, passOptions{final: true, sent: committed{}})
 		return err
 	}
 	var prev []string // sorted ids of the pass just before, when it passed every check
 	why := ""
+	sent := committed{}
 	for n := 1; ; n++ {
-		p, err := s.pass(ctx, emit, passOptions{final: n == s.cfg.MaxPasses, mark: true, prev: prev})
+		p, err := s.pass(ctx, emit, passOptions{final: n == s.cfg.MaxPasses, mark: true, prev: prev, sent: sent})
 		if err != nil {
 			return err
 		}
@@ -93,6 +100,28 @@ type passOptions struct {
 	final bool     // the last pass allowed: read to the end whatever the checks say
 	mark  bool     // a complete pass marks sessions deleted (never in a backfill)
 	prev  []string // sorted ids of the pass just before, when it passed every check
+	sent  committed
+}
+
+// committed is what the run has handed on of each session: the hash of its
+// record as last emitted. A later pass over the same list hands on only
+// the sessions whose record changed since, so that reading a list twice
+// neither counts its records twice nor quarantines a bad one twice.
+type committed map[string][sha256.Size]byte
+
+// fresh reports whether raw (the record of session id) is not what the run
+// last handed on for id, and notes it as handed on. Records without an id
+// are always fresh.
+func (c committed) fresh(id string, raw json.RawMessage) bool {
+	if id == "" {
+		return true
+	}
+	h := sha256.Sum256(raw)
+	if last, ok := c[id]; ok && last == h {
+		return false
+	}
+	c[id] = h
+	return true
 }
 
 // passResult is what one pass over the list found.
@@ -104,7 +133,8 @@ type passResult struct {
 	pages    int
 }
 
-// pass reads the list from page 1, emitting every page as it comes.
+// pass reads the list from page 1, emitting every page as it comes with
+// the records opt.sent has not seen as they are.
 func (s *Sessions) pass(ctx context.Context, emit extract.Emit, opt passOptions) (passResult, error) {
 	var (
 		res   passResult
@@ -142,9 +172,11 @@ func (s *Sessions) pass(ctx context.Context, emit extract.Emit, opt passOptions)
 			fail(true, "the list changed from %d sessions (%d pages) to %d (%d pages) between page 1 and page %d",
 				first.Total, first.TotalPages, m.Total, m.TotalPages, page)
 		}
-		fresh := 0
+		news := 0 // ids new to this pass
+		records := make([]json.RawMessage, 0, len(l.Data))
 		for _, raw := range l.Data {
-			switch id := sessionID(raw); {
+			id := sessionID(raw)
+			switch {
 			case id == "":
 				fail(false, "a session on page %d has no id", page)
 			case seen[id]:
@@ -152,7 +184,10 @@ func (s *Sessions) pass(ctx context.Context, emit extract.Emit, opt passOptions)
 			default:
 				seen[id] = true
 				ids = append(ids, id)
-				fresh++
+				news++
+			}
+			if opt.sent.fresh(id, raw) {
+				records = append(records, raw)
 			}
 		}
 
@@ -168,11 +203,11 @@ func (s *Sessions) pass(ctx context.Context, emit extract.Emit, opt passOptions)
 		} else {
 			last = len(l.Data) < size
 		}
-		if fresh == 0 {
+		if news == 0 {
 			last = true // a page with nothing new: paging is not moving on
 		}
 
-		p := extract.Page{Records: l.Data}
+		p := extract.Page{Records: records}
 		if last && res.reason == "" {
 			res.ids = slices.Sorted(slices.Values(ids))
 			if opt.mark && (res.pages == 1 || slices.Equal(opt.prev, res.ids)) {

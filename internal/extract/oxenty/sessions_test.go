@@ -42,6 +42,32 @@ func TestReadsEverySessionAndConfirmsAMultiPageList(t *testing.T) {
 	if got := e.idsOf(t, 0); !slices.Equal(got, want) {
 		t.Errorf("records %d, want %d", len(got), len(want))
 	}
+	if again := e.idsOf(t, 2); len(again) != 0 {
+		t.Errorf("the confirming pass emitted %d records again; nothing had changed", len(again))
+	}
+}
+
+// A session that changes between two passes is emitted again by the
+// second, and only it.
+func TestALaterPassEmitsWhatChanged(t *testing.T) {
+	t.Parallel()
+	ox, s := setup(t, oxentysim.Config{Seed: 13, Sessions: 25}, nil)
+	var e emitted
+	var changed []oxentysim.Session
+	ox.OnList(func(page int) {
+		if page == 1 {
+			e.startPass()
+			if e.pass == 2 {
+				changed = ox.SetStatus(1, "banned")
+			}
+		}
+	})
+	if err := run(t, s, extract.Request{}, &e); err != nil || len(e.completions()) != 1 {
+		t.Fatalf("%v, %d completions", err, len(e.completions()))
+	}
+	if got := e.idsOf(t, 2); len(changed) != 1 || !slices.Equal(got, []string{changed[0].ID}) {
+		t.Fatalf("the second pass emitted %v, want the changed session alone", got)
+	}
 }
 
 // One answer that holds the whole list is complete at once, and so is an
