@@ -15,6 +15,7 @@ import (
 	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/sim/fault"
 	ogmmasim "syncer/internal/sim/ogmma"
+	oxentysim "syncer/internal/sim/oxenty"
 	"syncer/sql/queries"
 )
 
@@ -81,7 +82,7 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		fs.IntVar(&perMinute, "new-per-minute", perMinute, "`N` new messages arriving on each platform per minute")
 		fs.StringVar(&listen, "listen", listen, "serve the simulators on `ADDR`")
 		fs.Int64Var(&seed, "seed", seed, "generate the data from seed `N`")
-		fs.IntVar(&conversations, "conversations", conversations, "`N` Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each)")
+		fs.IntVar(&conversations, "conversations", conversations, "`N` Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each, Oxenty one session)")
 		fs.IntVar(&messages, "messages", messages, "`N` initial messages per Ogmma conversation")
 		fs.Float64Var(&faults.RateLimitShare, "rate-limited", 0, "answer a `SHARE` of the requests 429 (0 to 1)")
 		fs.StringVar(&faults.RetryAfter, "retry-after", "1", "send `S` as the Retry-After of those 429s: seconds or an HTTP date")
@@ -107,17 +108,19 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	}
 	og := ogmmasim.New(ogmmasim.Config{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
 	ds := digisacsim.New(digisacsim.Config{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
+	ox := oxentysim.New(oxentysim.Config{Seed: seed, Sessions: conversations, Now: time.Now, Faults: faults})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
-	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds, Oxenty: ox}), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + loopbackAddr(ln.Addr())
 	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop; GET %s/ lists the endpoints and the controls that change the data)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, base, og.APIKey())
 	for _, ch := range og.Channels() {
 		fmt.Fprintf(e.stdout, "      - id: %s\n        discover: true\n", ch.ID)
 	}
 	fmt.Fprintf(e.stdout, "  - name: sim-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 100\n", base, ds.Token())
+	fmt.Fprintf(e.stdout, "  - name: sim-oxenty\n    platform: oxenty\n    base_url: %s/oxenty\n    api_key: %s\n    rate_limit: 100\n", base, ox.APIKey())
 	if perMinute > 0 {
 		go func() {
 			tick := time.NewTicker(time.Minute / time.Duration(perMinute))

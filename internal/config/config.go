@@ -42,7 +42,7 @@ type Source struct {
 	Streams     []string  `yaml:"streams"`     // default DefaultStreams(Platform)
 	Schedule    string    `yaml:"schedule"`    // cron spec or descriptor; default "@every 5m"
 	RateLimit   float64   `yaml:"rate_limit"`  // requests per second; default 5
-	PageSize    int       `yaml:"page_size"`   // default 500; ogmma 1..500, digisac 1..1000; not used by wavy
+	PageSize    int       `yaml:"page_size"`   // default 500 (oxenty 100); ogmma 1..500, digisac 1..1000, oxenty 1..100; not used by wavy
 	Concurrency int       `yaml:"concurrency"` // requests in flight to this source; default 2, 1..64
 	Timeout     Duration  `yaml:"timeout"`     // per request; default 30s
 	StartDate   time.Time `yaml:"start_date"`  // oldest data to pull; zero means everything
@@ -129,6 +129,11 @@ const (
 	// DefaultTranscriptLinePattern reads "[15/01/2024 10:28:00] Ana Souza: Olá".
 	DefaultTranscriptLinePattern = `^\[(?P<time>\d{2}/\d{2}/\d{4} \d{2}:\d{2}(?::\d{2})?)\] (?P<author>[^:\]]{1,120}): (?P<text>.*)$`
 )
+
+// OxentyMaxPageSize is the largest page_size of an Oxenty source, and its
+// default. Oxenty documents no maximum limit; 100 is the usual cap of such
+// APIs.
+const OxentyMaxPageSize = 100
 
 // DefaultTranscriptTimeLayouts gives the default transcript_time_layouts.
 func DefaultTranscriptTimeLayouts() []string {

@@ -122,7 +122,7 @@ func TestLoadExample(t *testing.T) {
 		t.Errorf("wavy = %+v", w)
 	}
 	x, _ := c.Source("acme-oxenty")
-	if x.APIKey.Reveal() != "oxenty-key-value" || !x.HasStream("sessions") || x.Timeout != DefaultTimeout || x.Concurrency != 2 {
+	if x.APIKey.Reveal() != "oxenty-key-value" || !x.HasStream("sessions") || x.Timeout != DefaultTimeout || x.Concurrency != 2 || x.PageSize != OxentyMaxPageSize {
 		t.Errorf("oxenty = %+v", x)
 	}
 	if _, ok := c.Source("nope"); ok {
@@ -590,6 +590,7 @@ func TestParseBad(t *testing.T) {
 		{"page_size 0", source(with(oxentyLines, "page_size: 0")...), nil, []string{`page_size must be at least 1, not 0`}},
 		{"page_size ogmma 501", source(with(ogmmaLines, "page_size: 501")...), nil, []string{`page_size must be at most 500 for platform ogmma, not 501`}},
 		{"page_size digisac 1001", source(with(digisacLines, "page_size: 1001")...), nil, []string{`page_size must be at most 1000 for platform digisac`}},
+		{"page_size oxenty 101", source(with(oxentyLines, "page_size: 101")...), nil, []string{`page_size must be at most 100 for platform oxenty, not 101`}},
 		{"concurrency 0", source(with(oxentyLines, "concurrency: 0")...), nil, []string{`sources[0] "x": concurrency must be 1..64, not 0`}},
 		{"concurrency 65", source(with(oxentyLines, "concurrency: 65")...), nil, []string{`concurrency must be 1..64, not 65`}},
 		{"timeout 0", source(with(oxentyLines, "timeout: 0s")...), nil, []string{`timeout must be above 0, not 0s`}},

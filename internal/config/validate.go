@@ -62,6 +62,9 @@ func (c *Config) applyDefaults(m *meta) {
 		}
 		if unset(p+".page_size", s.PageSize == 0) {
 			s.PageSize = DefaultPageSize
+			if s.Platform == Oxenty {
+				s.PageSize = OxentyMaxPageSize
+			}
 		}
 		if unset(p+".concurrency", s.Concurrency == 0) {
 			s.Concurrency = DefaultSourceConcurrency
@@ -200,6 +203,8 @@ func (v *validator) source(s *Source, p string) {
 		maxPage = 500
 	case Digisac:
 		maxPage = 1000
+	case Oxenty:
+		maxPage = OxentyMaxPageSize
 	}
 	switch {
 	case s.PageSize < 1:

@@ -8,6 +8,7 @@ import (
 
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
+	oxentysim "syncer/internal/sim/oxenty"
 	"syncer/internal/sim/wire"
 )
 
@@ -71,5 +72,51 @@ func ogmmaControls(o *ogmmasim.Simulator) http.Handler {
 	}
 	mux.HandleFunc("POST /add", change(o.AddMessages))
 	mux.HandleFunc("POST /touch", change(o.Touch))
+	return mux
+}
+
+// oxentyControls serves /_sim/oxenty/{add,remove,status,churn}, answering
+// the sessions made or changed (the ids of those removed; the churn set).
+func oxentyControls(o *oxentysim.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, data any) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(wire.Encode(map[string]any{"data": data}))
+	}
+	counted := func(f func(w http.ResponseWriter, r *http.Request, n int)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			n, ok := controlCount(r)
+			if !ok {
+				http.Error(w, "n must be a whole number from 1 to 100000", http.StatusBadRequest)
+				return
+			}
+			f(w, r, n)
+		}
+	}
+	mux.HandleFunc("POST /add", counted(func(w http.ResponseWriter, _ *http.Request, n int) { reply(w, o.Add(n)) }))
+	mux.HandleFunc("POST /remove", counted(func(w http.ResponseWriter, _ *http.Request, n int) { reply(w, o.Remove(n)) }))
+	mux.HandleFunc("POST /status", counted(func(w http.ResponseWriter, r *http.Request, n int) {
+		reply(w, o.SetStatus(n, strings.TrimSpace(r.URL.Query().Get("status"))))
+	}))
+	mux.HandleFunc("POST /churn", func(w http.ResponseWriter, r *http.Request) {
+		var c oxentysim.Churn
+		for _, f := range []struct {
+			key string
+			v   *int
+		}{{"add", &c.Add}, {"remove", &c.Remove}} {
+			s := r.URL.Query().Get(f.key)
+			if s == "" {
+				continue
+			}
+			v, err := strconv.Atoi(s)
+			if err != nil || v < 0 || v > 1000 {
+				http.Error(w, f.key+" must be a whole number from 0 to 1000", http.StatusBadRequest)
+				return
+			}
+			*f.v = v
+		}
+		o.SetChurn(c)
+		reply(w, map[string]int{"add": c.Add, "remove": c.Remove})
+	})
 	return mux
 }

@@ -6,6 +6,7 @@ import (
 
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
+	oxentysim "syncer/internal/sim/oxenty"
 )
 
 // mount is one simulator served under a path prefix by NewServers.
@@ -19,6 +20,7 @@ type mount struct {
 type Simulators struct {
 	Ogmma   *ogmmasim.Simulator
 	Digisac *digisacsim.Simulator
+	Oxenty  *oxentysim.Simulator
 }
 
 // NewServer serves the Ogmma simulator; it is NewServers with Ogmma alone.
@@ -31,6 +33,7 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //
 //	/ogmma/     the Ogmma simulator
 //	/digisac/   the Digisac simulator (its API under /digisac/api/v1/)
+//	/oxenty/    the Oxenty simulator (its API under /oxenty/api/)
 //
 // and, for trying things by hand, controls that change the data:
 //
@@ -39,10 +42,15 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //	POST /_sim/digisac/edit?resource=R&n=N       digisacsim.Simulator.Edit
 //	POST /_sim/digisac/create?resource=R&n=N     digisacsim.Simulator.Create
 //	POST /_sim/digisac/remove?resource=R&n=N     digisacsim.Simulator.Remove
+//	POST /_sim/oxenty/add?n=N                    N new sessions (default 1)
+//	POST /_sim/oxenty/remove?n=N                 N sessions deleted (default 1)
+//	POST /_sim/oxenty/status?n=N&status=S        N sessions to status S (default: the next one)
+//	POST /_sim/oxenty/churn?add=A&remove=R       A added and R removed before every page after
+//	                                             the first, until churn?add=0&remove=0
 //
 // each answering what it made or changed as JSON ({"data":[...]}; ids for
-// Digisac). GET / answers a short plain-text index of what is mounted. Wavy
-// and Oxenty join as /wavy/ and /oxenty/.
+// Digisac and for removed sessions). GET / answers a short plain-text index
+// of what is mounted. Wavy joins as /wavy/.
 func NewServers(s Simulators) http.Handler {
 	var mounts []mount
 	if s.Ogmma != nil {
@@ -60,6 +68,15 @@ func NewServers(s Simulators) http.Handler {
 			describe: func(p string) string {
 				return "Controls  POST " + p + "edit?resource=R&n=N, POST " + p + "create?resource=R&n=N, POST " +
 					p + "remove?resource=R&n=N (R: " + strings.Join(digisacsim.Resources(), ", ") + ")\n"
+			}})
+	}
+	if s.Oxenty != nil {
+		ox := s.Oxenty
+		mounts = append(mounts, mount{prefix: "/oxenty/", handler: ox, describe: ox.Describe})
+		mounts = append(mounts, mount{prefix: "/_sim/oxenty/", handler: oxentyControls(ox),
+			describe: func(p string) string {
+				return "Controls  POST " + p + "add?n=N, POST " + p + "remove?n=N, POST " + p + "status?n=N&status=S, POST " +
+					p + "churn?add=A&remove=R (changes before every page after the first)\n"
 			}})
 	}
 	return newServer(mounts)

@@ -12,6 +12,7 @@ import (
 	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/sim/fault"
 	ogmmasim "syncer/internal/sim/ogmma"
+	oxentysim "syncer/internal/sim/oxenty"
 )
 
 func TestServer(t *testing.T) {
@@ -125,4 +126,52 @@ func TestServers(t *testing.T) {
 		t.Errorf("unmounted ogmma: %d", r.status)
 	}
 	decodeEnvelope(t, get(t, only.URL+"/digisac/api/v1/services", dg.Token()))
+}
+
+func TestServerOxenty(t *testing.T) {
+	t.Parallel()
+	ox := oxentysim.New(oxentysim.Config{Seed: 1, Sessions: 4, APIKey: testKey})
+	srv := httptest.NewServer(NewServers(Simulators{Oxenty: ox}))
+	t.Cleanup(srv.Close)
+	if r := get(t, srv.URL+"/", ""); !strings.Contains(string(r.body), "GET /oxenty/api/sessions") || !strings.Contains(string(r.body), "/_sim/oxenty/churn") {
+		t.Errorf("index: %s", r.body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/oxenty/api/sessions?limit=100", nil)
+	req.Header.Set("X-API-Key", testKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page oxentysim.Page
+	err = json.NewDecoder(res.Body).Decode(&page)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || len(page.Data) != 4 {
+		t.Fatalf("sessions through the server: %d %v %+v", res.StatusCode, err, page.Meta)
+	}
+
+	var added struct{ Data []oxentysim.Session }
+	if r := post(t, srv.URL+"/_sim/oxenty/add?n=2", "", ""); r.status != http.StatusOK || json.Unmarshal(r.body, &added) != nil || len(added.Data) != 2 {
+		t.Fatalf("add: %d %s", r.status, r.body)
+	}
+	var removed struct{ Data []string }
+	if r := post(t, srv.URL+"/_sim/oxenty/remove?n=3", "", ""); r.status != http.StatusOK || json.Unmarshal(r.body, &removed) != nil || len(removed.Data) != 3 {
+		t.Fatalf("remove: %d %s", r.status, r.body)
+	}
+	var changed struct{ Data []oxentysim.Session }
+	if r := post(t, srv.URL+"/_sim/oxenty/status?n=2&status=banned", "", ""); r.status != http.StatusOK || json.Unmarshal(r.body, &changed) != nil ||
+		len(changed.Data) != 2 || changed.Data[0].Status != "banned" {
+		t.Fatalf("status: %d %s", r.status, r.body)
+	}
+	if r := post(t, srv.URL+"/_sim/oxenty/churn?add=1&remove=1", "", ""); r.status != http.StatusOK || string(r.body) != "{\"data\":{\"add\":1,\"remove\":1}}\n" {
+		t.Fatalf("churn: %d %s", r.status, r.body)
+	}
+	if r := post(t, srv.URL+"/_sim/oxenty/churn?add=-1", "", ""); r.status != http.StatusBadRequest {
+		t.Fatalf("churn?add=-1: %d", r.status)
+	}
+	if r := post(t, srv.URL+"/_sim/oxenty/remove?n=0", "", ""); r.status != http.StatusBadRequest {
+		t.Fatalf("remove?n=0: %d", r.status)
+	}
+	if ox.Count() != 3 {
+		t.Fatalf("%d sessions held, want 4 + 2 - 3", ox.Count())
+	}
 }
