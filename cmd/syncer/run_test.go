@@ -35,7 +35,7 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	addr := freeAddr(t)
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "    schedule: \"@every 1h\"\n")
 	// listen goes at the top of the file; sources this version cannot run
-	// yet (Wavy, Oxenty) go at its end and must not stop the daemon.
+	// yet (Oxenty) go at its end and must not stop the daemon.
 	withListen := strings.Replace(readFile(t, cfg), "concurrency: 2\n", "concurrency: 2\nlisten: "+addr+"\n", 1)
 	writeFile(t, cfg, withListen+unbuiltSources)
 
@@ -90,7 +90,7 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not stop within 30s of shutdown")
 	}
-	for _, p := range []string{"platform wavy is not built yet", "platform oxenty is not built yet"} {
+	for _, p := range []string{"platform oxenty is not built yet"} {
 		if n := strings.Count(errb.String(), p); n != 1 {
 			t.Errorf("stderr says %q %d times, want once:\n%s", p, n, errb.String())
 		}
@@ -98,6 +98,4 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 }
 
 // unbuiltSources are sources of platforms this version does not sync yet.
-const unbuiltSources = "  - name: acme-wavy\n    platform: wavy\n    base_url: https://api-messaging.wavy.global\n" +
-	"    username: wavy-user\n    token: wavy-test-token\n    customer_id: '42'\n" +
-	"  - name: acme-oxenty\n    platform: oxenty\n    base_url: https://api.oxenty.api.br\n    api_key: oxenty-test-key\n"
+const unbuiltSources = "  - name: acme-oxenty\n    platform: oxenty\n    base_url: https://api.oxenty.api.br\n    api_key: oxenty-test-key\n"
