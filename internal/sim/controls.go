@@ -8,6 +8,7 @@ import (
 
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
+	wavysim "syncer/internal/sim/wavy"
 	"syncer/internal/sim/wire"
 )
 
@@ -71,5 +72,36 @@ func ogmmaControls(o *ogmmasim.Simulator) http.Handler {
 	}
 	mux.HandleFunc("POST /add", change(o.AddMessages))
 	mux.HandleFunc("POST /touch", change(o.Touch))
+	return mux
+}
+
+// wavyControls serves /_sim/wavy/add?n=N, answering the sessions it
+// opened, and /_sim/wavy/{mo,status}?n=N, answering the webhook body it
+// made (to post to syncer by hand).
+func wavyControls(wv *wavysim.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	count := func(w http.ResponseWriter, r *http.Request) (int, bool) {
+		n, ok := controlCount(r)
+		if !ok {
+			http.Error(w, "n must be a whole number from 1 to 100000", http.StatusBadRequest)
+		}
+		return n, ok
+	}
+	mux.HandleFunc("POST /add", func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := count(w, r); ok {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(wire.Encode(map[string]any{"data": wv.AddSessions(n)}))
+		}
+	})
+	body := func(make func(int) []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if n, ok := count(w, r); ok {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				_, _ = w.Write(make(n))
+			}
+		}
+	}
+	mux.HandleFunc("POST /mo", body(wv.NewMOBatch))
+	mux.HandleFunc("POST /status", body(wv.NewStatusBatch))
 	return mux
 }

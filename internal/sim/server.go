@@ -6,6 +6,7 @@ import (
 
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
+	wavysim "syncer/internal/sim/wavy"
 )
 
 // mount is one simulator served under a path prefix by NewServers.
@@ -19,6 +20,7 @@ type mount struct {
 type Simulators struct {
 	Ogmma   *ogmmasim.Simulator
 	Digisac *digisacsim.Simulator
+	Wavy    *wavysim.Simulator
 }
 
 // NewServer serves the Ogmma simulator; it is NewServers with Ogmma alone.
@@ -31,6 +33,9 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //
 //	/ogmma/     the Ogmma simulator
 //	/digisac/   the Digisac simulator (its API under /digisac/api/v1/)
+//	/wavy/      the Wavy simulator's session API (/wavy/v1/session), and its
+//	            session files under /wavy/files/ (over plain http here; the
+//	            links it hands out point at its https file host when set)
 //
 // and, for trying things by hand, controls that change the data:
 //
@@ -39,10 +44,13 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //	POST /_sim/digisac/edit?resource=R&n=N       digisacsim.Simulator.Edit
 //	POST /_sim/digisac/create?resource=R&n=N     digisacsim.Simulator.Create
 //	POST /_sim/digisac/remove?resource=R&n=N     digisacsim.Simulator.Remove
+//	POST /_sim/wavy/add?n=N                      N new sessions (default 1)
+//	POST /_sim/wavy/mo?n=N                       an MO batch of N messages, as Wavy would post it
+//	POST /_sim/wavy/status?n=N                   a status callback batch of N items
 //
 // each answering what it made or changed as JSON ({"data":[...]}; ids for
-// Digisac). GET / answers a short plain-text index of what is mounted. Wavy
-// and Oxenty join as /wavy/ and /oxenty/.
+// Digisac; the webhook body itself for the Wavy batches). GET / answers a
+// short plain-text index of what is mounted. Oxenty joins as /oxenty/.
 func NewServers(s Simulators) http.Handler {
 	var mounts []mount
 	if s.Ogmma != nil {
@@ -60,6 +68,14 @@ func NewServers(s Simulators) http.Handler {
 			describe: func(p string) string {
 				return "Controls  POST " + p + "edit?resource=R&n=N, POST " + p + "create?resource=R&n=N, POST " +
 					p + "remove?resource=R&n=N (R: " + strings.Join(digisacsim.Resources(), ", ") + ")\n"
+			}})
+	}
+	if s.Wavy != nil {
+		wv := s.Wavy
+		mounts = append(mounts, mount{prefix: "/wavy/", handler: wv, describe: wv.Describe})
+		mounts = append(mounts, mount{prefix: "/_sim/wavy/", handler: wavyControls(wv),
+			describe: func(p string) string {
+				return "Controls  POST " + p + "add?n=N (new sessions), POST " + p + "mo?n=N, POST " + p + "status?n=N (webhook bodies)\n"
 			}})
 	}
 	return newServer(mounts)

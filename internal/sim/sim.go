@@ -1,11 +1,12 @@
 // Package sim serves the platform simulators: NewServers mounts each one
-// under a prefix of its own (/ogmma/, /digisac/), with a plain-text index at
-// / and, under /_sim/, controls that change their data by hand. `syncer demo`
-// and `syncer simulate` serve the simulators through it; tests may too.
+// under a prefix of its own (/ogmma/, /digisac/, /wavy/), with a plain-text
+// index at / and, under /_sim/, controls that change their data by hand.
+// `syncer demo` and `syncer simulate` serve the simulators through it;
+// tests may too.
 //
 // The simulators themselves live one package per platform
-// (internal/sim/ogmma, internal/sim/digisac), and what they share in
-// packages of their own: internal/sim/fault (fault injection),
+// (internal/sim/ogmma, internal/sim/digisac, internal/sim/wavy), and what
+// they share in packages of their own: internal/sim/fault (fault injection),
 // internal/sim/clock (a manual clock), internal/sim/sample (seeded
 // randomness and sample texts) and internal/sim/wire (the JSON encoding).
 // Those packages must not import this one.
