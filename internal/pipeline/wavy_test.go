@@ -327,6 +327,25 @@ func TestWavyImports(t *testing.T) {
 		t.Errorf("%d inbound messages (want 8), %d status-only outbound (want %d), %d threads", inbound, statuses, len(outbound), threads)
 	}
 
+	// docs/tables.md's join of sessions and their messages finds every
+	// inbound message in the session of its user.
+	var inSessions int
+	if err := h.db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE direction = 'inbound') FROM (
+		SELECT s.external_id AS session, s.opened_at, m.direction, m.kind, m.body, m.sent_at
+		FROM conversations s
+		JOIN messages m ON m.source_id = s.source_id
+		               AND m.conversation_external_id = 'session:' || s.contact_external_id
+		               AND m.sent_at >= s.opened_at
+		WHERE s.kind = 'session' AND s.external_id LIKE 'session:%:%'
+		  AND NOT EXISTS (SELECT FROM conversations n
+		                  WHERE n.source_id = s.source_id AND n.kind = 'session'
+		                    AND n.external_id LIKE 'session:%:%'
+		                    AND n.contact_external_id = s.contact_external_id
+		                    AND n.opened_at > s.opened_at AND n.opened_at <= m.sent_at)
+		ORDER BY s.external_id, m.sent_at) q`).Scan(&inSessions); err != nil || inSessions != 8 {
+		t.Errorf("%d inbound messages joined to their session (%v), want 8", inSessions, err)
+	}
+
 	for _, f := range []struct{ format, path string }{{"wavy-sessions-csv", sessionsPath}, {"wavy-mo-json", moPath}} {
 		res, err := im.Import(ctx, &h.src, f.format, f.path)
 		if err != nil || !res.Skipped || res.Written != 0 {
