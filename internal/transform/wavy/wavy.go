@@ -47,13 +47,16 @@ func SessionID(phone string, created time.Time) string {
 func ThreadID(phone string) string { return "session:" + phone }
 
 // SessionPages maps the pages of the sessions stream: their sessions, and
-// their bad lines as rejections under "<file>:<line>".
+// their bad lines as rejections under "<file>:<line>". Every run downloads
+// the file again under a new name, and lines move as sessions come and go,
+// so the reason and payload of a bad line hold only what it says ({"text"}):
+// the same bad line seen by later runs stays one quarantine row.
 func SessionPages(pages []wv.SessionsPage) transform.Batch {
 	var b batch
 	for _, p := range pages {
 		b.sessions(p.Rows)
 		for _, l := range p.Bad {
-			b.Rejections = append(b.Rejections, transform.BadLine(p.File, l.Line, l.Reason, l.Text))
+			b.Reject(p.File+":"+strconv.Itoa(l.Line), mustJSON(map[string]string{"text": l.Text}), "a line of the session file: "+l.Reason)
 		}
 	}
 	return b.Batch

@@ -119,10 +119,22 @@ func TestSessionsMapping(t *testing.T) {
 	}
 }
 
+// A bad line of the stream's file is quarantined under "<file>:<line>",
+// with a reason and payload that do not depend on the file's name or the
+// line's place, so later runs that see it again add no quarantine row.
 func TestSessionPagesQuarantineBadLines(t *testing.T) {
-	b := SessionPages(readPages(t))
-	if len(b.Rejections) != 1 || b.Rejections[0].ExternalID != "wavy_sessions.csv:6" || !strings.Contains(b.Rejections[0].Reason, "line 6: source \"not-a-phone\"") {
+	pages := readPages(t)
+	b := SessionPages(pages)
+	if len(b.Rejections) != 1 || b.Rejections[0].ExternalID != "wavy_sessions.csv:6" ||
+		b.Rejections[0].Reason != `a line of the session file: source "not-a-phone" is not a phone number` ||
+		string(b.Rejections[0].Payload) != `{"text":"not-a-phone;2025-03-01 09:00:00;whatsapp"}` {
 		t.Fatalf("rejections %+v", b.Rejections)
+	}
+	pages[0].File = "another-link"
+	pages[0].Bad[0].Line = 40
+	again := SessionPages(pages).Rejections[0]
+	if again.Reason != b.Rejections[0].Reason || string(again.Payload) != string(b.Rejections[0].Payload) {
+		t.Errorf("the same line from another download: %+v", again)
 	}
 }
 
