@@ -131,6 +131,9 @@ func (h *wavyHarness) ids(table, where string) []string {
 func wantSessions(sessions []wavysim.Session) (convs, contacts []string) {
 	seen := map[string]bool{}
 	for _, s := range sessions {
+		if s.Bad {
+			continue // its line is in quarantine
+		}
 		convs = append(convs, "session:"+s.Phone+":"+strconv.FormatInt(s.CreatedAt, 10))
 		if !seen[s.Phone] {
 			seen[s.Phone] = true
@@ -188,6 +191,32 @@ func TestWavySessionsSync(t *testing.T) {
 	if q := h.wv.APIQueries(); q[0] != "customerId=42&subAccountId=1291" {
 		t.Errorf("query %q", q[0])
 	}
+}
+
+// A line of the file that cannot be read is quarantined and the rest
+// loads; the next runs, which read it again in a new download, add no
+// quarantine row for it.
+func TestWavyBadLinesAreQuarantinedOnce(t *testing.T) {
+	h := newWavy(t, wavysim.Config{Seed: 6, Sessions: 40, BadShare: 0.2})
+	bad := 0
+	for _, s := range h.wv.OpenSessions() {
+		if s.Bad {
+			bad++
+		}
+	}
+	if bad == 0 {
+		t.Fatal("the simulator made no bad session")
+	}
+	for run := range 2 {
+		o := h.sync()
+		if o.Status != state.StatusPartial || o.Totals.RowsQuarantined != int64(bad) {
+			t.Fatalf("run %d ended %s with %d quarantined (%v), want partial and %d", run, o.Status, o.Totals.RowsQuarantined, o.Err, bad)
+		}
+		if got := h.ids("quarantine", "stream = 'sessions' AND reason LIKE 'a line of the session file: session_created_at: \"ontem%'"); len(got) != bad {
+			t.Fatalf("run %d: %d quarantine rows, want %d: %v", run, len(got), bad, got)
+		}
+	}
+	h.matches(h.wv.OpenSessions())
 }
 
 // Rate limits (420) on the API and cut bodies on the file host are

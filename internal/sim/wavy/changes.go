@@ -15,9 +15,9 @@ func (s *Simulator) AddSessions(n int) []Session {
 	out := make([]Session, 0, n)
 	for i := range n {
 		u := s.newUser()
-		se := session{user: u, created: now - int64(n-1-i)*1000}
+		se := session{user: u, created: now - int64(n-1-i)*1000, bad: s.rng.Float64() < s.cfg.BadShare}
 		s.sessions = append(s.sessions, se)
-		out = append(out, Session{Phone: u.phone, CreatedAt: se.created})
+		out = append(out, se.export())
 	}
 	return out
 }

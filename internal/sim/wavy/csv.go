@@ -20,7 +20,11 @@ func (s *Simulator) renderCSV(sessions []session) []byte {
 	comma := string(s.cfg.Comma)
 	b.WriteString(s.cfg.Header + comma + "session_created_at" + eol)
 	for _, se := range sessions {
-		b.WriteString(se.user.phone + comma + s.formatDate(se.created) + eol)
+		date := s.formatDate(se.created)
+		if se.bad {
+			date = badDate
+		}
+		b.WriteString(se.user.phone + comma + date + eol)
 	}
 	return []byte(b.String())
 }

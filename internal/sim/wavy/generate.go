@@ -15,7 +15,7 @@ func (s *Simulator) generate(until int64) {
 		u := s.newUser()
 		created := until - s.rng.Int64N(window)
 		created -= created % 1000
-		s.sessions = append(s.sessions, session{user: u, created: created})
+		s.sessions = append(s.sessions, session{user: u, created: created, bad: s.rng.Float64() < s.cfg.BadShare})
 	}
 	slices.SortStableFunc(s.sessions, func(a, b session) int { return int(a.created - b.created) })
 }

@@ -180,3 +180,19 @@ func TestSessionAPIFaults(t *testing.T) {
 		t.Errorf("cut body: %v, stats %+v", err, s.FileStats())
 	}
 }
+
+// BadShare writes a share of sessions with a date no one can read.
+func TestSessionFileBadLines(t *testing.T) {
+	t.Parallel()
+	s, api, files, _ := serve(t, Config{Seed: 8, Sessions: 50, BadShare: 0.2})
+	bad := 0
+	for _, se := range s.OpenSessions() {
+		if se.Bad {
+			bad++
+		}
+	}
+	body := get(t, files.Client(), fileURL(t, s, api.URL, "customerId=42"), "", "").body
+	if bad == 0 || bad == 50 || strings.Count(body, ";"+badDate+"\n") != bad {
+		t.Fatalf("%d bad sessions, %d bad lines", bad, strings.Count(body, badDate))
+	}
+}

@@ -15,13 +15,20 @@ type user struct {
 type session struct {
 	user    *user
 	created int64 // unix ms
+	bad     bool  // written with a date no consumer can read (Config.BadShare)
 }
 
 // Session is a session as the simulator holds it.
 type Session struct {
 	Phone     string
 	CreatedAt int64 // unix ms
+	// Bad sessions are written to the file with a date that cannot be
+	// read: a consumer must set their line aside.
+	Bad bool `json:",omitempty"`
 }
+
+// badDate is what a bad session's line says instead of a time.
+const badDate = "ontem às 10h"
 
 // outbound is a message the account sent, whose status callbacks the
 // simulator makes.

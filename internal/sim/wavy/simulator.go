@@ -91,6 +91,9 @@ type Config struct {
 	DateFormat string
 	// TimeZone of the dates; default America/Sao_Paulo.
 	TimeZone *time.Location
+	// BadShare is the share of sessions written with a date no consumer
+	// can read ("ontem às 10h"), seeded. Default 0.
+	BadShare float64
 	// FileBase is where file_url points: the base URL of the file host
 	// (for instance an https httptest server serving Files). Default: the
 	// API's own host, "http://<Host>/files", which syncer refuses (plain
@@ -208,7 +211,7 @@ func (s *Simulator) Sessions() []Session {
 	defer s.mu.Unlock()
 	out := make([]Session, len(s.sessions))
 	for i, se := range s.sessions {
-		out[i] = Session{Phone: se.user.phone, CreatedAt: se.created}
+		out[i] = se.export()
 	}
 	return out
 }
@@ -219,9 +222,13 @@ func (s *Simulator) OpenSessions() []Session {
 	defer s.mu.Unlock()
 	var out []Session
 	for _, se := range s.open(s.cfg.Now().UnixMilli()) {
-		out = append(out, Session{Phone: se.user.phone, CreatedAt: se.created})
+		out = append(out, se.export())
 	}
 	return out
+}
+
+func (se session) export() Session {
+	return Session{Phone: se.user.phone, CreatedAt: se.created, Bad: se.bad}
 }
 
 // APIQueries returns the query strings the session API was asked with,
