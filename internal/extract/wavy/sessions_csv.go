@@ -118,8 +118,8 @@ func ReadSessionsCSV(name string, r io.Reader, latin1 bool, loc *time.Location, 
 		return nil, fmt.Errorf("line %d: the header line cannot be read: %w", head.No, err)
 	}
 	if len(um.MismatchedStructFields) > 0 {
-		return nil, fmt.Errorf("%w: the header line (line %d) has %s; a sessions CSV needs a column source (or origem) and a column session_created_at (header names are compared without case or accents)",
-			ErrNoSessionColumns, head.No, quoteList(out.Header))
+		return nil, fmt.Errorf("%w: the header line (line %d) has the columns %q; a sessions CSV needs a column source (or origem) and a column session_created_at (header names are compared without case or accents)",
+			ErrNoSessionColumns, head.No, out.Header)
 	}
 
 	page := SessionsPage{File: base}
@@ -380,12 +380,4 @@ func parseSessionTime(s string, loc *time.Location) (t time.Time, how string, er
 		}
 	}
 	return time.Time{}, "", fmt.Errorf("%q is not ISO 8601 with a zone, epoch milliseconds, nor yyyy-mm-dd hh:mm:ss", s)
-}
-
-func quoteList(list []string) string {
-	q := make([]string, len(list))
-	for i, s := range list {
-		q[i] = strconv.Quote(s)
-	}
-	return strings.Join(q, ", ")
 }

@@ -125,7 +125,7 @@ func TestReadSessionsCSVFile(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "the file is empty",
 		"\xef\xbb\xbf\n\n":          "the file is empty",
-		"phone;date\n1;2\n":         `the header line (line 1) has "phone", "date"; a sessions CSV needs a column source (or origem)`,
+		"phone;date\n1;2\n":         `the header line (line 1) has the columns ["phone" "date"]; a sessions CSV needs a column source (or origem)`,
 		"source\n5511999999999\n":   "needs a column source (or origem) and a column session_created_at",
 		"\"source;created\n":        "line 1: the header line cannot be read",
 		"origem;origem;x\n1;2;3\n":  "needs a column source (or origem) and a column session_created_at",
