@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"syncer/internal/sim/fault"
 	ogmmasim "syncer/internal/sim/ogmma"
 	oxentysim "syncer/internal/sim/oxenty"
+	wavysim "syncer/internal/sim/wavy"
 	"syncer/sql/queries"
 )
 
@@ -78,11 +81,13 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	conversations, messages := 20, 100
 	var faults fault.Faults
 	perMinute := 0
+	var wavyWebhook string
 	if err := e.parseFlags("simulate", args, func(fs *flag.FlagSet) {
-		fs.IntVar(&perMinute, "new-per-minute", perMinute, "`N` new messages arriving on each platform per minute")
+		fs.IntVar(&perMinute, "new-per-minute", perMinute, "`N` new messages arriving on each platform per minute (and Wavy sessions)")
+		fs.StringVar(&wavyWebhook, "wavy-webhook", "", "with --new-per-minute, post Wavy's webhook bodies (MO and status batches) to `URL`, e.g. http://127.0.0.1:9090/webhooks/sim-wavy")
 		fs.StringVar(&listen, "listen", listen, "serve the simulators on `ADDR`")
 		fs.Int64Var(&seed, "seed", seed, "generate the data from seed `N`")
-		fs.IntVar(&conversations, "conversations", conversations, "`N` Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each, Oxenty one session)")
+		fs.IntVar(&conversations, "conversations", conversations, "`N` Ogmma conversations per channel (Digisac gets 5 tickets and 3 contacts for each, Wavy one open session, Oxenty one session)")
 		fs.IntVar(&messages, "messages", messages, "`N` initial messages per Ogmma conversation")
 		fs.Float64Var(&faults.RateLimitShare, "rate-limited", 0, "answer a `SHARE` of the requests 429 (0 to 1)")
 		fs.StringVar(&faults.RetryAfter, "retry-after", "1", "send `S` as the Retry-After of those 429s: seconds or an HTTP date")
@@ -109,11 +114,20 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	og := ogmmasim.New(ogmmasim.Config{Seed: seed, Channels: 2, ConversationsPerChannel: conversations, MessagesPerConversation: messages, Now: time.Now, Faults: faults})
 	ds := digisacsim.New(digisacsim.Config{Seed: seed, Contacts: 3 * conversations, Tickets: 5 * conversations, Now: time.Now, Faults: faults})
 	ox := oxentysim.New(oxentysim.Config{Seed: seed, Sessions: conversations, Now: time.Now, Faults: faults})
+	wv := wavysim.New(wavysim.Config{Seed: seed, Sessions: conversations, Now: time.Now, Faults: faults})
+	files, certFile, err := wavyFileHost(wv)
+	if err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	defer func() {
+		files.Close()
+		os.Remove(certFile)
+	}()
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
-	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds, Oxenty: ox}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds, Wavy: wv, Oxenty: ox}), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + loopbackAddr(ln.Addr())
 	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop; GET %s/ lists the endpoints and the controls that change the data)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, base, og.APIKey())
 	for _, ch := range og.Channels() {
@@ -121,6 +135,13 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "  - name: sim-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 100\n", base, ds.Token())
 	fmt.Fprintf(e.stdout, "  - name: sim-oxenty\n    platform: oxenty\n    base_url: %s/oxenty\n    api_key: %s\n    rate_limit: 100\n", base, ox.APIKey())
+	fmt.Fprintf(e.stdout, "  - name: sim-wavy\n    platform: wavy\n    base_url: %s/wavy\n    username: %s\n    token: %s\n    customer_id: \"%s\"\n    file_hosts: [127.0.0.1]\n    webhook_secret: %s\n",
+		base, wv.Username(), wv.Token(), wv.CustomerID(), simWebhookSecret)
+	fmt.Fprintf(e.stdout, "\nWavy's session files are served over https at %s with a certificate made for this run: run syncer\nwith SSL_CERT_FILE=%s so that it trusts it (syncer follows no other link).\n", files.URL, certFile)
+	var sender *wavysim.Sender
+	if wavyWebhook != "" {
+		sender = wavysim.NewSender(wavysim.SenderConfig{URL: wavyWebhook, Token: simWebhookSecret, Seed: seed, DuplicateShare: 0.05})
+	}
 	if perMinute > 0 {
 		go func() {
 			tick := time.NewTicker(time.Minute / time.Duration(perMinute))
@@ -132,6 +153,14 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 				case <-tick.C:
 					og.AddMessages(1)
 					ds.Create("messages", 1)
+					wv.AddSessions(1)
+					if sender != nil {
+						for _, body := range [][]byte{wv.NewMOBatch(1), wv.NewStatusBatch(1)} {
+							if _, err := sender.Send(ctx, body); err != nil && ctx.Err() == nil {
+								e.logger.Warn("simulate: a Wavy webhook was not acknowledged", slog.String("url", wavyWebhook), slog.String("error", err.Error()))
+							}
+						}
+					}
 				}
 			}
 		}()
@@ -146,6 +175,32 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 		return fmt.Errorf("simulate: %w", err)
 	}
 	return nil
+}
+
+// simWebhookSecret is the webhook_secret the printed config gives the
+// simulated Wavy source, and the token its webhook bodies are posted with.
+const simWebhookSecret = "sim-wavy-webhook-secret"
+
+// wavyFileHost serves the Wavy simulator's session files over https, and
+// writes the certificate to a file for SSL_CERT_FILE.
+func wavyFileHost(wv *wavysim.Simulator) (*wavysim.FileHost, string, error) {
+	files, err := wavysim.NewFileHost(wv.Files(), "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	wv.SetFileBase(files.URL)
+	f, err := os.CreateTemp("", "syncer-simulate-wavy-*.pem")
+	if err == nil {
+		_, err = f.Write(files.CertPEM)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		files.Close()
+		return nil, "", fmt.Errorf("write the Wavy file host's certificate: %w", err)
+	}
+	return files, f.Name(), nil
 }
 
 // loopbackAddr gives addr as a config's base_url may name it: an address

@@ -41,7 +41,7 @@ func commands() []command {
 		{"run", "", "the daemon: every source on its schedule; /healthz /readyz /metrics on listen", (*env).run},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
 		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
-		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma, Digisac and Oxenty simulators, for trying things by hand", (*env).simulate},
+		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma, Digisac, Wavy and Oxenty simulators, for trying things by hand", (*env).simulate},
 		{"version", "", "print the version (also --version)", func(e *env, _ context.Context, args []string) error { return e.version(args) }},
 		{"help", "[COMMAND]", "print this text, or a command's flags (also --help, -h)", nil},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -123,9 +124,18 @@ func TestSyncPlansASourceNamedTwiceOnce(t *testing.T) {
 	if err := e.loadConfig(true); err != nil {
 		t.Fatal(err)
 	}
-	jobs, _, err := e.plan(syncFlags{sources: listFlag{"acme-ogmma", "acme-ogmma"}}, extract.Request{})
+	jobs, err := e.plan(syncFlags{sources: listFlag{"acme-ogmma", "acme-ogmma"}}, extract.Request{})
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("%d jobs (%v), want 1", len(jobs), err)
+	}
+	// A platform this binary does not link (the config would refuse it;
+	// a build without internal/platforms could meet it) stops the plan
+	// with a NotBuiltError rather than syncing the others in silence.
+	e.cfg.Sources = append(e.cfg.Sources, e.cfg.Sources[0])
+	e.cfg.Sources[1].Name, e.cfg.Sources[1].Platform = "acme-retired", "retired"
+	var nb *extract.NotBuiltError
+	if _, err := e.plan(syncFlags{}, extract.Request{}); !errors.As(err, &nb) || !strings.Contains(err.Error(), `source "acme-retired": platform retired is not built yet`) {
+		t.Fatalf("plan with an unlinked platform: %v", err)
 	}
 }
 

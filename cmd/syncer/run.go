@@ -35,7 +35,6 @@ func (e *env) run(ctx context.Context, args []string) error {
 		return usagef("%s configures no sources", e.globals.configPath)
 	}
 	var entries []schedule.Entry
-	var cannot []error
 	for i := range e.cfg.Sources {
 		src := &e.cfg.Sources[i]
 		sched, err := config.ParseSchedule(src.Schedule)
@@ -44,17 +43,9 @@ func (e *env) run(ctx context.Context, args []string) error {
 		}
 		jobs, err := pipeline.Jobs(src, pipeline.Options{Redactor: e.redactor, Logger: e.logger})
 		if err != nil {
-			cannot = append(cannot, err)
-			continue
+			return err
 		}
 		entries = append(entries, schedule.Entry{Source: src.Name, Schedule: sched, Jobs: jobs})
-	}
-	// A source that cannot run does not stop the others; it is said once.
-	for _, err := range cannot {
-		e.logger.ErrorContext(ctx, "source cannot run; the others run", slog.String("error", err.Error()))
-	}
-	if len(entries) == 0 {
-		return errors.New("no configured source can run in this version of syncer")
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", e.cfg.Listen)
 	if err != nil {

@@ -34,10 +34,9 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	defer srv.Close()
 	addr := freeAddr(t)
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "    schedule: \"@every 1h\"\n")
-	// listen goes at the top of the file; a source this version cannot run
-	// yet (Wavy) goes at its end and must not stop the daemon.
+	// listen goes at the top of the file.
 	withListen := strings.Replace(readFile(t, cfg), "concurrency: 2\n", "concurrency: 2\nlisten: "+addr+"\n", 1)
-	writeFile(t, cfg, withListen+unbuiltSources)
+	writeFile(t, cfg, withListen)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -90,11 +89,4 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not stop within 30s of shutdown")
 	}
-	if n := strings.Count(errb.String(), "platform wavy is not built yet"); n != 1 {
-		t.Errorf("stderr says the wavy platform is not built %d times, want once:\n%s", n, errb.String())
-	}
 }
-
-// unbuiltSources are sources of platforms this version does not sync yet.
-const unbuiltSources = "  - name: acme-wavy\n    platform: wavy\n    base_url: https://api-messaging.wavy.global\n" +
-	"    username: wavy-user\n    token: wavy-test-token\n    customer_id: '42'\n"

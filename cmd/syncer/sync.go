@@ -60,13 +60,9 @@ func (e *env) sync(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	jobs, cannot, err := e.plan(f, req)
+	jobs, err := e.plan(f, req)
 	if err != nil {
 		return err
-	}
-	e.printCannot(cannot, "synced")
-	if len(jobs) == 0 {
-		return &exitError{code: exitFailed}
 	}
 	pool, err := e.connect(ctx)
 	if err != nil {
@@ -78,19 +74,7 @@ func (e *env) sync(ctx context.Context, args []string) error {
 	runner := pipeline.NewRunner(state.New(pool, e.logger), e.logger, e.cfg.SafetyLag.Std())
 	outcomes := schedule.RunAll(ctx, runner, jobs, e.cfg.Concurrency)
 	e.printOutcomes(outcomes)
-	code := outcomeCode(outcomes)
-	if code == exitOK && len(cannot) > 0 {
-		code = exitPartial
-	}
-	return &exitError{code: code}
-}
-
-// printCannot says, once each, why sources cannot run (a platform this
-// version does not build yet); the others run all the same.
-func (e *env) printCannot(cannot []error, verb string) {
-	for _, err := range cannot {
-		fmt.Fprintf(e.stderr, "syncer: %s; it was not %s\n", e.redactor.String(err.Error()), verb)
-	}
+	return &exitError{code: outcomeCode(outcomes)}
 }
 
 func (f *syncFlags) request() (extract.Request, error) {
@@ -125,15 +109,16 @@ func parseWhen(flagName, s string) (time.Time, error) {
 	return time.Time{}, usagef("%s %q: want an RFC 3339 time (2024-01-15T10:30:00Z) or a date (2024-01-15), in UTC", flagName, s)
 }
 
-// plan turns the selected sources and streams into jobs. A source that
-// cannot run (its platform is not built yet) does not stop the others: it
-// comes back in cannot.
-func (e *env) plan(f syncFlags, req extract.Request) (jobs []pipeline.Job, cannot []error, err error) {
+// plan turns the selected sources and streams into jobs. Every platform the
+// config accepts is built (a test in internal/platforms holds the registry
+// to the config contract), so a source that cannot be opened is an error
+// for the whole command, not one source skipped.
+func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
 	var selected []*config.Source
 	for _, name := range f.sources {
 		s, ok := e.cfg.Source(name)
 		if !ok {
-			return nil, nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
+			return nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
 		}
 		// A source named twice runs once: its second jobs would find the
 		// leases taken by the first.
@@ -147,26 +132,26 @@ func (e *env) plan(f syncFlags, req extract.Request) (jobs []pipeline.Job, canno
 		}
 	}
 	if len(selected) == 0 {
-		return nil, nil, usagef("%s configures no sources", e.globals.configPath)
+		return nil, usagef("%s configures no sources", e.globals.configPath)
 	}
 	var streams []string
 	if len(f.streams) > 0 {
 		streams = f.streams
 		for _, st := range streams {
 			if !slices.ContainsFunc(selected, func(s *config.Source) bool { return s.HasStream(st) }) {
-				return nil, nil, usagef("--stream %q is not a stream of the selected sources (their streams: %s)", st, strings.Join(streamNames(selected), ", "))
+				return nil, usagef("--stream %q is not a stream of the selected sources (their streams: %s)", st, strings.Join(streamNames(selected), ", "))
 			}
 		}
 	}
+	var jobs []pipeline.Job
 	for _, s := range selected {
 		j, err := pipeline.Jobs(s, pipeline.Options{Streams: streams, Request: req, Redactor: e.redactor, Logger: e.logger})
 		if err != nil {
-			cannot = append(cannot, err)
-			continue
+			return nil, err
 		}
 		jobs = append(jobs, j...)
 	}
-	return jobs, cannot, nil
+	return jobs, nil
 }
 
 // streamNames lists the configured streams of sources, each once.

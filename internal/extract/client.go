@@ -38,6 +38,7 @@ const (
 	defaultMinRetryAfter       = 250 * time.Millisecond
 	defaultMaxRetryAfter       = 5 * time.Minute
 	defaultMaxBodyBytes        = 64 << 20
+	defaultMaxDownloadBytes    = 1 << 30
 
 	errorBodyBytes = 64 << 10 // how much of a non-2xx body is read
 	snippetRunes   = 200      // how much of a body goes into an error
@@ -63,6 +64,7 @@ type ClientConfig struct {
 	MinRetryAfter       time.Duration // floor for Retry-After (so "0" is never a busy loop); default 250ms
 	MaxRetryAfter       time.Duration // a longer Retry-After ends the retries at once as rate limited; default 5m
 	MaxBodyBytes        int64         // cap on a response body; default 64 MiB
+	MaxDownloadBytes    int64         // cap on a file Download writes; default 1 GiB
 	// Redactor hides the credentials in errors and log lines; it must know
 	// every credential the client sends. Share the logger's, so that a
 	// credential learned at run time (AddSecret) is hidden there too.
@@ -78,6 +80,7 @@ type ClientConfig struct {
 	Logger *slog.Logger // default discards
 	// HTTPClient sends the requests; default a client with its own transport.
 	// Its CheckRedirect is replaced; timeouts come from Timeout through ctx.
+	// Tests give one that trusts their TLS servers (httptest's Client()).
 	HTTPClient *http.Client
 	Sleep      func(ctx context.Context, d time.Duration) error // default waits on a timer or ctx.Done
 	Now        func() time.Time                                 // default time.Now
@@ -128,7 +131,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0) || cfg.RateLimit < 0 {
 		return nil, fail("rate limit must be a number >= 0, got %v", cfg.RateLimit)
 	}
-	if cfg.RateBurst < 0 || cfg.MaxRetries < 0 || cfg.MaxRateLimitRetries < 0 || cfg.MaxBodyBytes < 0 ||
+	if cfg.RateBurst < 0 || cfg.MaxRetries < 0 || cfg.MaxRateLimitRetries < 0 || cfg.MaxBodyBytes < 0 || cfg.MaxDownloadBytes < 0 ||
 		cfg.Timeout < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.MinRetryAfter < 0 || cfg.MaxRetryAfter < 0 {
 		return nil, fail("negative limits are not allowed")
 	}
@@ -142,6 +145,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	setDefault(&cfg.MinRetryAfter, defaultMinRetryAfter)
 	setDefault(&cfg.MaxRetryAfter, defaultMaxRetryAfter)
 	setDefault(&cfg.MaxBodyBytes, defaultMaxBodyBytes)
+	setDefault(&cfg.MaxDownloadBytes, defaultMaxDownloadBytes)
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -277,7 +281,18 @@ type request struct {
 	url      *url.URL
 	header   http.Header
 	body     []byte
-	wantJSON bool // a 2xx body that is not valid JSON is retried
+	wantJSON bool      // a 2xx body that is not valid JSON is retried
+	dl       *download // set by Download: no credentials, the body goes to a file
+}
+
+// shown is the request's URL as errors and logs give it: redacted, and
+// without the query of a download link (a signed link's query is a
+// credential of its own).
+func (c *Client) shown(r *request) string {
+	if r.dl != nil {
+		return c.Redact(displayURL(r.url))
+	}
+	return c.Redact(r.url.String())
 }
 
 func (c *Client) sendJSON(ctx context.Context, r *request, v any) (*Response, error) {
@@ -295,13 +310,14 @@ type renewingKey struct{}
 
 // send runs the retry loop of one logical request.
 func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
-	target := c.Redact(r.url.String())
+	target := c.shown(r)
 	fail := func(err error) error {
 		return fmt.Errorf("source %q: %s %s: %w", c.cfg.Source, r.method, target, err)
 	}
 	var retries, rateRetries int
 	// Renew at most once per logical request, and never from inside Renew.
-	canRenew := c.cfg.Renew != nil && ctx.Value(renewingKey{}) == nil
+	// A download carries no credentials, so it has none to renew.
+	canRenew := c.cfg.Renew != nil && r.dl == nil && ctx.Value(renewingKey{}) == nil
 	for attempt := 1; ; attempt++ {
 		if err := c.waitTurn(ctx); err != nil {
 			return nil, fail(err)
@@ -328,6 +344,9 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 		case isSuccess(status):
 			c.answered.Store(true)
 			return resp, nil
+		case (status == http.StatusUnauthorized || status == http.StatusForbidden) && r.dl != nil:
+			return nil, &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body))),
+				Hint: "the host of the download link refused it; such links expire, so the next run asks for a new one"}
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			if !canRenew {
 				return nil, &AuthError{Source: c.cfg.Source, Status: status, Message: c.serverMessage(resp.Body)}
@@ -360,7 +379,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 			wait = c.backoff(retries)
 		default: // other 4xx, unfollowed 3xx, 5xx past the budget
 			se := &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
-			if status == http.StatusNotFound && !c.answered.Load() {
+			if status == http.StatusNotFound && !c.answered.Load() && r.dl == nil {
 				se.Hint = fmt.Sprintf("no request to this source has succeeded yet: check base_url in the config (%s); it should be the platform's address, syncer adds the API path itself", c.baseURL())
 			}
 			return nil, se
@@ -421,23 +440,39 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 		req.Header[k] = slices.Clone(vs)
 	}
 	req.Header.Set("User-Agent", version.UserAgent())
-	if req.Header.Get("Accept") == "" {
-		req.Header.Set("Accept", "application/json")
-	}
-	if c.cfg.Auth != nil {
-		if err := c.cfg.Auth(ctx, req); err != nil {
-			return nil, &permanentError{fmt.Errorf("set credentials: %w", err)}
+	hc := c.api
+	if r.dl != nil {
+		// The credentials are the API's: never sent to a download host.
+		hc = r.dl.client
+		req.Header.Set("Accept", "*/*")
+	} else {
+		if req.Header.Get("Accept") == "" {
+			req.Header.Set("Accept", "application/json")
+		}
+		if c.cfg.Auth != nil {
+			if err := c.cfg.Auth(ctx, req); err != nil {
+				return nil, &permanentError{fmt.Errorf("set credentials: %w", err)}
+			}
 		}
 	}
 
-	httpResp, err := c.api.Do(req)
+	httpResp, err := hc.Do(req)
 	if err != nil {
-		return nil, c.transportError(ctx, err)
+		return nil, c.transportError(ctx, err, r)
 	}
 	defer httpResp.Body.Close()
 
-	limit := c.cfg.MaxBodyBytes
 	ok := isSuccess(httpResp.StatusCode)
+	if ok && r.dl != nil {
+		if err := r.dl.receive(httpResp); err != nil {
+			if perm := (*permanentError)(nil); errors.As(err, &perm) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("read response body: %w", c.transportError(ctx, err, r))
+		}
+		return &Response{Status: httpResp.StatusCode, Header: httpResp.Header, URL: c.Redact(displayURL(httpResp.Request.URL))}, nil
+	}
+	limit := c.cfg.MaxBodyBytes
 	if !ok {
 		limit = min(limit, errorBodyBytes)
 	} else if httpResp.ContentLength > limit {
@@ -450,13 +485,17 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 		}
 		b = b[:limit]
 	} else if err != nil && ok {
-		return nil, fmt.Errorf("read response body: %w", c.transportError(ctx, err))
+		return nil, fmt.Errorf("read response body: %w", c.transportError(ctx, err, r))
+	}
+	shownURL := httpResp.Request.URL.String()
+	if r.dl != nil {
+		shownURL = displayURL(httpResp.Request.URL)
 	}
 	return &Response{
 		Status: httpResp.StatusCode,
 		Header: httpResp.Header,
 		Body:   b,
-		URL:    c.Redact(httpResp.Request.URL.String()),
+		URL:    c.Redact(shownURL),
 	}, nil
 }
 
@@ -464,13 +503,24 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 // needs: the attempt's own timeout said plainly, *url.Error unwrapped (it
 // repeats the method and the unredacted URL), and the failures that waiting
 // cannot mend (a host that does not exist, a certificate refused) made
-// permanent, saying what to check.
-func (c *Client) transportError(attemptCtx context.Context, err error) error {
+// permanent, saying what to check: base_url for the API, the link's host
+// for a download.
+func (c *Client) transportError(attemptCtx context.Context, err error, r *request) error {
 	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("no complete response within %s", c.cfg.Timeout)
 	}
 	if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) {
 		err = urlErr.Err
+	}
+	if r.dl != nil {
+		switch dnsErr := (*net.DNSError)(nil); {
+		case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+			return &permanentError{fmt.Errorf("%w: %w; the download link names host %s", ErrHostNotFound, err, r.url.Hostname())}
+		case isCertificateError(err):
+			return &permanentError{fmt.Errorf("%w: %w; check the certificate that the download host %s serves (valid for that name, not expired, signed by an authority this machine trusts)",
+				ErrCertificate, err, r.url.Host)}
+		}
+		return err
 	}
 	if dnsErr := (*net.DNSError)(nil); errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return &permanentError{fmt.Errorf("%w: %w; check the host in base_url in the config (%s)", ErrHostNotFound, err, c.baseURL())}

@@ -16,7 +16,9 @@ var (
 	// It is not retried.
 	ErrBodyTooLarge = errors.New("response body too large")
 	// ErrURLNotAllowed means the platform redirected to another host or
-	// from https to plain http. It is not retried.
+	// from https to plain http, or that a download link (or its redirect)
+	// is not https to an allowed host (*DownloadURLError). It is not
+	// retried.
 	ErrURLNotAllowed = errors.New("URL not allowed")
 	// ErrHostNotFound means DNS says the base URL's host does not exist.
 	// It is not retried.

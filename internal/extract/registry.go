@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -48,6 +49,10 @@ type Env struct {
 	Logger   *slog.Logger
 	// Now is the streams' clock (when a run starts); nil means time.Now.
 	Now func() time.Time
+	// HTTPClient, when set, is the client a source's requests go through
+	// (tests: one that trusts their TLS servers); nil gives each source a
+	// transport of its own.
+	HTTPClient *http.Client
 }
 
 // Platform is what one platform offers: its streams and the files it

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -38,6 +39,10 @@ type Options struct {
 	// Now is the clock of the extractors (when a run starts); default
 	// time.Now.
 	Now func() time.Time
+	// HTTPClient, when set, sends the source's requests (tests: one that
+	// trusts their TLS servers); nil gives the source a transport of its
+	// own.
+	HTTPClient *http.Client
 }
 
 // Jobs returns one job per selected stream of src: its platform's streams
@@ -78,7 +83,7 @@ func Jobs(src *config.Source, opts Options) ([]Job, error) {
 	if redactor == nil {
 		redactor = redact.New(src.Token.Reveal(), src.Password.Reveal(), src.APIKey.Reveal(), src.WebhookSecret.Reveal())
 	}
-	env := extract.Env{Redactor: redactor, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now}
+	env := extract.Env{Redactor: redactor, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now, HTTPClient: opts.HTTPClient}
 	streams, err := p.Open(src, names, env)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", src.Name, err)

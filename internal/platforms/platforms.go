@@ -11,4 +11,5 @@ import (
 	_ "syncer/internal/transform/digisac" // Digisac: the API's streams, CSV and TXT exports
 	_ "syncer/internal/transform/ogmma"   // Ogmma: conversation messages
 	_ "syncer/internal/transform/oxenty"  // Oxenty: WhatsApp sessions
+	_ "syncer/internal/transform/wavy"    // Wavy: sessions, session CSVs, webhook bodies
 )

@@ -6,18 +6,26 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/extract"
+	"syncer/internal/importer"
 	_ "syncer/internal/platforms"
 	"syncer/internal/transform"
 )
 
-// Every platform linked in offers the streams the config contract names
-// for it, in the same order, each with its mapping, and a mapping for each
-// of its file formats.
+// Every platform the config accepts is linked in, and offers the streams
+// the config contract names for it, in the same order, each with its
+// mapping, a mapping for each of its file formats and for its webhooks.
 func TestRegistryMatchesTheConfigContract(t *testing.T) {
-	ps := extract.Platforms()
-	if len(ps) == 0 {
-		t.Fatal("no platform registered")
+	for _, name := range config.Platforms() {
+		if _, ok := extract.Lookup(name); !ok {
+			t.Errorf("the config accepts platform %s but it is not built", name)
+		}
 	}
+	for _, f := range importer.Formats() {
+		if _, _, ok := extract.Format(f); !ok {
+			t.Errorf("syncer import offers format %s but it is not built", f)
+		}
+	}
+	ps := extract.Platforms()
 	for _, p := range ps {
 		want, ok := config.PlatformStreams[p.Name]
 		if !ok {
@@ -40,6 +48,11 @@ func TestRegistryMatchesTheConfigContract(t *testing.T) {
 		for _, f := range p.Formats {
 			if _, ok := transform.Lookup(p.Name, f.Name); !ok {
 				t.Errorf("%s format %s has no mapping", p.Name, f.Name)
+			}
+		}
+		if p.Webhook != nil {
+			if _, ok := transform.Lookup(p.Name, extract.WebhookStream); !ok {
+				t.Errorf("%s decodes webhooks but has no mapping for them", p.Name)
 			}
 		}
 	}

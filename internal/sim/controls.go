@@ -9,6 +9,7 @@ import (
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
 	oxentysim "syncer/internal/sim/oxenty"
+	wavysim "syncer/internal/sim/wavy"
 	"syncer/internal/sim/wire"
 )
 
@@ -118,5 +119,36 @@ func oxentyControls(o *oxentysim.Simulator) http.Handler {
 		o.SetChurn(c)
 		reply(w, map[string]int{"add": c.Add, "remove": c.Remove})
 	})
+	return mux
+}
+
+// wavyControls serves /_sim/wavy/add?n=N, answering the sessions it
+// opened, and /_sim/wavy/{mo,status}?n=N, answering the webhook body it
+// made (to post to syncer by hand).
+func wavyControls(wv *wavysim.Simulator) http.Handler {
+	mux := http.NewServeMux()
+	count := func(w http.ResponseWriter, r *http.Request) (int, bool) {
+		n, ok := controlCount(r)
+		if !ok {
+			http.Error(w, "n must be a whole number from 1 to 100000", http.StatusBadRequest)
+		}
+		return n, ok
+	}
+	mux.HandleFunc("POST /add", func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := count(w, r); ok {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(wire.Encode(map[string]any{"data": wv.AddSessions(n)}))
+		}
+	})
+	body := func(make func(int) []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if n, ok := count(w, r); ok {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				_, _ = w.Write(make(n))
+			}
+		}
+	}
+	mux.HandleFunc("POST /mo", body(wv.NewMOBatch))
+	mux.HandleFunc("POST /status", body(wv.NewStatusBatch))
 	return mux
 }

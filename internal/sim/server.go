@@ -7,6 +7,7 @@ import (
 	digisacsim "syncer/internal/sim/digisac"
 	ogmmasim "syncer/internal/sim/ogmma"
 	oxentysim "syncer/internal/sim/oxenty"
+	wavysim "syncer/internal/sim/wavy"
 )
 
 // mount is one simulator served under a path prefix by NewServers.
@@ -20,6 +21,7 @@ type mount struct {
 type Simulators struct {
 	Ogmma   *ogmmasim.Simulator
 	Digisac *digisacsim.Simulator
+	Wavy    *wavysim.Simulator
 	Oxenty  *oxentysim.Simulator
 }
 
@@ -33,6 +35,9 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //
 //	/ogmma/     the Ogmma simulator
 //	/digisac/   the Digisac simulator (its API under /digisac/api/v1/)
+//	/wavy/      the Wavy simulator's session API (/wavy/v1/session), and its
+//	            session files under /wavy/files/ (over plain http here; the
+//	            links it hands out point at its https file host when set)
 //	/oxenty/    the Oxenty simulator (its API under /oxenty/api/)
 //
 // and, for trying things by hand, controls that change the data:
@@ -42,6 +47,9 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //	POST /_sim/digisac/edit?resource=R&n=N       digisacsim.Simulator.Edit
 //	POST /_sim/digisac/create?resource=R&n=N     digisacsim.Simulator.Create
 //	POST /_sim/digisac/remove?resource=R&n=N     digisacsim.Simulator.Remove
+//	POST /_sim/wavy/add?n=N                      N new sessions (default 1)
+//	POST /_sim/wavy/mo?n=N                       an MO batch of N messages, as Wavy would post it
+//	POST /_sim/wavy/status?n=N                   a status callback batch of N items
 //	POST /_sim/oxenty/add?n=N                    N new sessions (default 1)
 //	POST /_sim/oxenty/remove?n=N                 N sessions deleted (default 1)
 //	POST /_sim/oxenty/status?n=N&status=S        N sessions to status S (default: the next one)
@@ -49,8 +57,8 @@ func NewServer(ogmma *ogmmasim.Simulator) http.Handler {
 //	                                             the first, until churn?add=0&remove=0
 //
 // each answering what it made or changed as JSON ({"data":[...]}; ids for
-// Digisac and for removed sessions). GET / answers a short plain-text index
-// of what is mounted. Wavy joins as /wavy/.
+// Digisac and for removed Oxenty sessions; the webhook body itself for the
+// Wavy batches). GET / answers a short plain-text index of what is mounted.
 func NewServers(s Simulators) http.Handler {
 	var mounts []mount
 	if s.Ogmma != nil {
@@ -68,6 +76,14 @@ func NewServers(s Simulators) http.Handler {
 			describe: func(p string) string {
 				return "Controls  POST " + p + "edit?resource=R&n=N, POST " + p + "create?resource=R&n=N, POST " +
 					p + "remove?resource=R&n=N (R: " + strings.Join(digisacsim.Resources(), ", ") + ")\n"
+			}})
+	}
+	if s.Wavy != nil {
+		wv := s.Wavy
+		mounts = append(mounts, mount{prefix: "/wavy/", handler: wv, describe: wv.Describe})
+		mounts = append(mounts, mount{prefix: "/_sim/wavy/", handler: wavyControls(wv),
+			describe: func(p string) string {
+				return "Controls  POST " + p + "add?n=N (new sessions), POST " + p + "mo?n=N, POST " + p + "status?n=N (webhook bodies)\n"
 			}})
 	}
 	if s.Oxenty != nil {

@@ -13,6 +13,7 @@ import (
 	"syncer/internal/sim/fault"
 	ogmmasim "syncer/internal/sim/ogmma"
 	oxentysim "syncer/internal/sim/oxenty"
+	wavysim "syncer/internal/sim/wavy"
 )
 
 func TestServer(t *testing.T) {
@@ -35,7 +36,7 @@ func TestServer(t *testing.T) {
 	if r.status != http.StatusNotFound || string(r.body) != `{"message":"Rota nao encontrada.","code":"NOT_FOUND"}` {
 		t.Errorf("unknown route: %d %s", r.status, r.body)
 	}
-	if r := get(t, srv.URL+"/wavy/", ""); r.status != http.StatusNotFound {
+	if r := get(t, srv.URL+"/oxenty/", ""); r.status != http.StatusNotFound {
 		t.Errorf("unmounted prefix: %d", r.status)
 	}
 }
@@ -126,6 +127,54 @@ func TestServers(t *testing.T) {
 		t.Errorf("unmounted ogmma: %d", r.status)
 	}
 	decodeEnvelope(t, get(t, only.URL+"/digisac/api/v1/services", dg.Token()))
+}
+
+func TestServersWavy(t *testing.T) {
+	t.Parallel()
+	wv := wavysim.New(wavysim.Config{Seed: 1, Sessions: 3})
+	srv := httptest.NewServer(NewServers(Simulators{Wavy: wv}))
+	t.Cleanup(srv.Close)
+	if r := get(t, srv.URL+"/", ""); !strings.Contains(string(r.body), "/wavy/v1/session?customerId=42") || !strings.Contains(string(r.body), "/_sim/wavy/add") {
+		t.Errorf("index:\n%s", r.body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/wavy/v1/session?customerId=42", nil)
+	req.Header.Set("userName", wv.Username())
+	req.Header.Set("authenticationToken", wv.Token())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var link struct {
+		FileURL string `json:"file_url"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&link)
+	res.Body.Close()
+	// Without a file host, the link is this server's own, over plain http.
+	if err != nil || !strings.HasPrefix(link.FileURL, srv.URL+"/files/") {
+		t.Fatalf("file_url %q, %v", link.FileURL, err)
+	}
+	file := get(t, strings.Replace(link.FileURL, "/files/", "/wavy/files/", 1), "")
+	if file.status != http.StatusOK || strings.Count(string(file.body), "\n") != 4 {
+		t.Errorf("file through the server: %d %q", file.status, file.body)
+	}
+	r := post(t, srv.URL+"/_sim/wavy/add?n=2", "", "")
+	var added struct{ Data []wavysim.Session }
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &added) != nil || len(added.Data) != 2 || len(wv.Sessions()) != 5 {
+		t.Fatalf("add: %d %s", r.status, r.body)
+	}
+	for _, kind := range []string{"mo", "status"} {
+		r := post(t, srv.URL+"/_sim/wavy/"+kind+"?n=3", "", "")
+		var b struct {
+			Total int
+			Data  []json.RawMessage
+		}
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &b) != nil || b.Total != 3 || len(b.Data) != 3 {
+			t.Errorf("%s: %d %s", kind, r.status, r.body)
+		}
+	}
+	if r := post(t, srv.URL+"/_sim/wavy/add?n=0", "", ""); r.status != http.StatusBadRequest {
+		t.Errorf("add?n=0: %d", r.status)
+	}
 }
 
 func TestServerOxenty(t *testing.T) {

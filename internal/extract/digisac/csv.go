@@ -1,12 +1,13 @@
 package digisac
 
 import (
-	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"syncer/internal/extract"
 )
 
 // csvReader reads the records of a CSV file from a stream, one at a time,
@@ -21,17 +22,10 @@ import (
 // encoding/csv cannot go on after such an error in a stream (it has
 // consumed the lines), and gocsv only wraps a reader; hence this one.
 type csvReader struct {
-	lr    *lineReader
+	lr    *extract.LineReader
 	comma byte
-	queue []srcLine // lines read ahead, read again before lr's
-}
-
-// srcLine is one physical line: its number (1-based) and its text without
-// the line end.
-type srcLine struct {
-	no   int
-	text string
-	long bool // cut at maxLineBytes
+	queue []extract.Line // lines read ahead, read again before lr's
+	blank int            // empty lines skipped
 }
 
 // csvRecord is one record, or lines that could not be read as one.
@@ -50,16 +44,16 @@ const (
 	maxQuotedBytes = 4 << 20
 )
 
-func newCSVReader(lr *lineReader) *csvReader { return &csvReader{lr: lr, comma: ';'} }
+func newCSVReader(lr *extract.LineReader) *csvReader { return &csvReader{lr: lr, comma: ';'} }
 
 // nextLine returns the next physical line, from the queue first.
-func (r *csvReader) nextLine() (srcLine, error) {
+func (r *csvReader) nextLine() (extract.Line, error) {
 	if len(r.queue) > 0 {
 		l := r.queue[0]
 		r.queue = r.queue[1:]
 		return l, nil
 	}
-	return r.lr.next()
+	return r.lr.Next()
 }
 
 // detectComma picks ";" or "," by counting each outside quotes on the
@@ -68,7 +62,7 @@ func (r *csvReader) nextLine() (srcLine, error) {
 func (r *csvReader) detectComma() error {
 	semi, comma, quoted, size := 0, 0, false, 0
 	for i := 0; i < maxQuotedLines && size <= maxQuotedBytes; i++ {
-		l, err := r.lr.next()
+		l, err := r.lr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -76,12 +70,12 @@ func (r *csvReader) detectComma() error {
 			return err
 		}
 		r.queue = append(r.queue, l)
-		size += len(l.text)
-		if !quoted && l.text == "" {
+		size += len(l.Text)
+		if !quoted && l.Text == "" {
 			continue // leading empty lines
 		}
-		for j := 0; j < len(l.text); j++ {
-			switch l.text[j] {
+		for j := 0; j < len(l.Text); j++ {
+			switch l.Text[j] {
 			case '"':
 				quoted = !quoted
 			case ';':
@@ -107,36 +101,36 @@ func (r *csvReader) detectComma() error {
 // Read returns the next record or bad record; io.EOF at the end.
 func (r *csvReader) Read() (csvRecord, error) {
 	first, err := r.nextLine()
-	for err == nil && first.text == "" {
-		r.lr.blank++
+	for err == nil && first.Text == "" {
+		r.blank++
 		first, err = r.nextLine()
 	}
 	if err != nil {
 		return csvRecord{}, err
 	}
-	lines := []srcLine{first}
+	lines := []extract.Line{first}
 	text := func() string {
 		if len(lines) == 1 {
-			return first.text
+			return first.Text
 		}
 		texts := make([]string, len(lines))
 		for i, l := range lines {
-			texts[i] = l.text
+			texts[i] = l.Text
 		}
 		return strings.Join(texts, "\n")
 	}
 	bad := func(reason string) (csvRecord, error) {
-		return csvRecord{Start: first.no, End: lines[len(lines)-1].no, Err: reason, Text: text()}, nil
+		return csvRecord{Start: first.No, End: lines[len(lines)-1].No, Err: reason, Text: text()}, nil
 	}
 	// unclosed sets aside the first line of a quoted field that is never
 	// closed and reads the others again.
 	unclosed := func(reason string) (csvRecord, error) {
-		r.queue = append(append([]srcLine(nil), lines[1:]...), r.queue...)
-		return csvRecord{Start: first.no, End: first.no, Err: reason, Text: first.text}, nil
+		r.queue = append(append([]extract.Line(nil), lines[1:]...), r.queue...)
+		return csvRecord{Start: first.No, End: first.No, Err: reason, Text: first.Text}, nil
 	}
 	var fields []string
 	var field strings.Builder
-	line, pos, size := first.text, 0, len(first.text)
+	line, pos, size := first.Text, 0, len(first.Text)
 	for {
 		field.Reset()
 		if pos < len(line) && line[pos] == '"' { // quoted field
@@ -157,10 +151,10 @@ func (r *csvReader) Read() (csvRecord, error) {
 						return csvRecord{}, err
 					}
 					lines = append(lines, next)
-					if size += len(next.text); len(lines) > maxQuotedLines || size > maxQuotedBytes {
+					if size += len(next.Text); len(lines) > maxQuotedLines || size > maxQuotedBytes {
 						return unclosed(fmt.Sprintf("a quoted field opens here and is not closed within %d lines or %d MiB", maxQuotedLines, maxQuotedBytes>>20))
 					}
-					line, pos = next.text, 0
+					line, pos = next.Text, 0
 					continue
 				}
 				field.WriteString(line[pos : pos+j])
@@ -192,85 +186,12 @@ func (r *csvReader) Read() (csvRecord, error) {
 		fields = append(fields, field.String())
 		if pos >= len(line) {
 			for _, l := range lines {
-				if l.long {
-					return bad(fmt.Sprintf("line %d is longer than %d MiB", l.no, maxLineBytes>>20))
+				if l.Long {
+					return bad(fmt.Sprintf("line %d is longer than %d MiB", l.No, extract.MaxLineBytes>>20))
 				}
 			}
-			return csvRecord{Start: first.no, End: lines[len(lines)-1].no, Fields: fields, Text: text()}, nil
+			return csvRecord{Start: first.No, End: lines[len(lines)-1].No, Fields: fields, Text: text()}, nil
 		}
 		pos++ // the comma
 	}
-}
-
-// lineReader reads physical lines, decoding ISO-8859-1 when told to, and
-// counts them. A line longer than maxLineBytes is cut there (the rest of
-// it is dropped and the line is marked too long).
-type lineReader struct {
-	br     *bufio.Reader
-	latin1 bool
-	no     int   // lines read
-	blank  int   // empty lines skipped by the caller
-	offset int64 // bytes read
-	done   bool
-}
-
-const maxLineBytes = 1 << 20
-
-func newLineReader(r io.Reader, latin1 bool) *lineReader {
-	br := bufio.NewReaderSize(r, 64<<10)
-	lr := &lineReader{br: br, latin1: latin1}
-	if b, err := br.Peek(3); err == nil && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
-		_, _ = br.Discard(3)
-		lr.offset = 3
-	}
-	return lr
-}
-
-// next returns the next line, io.EOF after the last one. A last line
-// without "\n" counts; an empty file has no lines.
-func (lr *lineReader) next() (srcLine, error) {
-	if lr.done {
-		return srcLine{}, io.EOF
-	}
-	var buf []byte
-	tooLong := false
-	for {
-		chunk, err := lr.br.ReadSlice('\n')
-		lr.offset += int64(len(chunk))
-		if len(buf)+len(chunk) <= maxLineBytes {
-			buf = append(buf, chunk...)
-		} else {
-			tooLong = true
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			lr.done = true
-			if len(buf) == 0 && !tooLong {
-				return srcLine{}, io.EOF
-			}
-			break
-		}
-		if err != nil {
-			return srcLine{}, fmt.Errorf("read the file: %w", err)
-		}
-		break
-	}
-	lr.no++
-	text := strings.TrimSuffix(lr.decode(buf), "\n")
-	text = strings.TrimSuffix(text, "\r")
-	return srcLine{no: lr.no, text: text, long: tooLong}, nil
-}
-
-func (lr *lineReader) decode(b []byte) string {
-	if !lr.latin1 {
-		return string(b)
-	}
-	var sb strings.Builder
-	sb.Grow(len(b) + len(b)/8)
-	for _, c := range b {
-		sb.WriteRune(rune(c))
-	}
-	return sb.String()
 }

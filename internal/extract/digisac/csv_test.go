@@ -7,19 +7,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"syncer/internal/extract"
 )
 
 // readAll reads every record of data with the streaming reader.
-func readAll(t *testing.T, data string, comma byte) ([]csvRecord, *lineReader) {
+func readAll(t *testing.T, data string, comma byte) ([]csvRecord, *csvReader) {
 	t.Helper()
-	lr := newLineReader(strings.NewReader(data), false)
-	r := newCSVReader(lr)
+	r := newCSVReader(extract.NewLineReader(strings.NewReader(data), false))
 	r.comma = comma
 	var out []csvRecord
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return out, lr
+			return out, r
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +72,7 @@ func TestCSVReaderRecovers(t *testing.T) {
 		"\"a\nb\";4\n" + // 6-7: quoted newline
 		"\"never closed;5\n" + // 8: opens, never closes
 		"after;6\n" // 9
-	recs, lr := readAll(t, in, ';')
+	recs, r := readAll(t, in, ';')
 	type got struct {
 		start, end int
 		bad        bool
@@ -84,18 +85,18 @@ func TestCSVReaderRecovers(t *testing.T) {
 	if !slices.Equal(lines, want) {
 		t.Fatalf("records %v, want %v", lines, want)
 	}
-	if lr.no != 9 || lr.blank != 1 {
-		t.Fatalf("%d lines, %d blank; want 9 and 1", lr.no, lr.blank)
+	if r.lr.Lines() != 9 || r.blank != 1 {
+		t.Fatalf("%d lines, %d blank; want 9 and 1", r.lr.Lines(), r.blank)
 	}
 	if recs[5].Err != "a quoted field opens here and is never closed" || recs[6].Fields[0] != "after" {
 		t.Fatalf("unclosed quote: %+v then %+v", recs[5], recs[6])
 	}
 }
 
-// A line over maxLineBytes is cut and read as a bad record, in bounded
+// A line over extract.MaxLineBytes is cut and read as a bad record, in bounded
 // memory.
 func TestCSVReaderLongLine(t *testing.T) {
-	in := "h\n" + strings.Repeat("x", maxLineBytes+10) + "\nok\n"
+	in := "h\n" + strings.Repeat("x", extract.MaxLineBytes+10) + "\nok\n"
 	recs, _ := readAll(t, in, ';')
 	if len(recs) != 3 || recs[1].Err == "" || !strings.Contains(recs[1].Err, "longer than 1 MiB") || recs[2].Fields[0] != "ok" {
 		t.Fatalf("records %d, second %q", len(recs), recs[1].Err)
@@ -111,18 +112,18 @@ func TestCSVReaderBoundsAnUnclosedQuote(t *testing.T) {
 	for range 40 { // 8 MiB inside the quote
 		b.WriteString(line + ";2\n")
 	}
-	recs, lr := readAll(t, b.String(), ';')
+	recs, r := readAll(t, b.String(), ';')
 	if recs[1].Err == "" || !strings.Contains(recs[1].Err, "not closed within") || recs[1].End != 2 {
 		t.Fatalf("the unclosed quote: %+v", recs[1].Err)
 	}
-	if len(recs) != 42 || lr.no != 42 {
-		t.Fatalf("%d records of %d lines, want every line read once (42)", len(recs), lr.no)
+	if len(recs) != 42 || r.lr.Lines() != 42 {
+		t.Fatalf("%d records of %d lines, want every line read once (42)", len(recs), r.lr.Lines())
 	}
 }
 
 // Separator detection skips every empty line before the header.
 func TestDetectCommaAfterEmptyLines(t *testing.T) {
-	r := newCSVReader(newLineReader(strings.NewReader("\n\n\nprotocolo,contato\n1,a\n"), false))
+	r := newCSVReader(extract.NewLineReader(strings.NewReader("\n\n\nprotocolo,contato\n1,a\n"), false))
 	if err := r.detectComma(); err != nil || r.comma != ',' {
 		t.Fatalf("comma %q, %v", r.comma, err)
 	}

@@ -184,7 +184,7 @@ func ReadTicketsCSV(name string, r io.Reader, latin1 bool, loc *time.Location, p
 		loc = time.UTC
 	}
 	pageSize = max(pageSize, 1)
-	lr := newLineReader(r, latin1)
+	lr := extract.NewLineReader(r, latin1)
 	out := &TicketsCSV{Encoding: "utf-8"}
 	if latin1 {
 		out.Encoding = "iso-8859-1"
@@ -223,7 +223,7 @@ func ReadTicketsCSV(name string, r io.Reader, latin1 bool, loc *time.Location, p
 		if len(page.Rows)+len(page.Bad) == 0 {
 			return nil
 		}
-		page.Offset = lr.offset
+		page.Offset = lr.Offset()
 		if err := emit(page); err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func ReadTicketsCSV(name string, r io.Reader, latin1 bool, loc *time.Location, p
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	out.Lines, out.Skipped = lr.no, lr.blank
+	out.Lines, out.Skipped = lr.Lines(), cr.blank
 	return out, nil
 }
 

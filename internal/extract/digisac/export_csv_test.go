@@ -204,7 +204,7 @@ func TestDetectComma(t *testing.T) {
 		`"multi` + "\n" + `;;;",b,c`: ',',
 		"single\n":                   ';',
 	} {
-		r := newCSVReader(newLineReader(strings.NewReader(in), false))
+		r := newCSVReader(extract.NewLineReader(strings.NewReader(in), false))
 		if err := r.detectComma(); err != nil || rune(r.comma) != want {
 			t.Errorf("detectComma(%q) = %q, %v; want %q", in, r.comma, err, want)
 		}

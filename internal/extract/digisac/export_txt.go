@@ -185,7 +185,7 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 	if gTime < 0 || gAuthor < 0 || gText < 0 {
 		return nil, fmt.Errorf("the transcript line pattern %q needs the named groups time, author and text", re.String())
 	}
-	lr := newLineReader(r, latin1)
+	lr := extract.NewLineReader(r, latin1)
 	out := &TranscriptFile{Encoding: "utf-8"}
 	if latin1 {
 		out.Encoding = "iso-8859-1"
@@ -223,7 +223,7 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 		msgs := page.Transcript.Messages
 		page.Transcript = *t
 		page.Transcript.Messages = msgs
-		page.Offset = lr.offset
+		page.Offset = lr.Offset()
 		if err := emit(page); err != nil {
 			return err
 		}
@@ -259,16 +259,16 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 		return nil
 	}
 	for {
-		l, err := lr.next()
+		l, err := lr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		no, s := l.no, l.text
-		if l.long {
-			reason := fmt.Sprintf("the line is longer than %d MiB", maxLineBytes>>20)
+		no, s := l.No, l.Text
+		if l.Long {
+			reason := fmt.Sprintf("the line is longer than %d MiB", extract.MaxLineBytes>>20)
 			if inBody {
 				if err := setAside(no-len(pending), no, s, reason); err != nil {
 					return nil, err
@@ -366,7 +366,7 @@ func ReadTranscript(name string, r io.Reader, latin1 bool, opts TranscriptOption
 	if err := flush(true); err != nil {
 		return nil, err
 	}
-	out.Lines = lr.no
+	out.Lines = lr.Lines()
 	return out, nil
 }
 

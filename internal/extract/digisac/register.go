@@ -51,12 +51,13 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 	}
 	s, err := New(Config{
 		Client: extract.ClientConfig{
-			Source:    src.Name,
-			BaseURL:   src.BaseURL,
-			Timeout:   src.Timeout.Std(),
-			RateLimit: src.RateLimit,
-			Redactor:  env.Redactor,
-			Logger:    logger,
+			Source:     src.Name,
+			BaseURL:    src.BaseURL,
+			Timeout:    src.Timeout.Std(),
+			RateLimit:  src.RateLimit,
+			Redactor:   env.Redactor,
+			Logger:     logger,
+			HTTPClient: env.HTTPClient,
 		},
 		Token: src.Token.Reveal(), Username: src.Username, Password: src.Password.Reveal(),
 		PageSize: src.PageSize, Now: env.Now, Logger: logger,

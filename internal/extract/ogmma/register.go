@@ -26,12 +26,13 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 		logger = slog.New(slog.DiscardHandler)
 	}
 	client, err := extract.NewClient(extract.ClientConfig{
-		Source:    src.Name,
-		BaseURL:   src.BaseURL,
-		Timeout:   src.Timeout.Std(),
-		RateLimit: src.RateLimit,
-		Redactor:  env.Redactor,
-		Logger:    logger,
+		Source:     src.Name,
+		BaseURL:    src.BaseURL,
+		Timeout:    src.Timeout.Std(),
+		RateLimit:  src.RateLimit,
+		Redactor:   env.Redactor,
+		Logger:     logger,
+		HTTPClient: env.HTTPClient,
 	})
 	if err != nil {
 		return nil, err

@@ -29,6 +29,9 @@ type Faults struct {
 	// RateLimitShare is the share of requests answered 429 with Retry-After and
 	// the platform's documented 429 body.
 	RateLimitShare float64
+	// RateLimitStatus is the status of those answers: 429 (the default) or
+	// 420, which Wavy also answers when it rate-limits.
+	RateLimitStatus int
 	// RetryAfter is the Retry-After header value of those 429s (and of 503s);
 	// default "1".
 	RetryAfter string
@@ -54,6 +57,9 @@ func (f Faults) withDefaults() Faults {
 	if f.ServerErrorBurst <= 0 {
 		f.ServerErrorBurst = 1
 	}
+	if f.RateLimitStatus != statusEnhanceYourCalm {
+		f.RateLimitStatus = http.StatusTooManyRequests
+	}
 	return f
 }
 
@@ -61,7 +67,7 @@ func (f Faults) withDefaults() Faults {
 type Stats struct {
 	Requests     int64 // every request that reached the handler
 	OK           int64 // 200s written in full
-	RateLimited  int64 // 429s
+	RateLimited  int64 // 429s (or 420s)
 	ServerErrors int64 // 5xx
 	CutBodies    int64 // 200s cut off midway
 	Unauthorized int64 // 401s
@@ -70,7 +76,7 @@ type Stats struct {
 
 // Outcome is what the fault knobs decided for one request.
 type Outcome struct {
-	status     int    // 0 (answer normally), 429, 500, 502 or 503
+	status     int    // 0 (answer normally), 429 or 420, 500, 502 or 503
 	retryAfter string // Retry-After of a 429 or 503
 	cut        bool   // cut the body off if the answer is a 200
 }
@@ -149,10 +155,14 @@ func (fi *Injector) Decide() Outcome {
 		fi.burstLeft = fi.f.ServerErrorBurst - 1
 		out.status = code
 	case u429 < fi.f.RateLimitShare:
-		out.status = http.StatusTooManyRequests
+		out.status = fi.f.RateLimitStatus
 	}
 	return out
 }
+
+// statusEnhanceYourCalm is 420, Twitter's old rate-limit status, which
+// Wavy answers too.
+const statusEnhanceYourCalm = 420
 
 var serverErrorCodes = []int{
 	http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
@@ -163,7 +173,7 @@ func (fi *Injector) WriteFault(w http.ResponseWriter, out Outcome) bool {
 	switch out.status {
 	case 0:
 		return false
-	case http.StatusTooManyRequests:
+	case http.StatusTooManyRequests, statusEnhanceYourCalm:
 		fi.rateLimited.Add(1)
 		w.Header().Set("Retry-After", out.retryAfter)
 		WriteBody(w, out.status, fi.bodies.RateLimit)

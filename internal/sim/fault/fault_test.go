@@ -163,6 +163,13 @@ func TestRateLimit(t *testing.T) {
 	if s := fi.Stats(); s != (Stats{Requests: 1, RateLimited: 1, Unauthorized: 1, ClientErrors: 1}) {
 		t.Errorf("stats %+v", s)
 	}
+	fi.Set(Faults{RateLimitShare: 1, RateLimitStatus: 420, RetryAfter: "0"})
+	if status, h, body := get(t, srv.Client(), srv.URL); status != 420 || h.Get("Retry-After") != "0" || string(body) != string(testBodies.RateLimit) {
+		t.Errorf("420: %d, Retry-After %q, body %s", status, h.Get("Retry-After"), body)
+	}
+	if s := fi.Stats(); s.RateLimited != 2 {
+		t.Errorf("a 420 was not counted as rate limited: %+v", s)
+	}
 }
 
 func TestCutBody(t *testing.T) {
