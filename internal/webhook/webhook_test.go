@@ -42,8 +42,12 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wavy, err := store.Source(context.Background(), "acme-wavy", "wavy")
+	if err != nil {
+		t.Fatal(err)
+	}
 	proc := &Processor{Store: store, Loader: load.New(store, nil), Logger: slog.New(slog.DiscardHandler)}
-	h := &Handler{Store: store, Sources: map[string]Source{"acme-digisac": {Source: src, Secret: secret}},
+	h := &Handler{Store: store, Sources: map[string]Source{"acme-digisac": {Source: src, Secret: secret}, "acme-wavy": {Source: wavy, Secret: secret}},
 		Logger: slog.New(slog.DiscardHandler), Received: proc.Wake}
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/{source}", h)
