@@ -162,8 +162,12 @@ func (h *wavyHarness) matches(sessions []wavysim.Session) {
 func TestWavySessionsSync(t *testing.T) {
 	h := newWavy(t, wavysim.Config{Seed: 1, Sessions: 40})
 	first := h.wv.OpenSessions()
-	if w := h.mustSucceed(h.sync()); w != int64(2*len(first)) {
+	o := h.sync()
+	if w := h.mustSucceed(o); w != int64(2*len(first)) {
 		t.Errorf("first sync wrote %d rows, want %d", w, 2*len(first))
+	}
+	if o.Totals.RowsRead != int64(len(first)) {
+		t.Errorf("first sync read %d rows, want the %d sessions of the file", o.Totals.RowsRead, len(first))
 	}
 	h.matches(first)
 	var openedAt time.Time

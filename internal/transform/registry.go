@@ -35,9 +35,22 @@ func Register[R any](platform, name string, f func([]R) Batch) {
 			var want []R
 			return Batch{}, 0, fmt.Errorf("transform %s/%s: records are %T, want %T", platform, name, records, want)
 		}
-		return f(rs), len(rs), nil
+		n := 0
+		for _, r := range rs {
+			if c, ok := any(r).(Counted); ok {
+				n += c.Count()
+			} else {
+				n++
+			}
+		}
+		return f(rs), n, nil
 	}
 }
+
+// Counted is a record that stands for several records read, such as a
+// page of lines of a file: the rows read that a run reports count what it
+// holds, not the page.
+type Counted interface{ Count() int }
 
 // Lookup returns the mapping of a platform's stream or file format.
 func Lookup(platform, name string) (Func, bool) {

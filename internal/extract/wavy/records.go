@@ -47,6 +47,10 @@ type SessionsPage struct {
 	Offset int64
 }
 
+// Count is the sessions and bad lines the page holds: what a run reports
+// as rows read (transform.Counted).
+func (p SessionsPage) Count() int { return len(p.Rows) + len(p.Bad) }
+
 // Webhook is one delivery of Wavy's webhooks (the body of one POST), read
 // by DecodeWebhook: a batch of inbound (MO) messages, a batch of delivery
 // status callbacks, or, should Wavy ever mix them, both. It is the record
