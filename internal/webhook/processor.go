@@ -30,17 +30,28 @@ type Processor struct {
 	// again when nothing wakes it (deliveries received by other
 	// replicas); default 1s.
 	Poll time.Duration
+	// Linger is how long a source's run stays open after its last
+	// delivery, so that a steady trickle of deliveries is one run, not one
+	// per delivery; default 1m. MaxRun ends a run that long (default 10m)
+	// at its next pause, so that a busy source still records its runs.
+	// Both apply only while Run runs; it ends every open run on return.
+	Linger, MaxRun time.Duration
+	// now is the clock; time.Now unless a test sets it.
+	now func() time.Time
 
-	once sync.Once
-	wake chan struct{}
-	mu   sync.Mutex
-	runs map[string]*openRun // a run of the webhooks stream per source while busy
+	once     sync.Once
+	wake     chan struct{}
+	starting sync.Mutex // one run started at a time, so workers never start two
+	mu       sync.Mutex
+	runs     map[string]*openRun // a run of the webhooks stream per source while busy
 }
 
-// openRun is a run and how many workers are using it.
+// openRun is a run, how many workers are using it, and since when it has
+// been open and unused.
 type openRun struct {
-	run   *state.Run
-	users int
+	run          *state.Run
+	users        int
+	opened, used time.Time
 }
 
 func (p *Processor) init() {
@@ -52,6 +63,15 @@ func (p *Processor) init() {
 		}
 		if p.Poll <= 0 {
 			p.Poll = time.Second
+		}
+		if p.Linger <= 0 {
+			p.Linger = time.Minute
+		}
+		if p.MaxRun <= 0 {
+			p.MaxRun = 10 * time.Minute
+		}
+		if p.now == nil {
+			p.now = time.Now
 		}
 		if p.Logger == nil {
 			p.Logger = slog.New(slog.DiscardHandler)
@@ -77,7 +97,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		wg.Go(func() { p.work(ctx) })
 	}
 	wg.Wait()
-	p.finishRuns(context.WithoutCancel(ctx))
+	p.finishRuns(context.WithoutCancel(ctx), true)
 	return nil
 }
 
@@ -94,8 +114,9 @@ func (p *Processor) work(ctx context.Context) {
 			sleep(ctx, wait)
 		case did:
 			failures = 0
+			p.finishRuns(ctx, false)
 		default:
-			p.finishRuns(ctx) // the inbox is empty: the runs are done
+			p.finishRuns(ctx, false)
 			select {
 			case <-ctx.Done():
 			case <-p.wake:
@@ -265,7 +286,7 @@ func mapDelivery(d state.Delivery) (transform.Batch, string) {
 
 // acquire gives the open run of the source's webhooks stream, if there is
 // one; release gives it back. A run is started the first time a delivery
-// of the source is processed since the inbox was last empty.
+// of the source is processed since its last run ended.
 func (p *Processor) acquire(source string) (*state.Run, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -279,6 +300,8 @@ func (p *Processor) acquire(source string) (*state.Run, bool) {
 
 // start opens a run for the source, unless another worker just did.
 func (p *Processor) start(ctx context.Context, src state.Source) error {
+	p.starting.Lock()
+	defer p.starting.Unlock()
 	p.mu.Lock()
 	_, ok := p.runs[src.Name]
 	p.mu.Unlock()
@@ -289,16 +312,11 @@ func (p *Processor) start(ctx context.Context, src state.Source) error {
 	if err != nil {
 		return err
 	}
+	now := p.now()
 	p.mu.Lock()
-	_, started := p.runs[src.Name]
-	if !started {
-		p.runs[src.Name] = &openRun{run: r}
-	}
+	p.runs[src.Name] = &openRun{run: r, opened: now, used: now}
 	p.mu.Unlock()
-	if started { // another worker started one meanwhile: this one ends empty
-		_, err = p.Store.FinishRun(ctx, r, state.StatusSucceeded, nil)
-	}
-	return err
+	return nil
 }
 
 func (p *Processor) release(source string) {
@@ -306,15 +324,19 @@ func (p *Processor) release(source string) {
 	defer p.mu.Unlock()
 	if o, ok := p.runs[source]; ok {
 		o.users--
+		o.used = p.now()
 	}
 }
 
-// finishRuns records the end of the open runs no worker is using.
-func (p *Processor) finishRuns(ctx context.Context) {
+// finishRuns records the end of the open runs that no worker is using and
+// that have lingered unused, or been open, long enough; all ends every run
+// no worker is using.
+func (p *Processor) finishRuns(ctx context.Context, all bool) {
 	p.mu.Lock()
 	var runs []*state.Run
+	now := p.now()
 	for name, o := range p.runs {
-		if o.users == 0 {
+		if o.users == 0 && (all || now.Sub(o.used) >= p.Linger || now.Sub(o.opened) >= p.MaxRun) {
 			runs = append(runs, o.run)
 			delete(p.runs, name)
 		}

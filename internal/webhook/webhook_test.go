@@ -330,3 +330,61 @@ func TestDigisacWebhooksAgreeWithTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// A steady trickle of deliveries is one run, not one per delivery: a run
+// ends once it has lingered unused, or when the processor stops.
+func TestAWebhookRunLingers(t *testing.T) {
+	f := setup(t)
+	clk := clock.NewManual(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	p := &Processor{Store: f.proc.Store, Loader: f.proc.Loader, Logger: slog.New(slog.DiscardHandler), Poll: 5 * time.Millisecond,
+		Linger: time.Minute, MaxRun: 10 * time.Minute, now: clk.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	stop := sync.OnceFunc(func() { cancel(); <-done })
+	defer stop()
+
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	waitFor := func(what, q string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for f.count(q) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d, want %d", what, f.count(q), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	send := func(i int) {
+		t.Helper()
+		if code, resp := f.post("/webhooks/acme-digisac", "application/json", message(fmt.Sprintf("m%d", i), "2024-01-15T10:00:01.000Z", "oi"), hdr); code != 200 {
+			t.Fatalf("post: %d %s", code, resp)
+		}
+		p.Wake()
+		waitFor("processed", `SELECT count(*) FROM webhook_inbox WHERE processed_at IS NOT NULL`, i+1)
+	}
+	const runs = `SELECT count(*) FROM sync_runs WHERE mode = 'webhook'`
+	const finished = `SELECT count(*) FROM sync_runs WHERE mode = 'webhook' AND status = 'succeeded' AND finished_at IS NOT NULL`
+	for i := range 5 {
+		send(i)
+		clk.Advance(20 * time.Second) // a pause shorter than Linger
+	}
+	if n := f.count(runs); n != 1 {
+		t.Fatalf("5 deliveries 20 s apart made %d runs, want 1", n)
+	}
+	if n := f.count(finished); n != 0 {
+		t.Fatalf("the run ended while deliveries kept coming")
+	}
+	clk.Advance(time.Minute)
+	p.Wake()
+	waitFor("runs ended after a minute without deliveries", finished, 1)
+	if n := f.count(`SELECT pages FROM sync_runs WHERE mode = 'webhook'`); n != 5 {
+		t.Fatalf("the run counts %d deliveries, want 5", n)
+	}
+
+	send(5) // a new run
+	stop()
+	if n, m := f.count(runs), f.count(finished); n != 2 || m != 2 {
+		t.Fatalf("after the processor stopped: %d runs, %d ended; want 2 and 2", n, m)
+	}
+}
