@@ -60,6 +60,9 @@ const (
 	leakWrongHook       = "S3CRET-wrong-hook-6666"
 	leakUnknownSource   = "s3cret-unknown-source-7777"
 	leakBaseURLPassword = "S3CRET-in-base-url-8888"
+	// A database password written into a URL without escaping its @ and
+	// :, which makes the URL invalid; every piece of it is marked.
+	leakUnescapedDBPassword = "S3CRET-a@S3CRET-b:S3CRET-c"
 )
 
 // TestSecretsNeverShow runs the real binary, as users do, with credentials
@@ -200,13 +203,15 @@ func TestSecretsNeverShow(t *testing.T) {
 		t.Errorf("status with the config's database_url: exit %d\n%s", code, stderr)
 	}
 
-	// A database that does not answer, a database URL that is not valid,
-	// a base_url with a password in it.
+	// A database that does not answer, database URLs that are not valid
+	// (one with a password that should have been escaped), a base_url with
+	// a password in it.
 	down := strings.Replace(dbURL, parseURL(dbURL).Host, "127.0.0.1:1", 1)
 	invalid := strings.Replace(dbURL, parseURL(dbURL).Host, "127.0.0.1:notaport", 1)
+	unescaped := "postgres://syncer:" + leakUnescapedDBPassword + "@127.0.0.1:1/x"
 	for _, f := range formats {
 		for _, args := range [][]string{{"status"}, {"status", "--json"}, {"migrate", "status"}, {"sync", "--source", "acme-oxenty"}} {
-			for _, bad := range [][2]string{{"unreachable", down}, {"invalid port", invalid}} {
+			for _, bad := range [][2]string{{"unreachable", down}, {"invalid port", invalid}, {"password not escaped", unescaped}} {
 				label := fmt.Sprintf("%s, database URL %s", strings.Join(args, " "), bad[0])
 				code, _, stderr := h.run(label, nil, append(args, "--config", cfgPath, "--database-url", bad[1], "--log-level", "debug", "--log-format", f)...)
 				if code == exitOK || !strings.Contains(stderr, "syncer: ") {
@@ -214,6 +219,11 @@ func TestSecretsNeverShow(t *testing.T) {
 				}
 			}
 		}
+	}
+	unescapedCfg := filepath.Join(t.TempDir(), "unescaped.yaml")
+	writeFile(t, unescapedCfg, "database_url: "+yamlQuote(unescaped)+"\nsources: []\n")
+	if code, _, stderr := h.run("status (database_url not escaped)", nil, "status", "--config", unescapedCfg); code != exitUsage || !strings.Contains(stderr, "escape") {
+		t.Errorf("database_url not escaped: exit %d, stderr %q", code, stderr)
 	}
 	badCfg := filepath.Join(t.TempDir(), "bad.yaml")
 	writeFile(t, badCfg, "sources:\n  - name: acme-digisac\n    platform: digisac\n    base_url: https://ana:"+leakBaseURLPassword+"@acme.digisac.app\n    token: "+leakDigisacToken+"\n")
@@ -246,10 +256,10 @@ func TestSecretsNeverShow(t *testing.T) {
 
 	secrets := []string{leakOgmmaKey, leakDigisacToken, leakDigisacPassword, leakDigisacHook, leakWavyToken, leakWavyHook, leakOxentyKey,
 		dbPassword, leakBadOgmmaKey, leakBadDigisacToken, leakBadDigisacPassword, leakBadWavyToken, leakBadOxentyKey,
-		leakWrongHook, leakUnknownSource, leakBaseURLPassword}
+		leakWrongHook, leakUnknownSource, leakBaseURLPassword, leakUnescapedDBPassword}
 	secrets = append(secrets, platforms.issuedTokens()...)
 	pairs := [][2]string{{leakDigisacUser, leakDigisacPassword}, {leakDigisacUser, leakBadDigisacPassword},
-		{wv.Username(), leakWavyToken}, {wv.Username(), leakBadWavyToken}, {parseURL(dbURL).User.Username(), dbPassword}, {"ana", leakBaseURLPassword}}
+		{wv.Username(), leakWavyToken}, {wv.Username(), leakBadWavyToken}, {parseURL(dbURL).User.Username(), dbPassword}, {"ana", leakBaseURLPassword}, {"syncer", leakUnescapedDBPassword}}
 	forms := secretForms(secrets, pairs)
 	for _, o := range h.outputs {
 		for _, leak := range findLeaks(o.text, forms) {
