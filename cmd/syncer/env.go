@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"syncer/internal/config"
@@ -189,7 +190,11 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, usagef("the database URL is not valid: %s", e.redactor.String(err.Error()))
+		msg := "the database URL is not valid: " + e.redactor.String(parseProblem(err))
+		if strings.Contains(url, "://") {
+			msg += "; in a URL, escape any @ : / ? # or % of the user name and password (@ as %40, : as %3A)"
+		}
+		return nil, usagef("%s", msg)
 	}
 	if e.cfg.Schema != "" {
 		pc.ConnConfig.RuntimeParams["search_path"] = e.cfg.Schema
@@ -216,6 +221,24 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	e.pool = pool
 	return pool, nil
+}
+
+// parseProblem is what pgx found wrong in a connection string, without
+// the string: pgx masks the password in it only as far as it can tell where
+// the password is, and a URL made invalid by a password that should have
+// been escaped shows pieces of it.
+func parseProblem(err error) string {
+	pce := (*pgconn.ParseConfigError)(nil)
+	if !errors.As(err, &pce) {
+		return err.Error()
+	}
+	// "cannot parse `<string>`: <problem>", and no problem pgx names holds
+	// "`: " (if one did, less of it would show, never the string).
+	msg := pce.Error()
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		return msg[i+len("`: "):]
+	}
+	return "pgx cannot parse it"
 }
 
 // withoutRepeatedLines drops the lines of s that repeat an earlier one:

@@ -28,6 +28,19 @@ func TestPrintedErrorsUseTheRedactor(t *testing.T) {
 	}
 }
 
+// A database URL that pgx cannot parse is reported without the URL: pgx
+// masks its password only where it can tell the password apart, and an
+// unescaped @ in it left pieces of it in pgx's message.
+func TestInvalidDatabaseURLIsNotQuoted(t *testing.T) {
+	t.Setenv("SYNCER_CONFIG", "")
+	t.Chdir(t.TempDir()) // no ./syncer.yaml: status runs on the URL alone
+	code, _, stderr := cli(t, "status", "--database-url", "postgres://syncer:pw-one@pw-two:pw-three@127.0.0.1/x")
+	want := "syncer: the database URL is not valid: invalid port; in a URL, escape any @ : / ? # or % of the user name and password (@ as %40, : as %3A)\n"
+	if code != exitUsage || stderr != want {
+		t.Errorf("exit %d, stderr %q\nwant %q", code, stderr, want)
+	}
+}
+
 func TestPlainHTTPToAnotherHostExits2(t *testing.T) {
 	t.Setenv("SYNCER_CONFIG", "")
 	cfg := filepath.Join(t.TempDir(), "syncer.yaml")
