@@ -32,12 +32,13 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 		}
 		s, err := New(Config{
 			Client: extract.ClientConfig{
-				Source:    src.Name,
-				BaseURL:   src.BaseURL,
-				Timeout:   src.Timeout.Std(),
-				RateLimit: src.RateLimit,
-				Redactor:  env.Redactor,
-				Logger:    logger,
+				Source:     src.Name,
+				BaseURL:    src.BaseURL,
+				Timeout:    src.Timeout.Std(),
+				RateLimit:  src.RateLimit,
+				Redactor:   env.Redactor,
+				Logger:     logger,
+				HTTPClient: env.HTTPClient,
 			},
 			APIKey:   src.APIKey.Reveal(),
 			PageSize: src.PageSize,
