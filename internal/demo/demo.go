@@ -1,6 +1,7 @@
-// Package demo runs `syncer demo`: the platform simulators in process, a
-// real sync of their data into PostgreSQL, and a short summary with two
-// analyst queries. It owns nothing the real sync path depends on.
+// Package demo runs `syncer demo`: the four platform simulators in
+// process, a real sync of their data into PostgreSQL (Wavy's webhooks
+// through syncer's own webhook handler and processor), and a short summary
+// with two analyst queries. It owns nothing the real sync path depends on.
 package demo
 
 import (
@@ -16,10 +17,8 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/pipeline"
-	"syncer/internal/schedule"
 	"syncer/internal/sim"
-	digisacsim "syncer/internal/sim/digisac"
-	ogmmasim "syncer/internal/sim/ogmma"
+	wavysim "syncer/internal/sim/wavy"
 	"syncer/internal/state"
 	"syncer/sql/queries"
 )
@@ -37,60 +36,32 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Messages <= 0 {
 		opts.Messages = 20_000
 	}
-	const channels, perConversation = 4, 200
-	convsPerChannel := max(1, opts.Messages/(channels*perConversation))
-	now := time.Now().UTC()
-	span := 30 * 24 * time.Hour
-	og := ogmmasim.New(ogmmasim.Config{
-		Seed:                    2024,
-		Channels:                channels,
-		ConversationsPerChannel: convsPerChannel,
-		MessagesPerConversation: perConversation,
-		Start:                   now.Add(-2 * span),
-		Step:                    span / perConversation,
-		Now:                     time.Now,
-	})
-	tickets := max(50, opts.Messages/40)
-	ds := digisacsim.New(digisacsim.Config{
-		Seed:              2024,
-		Contacts:          tickets * 3 / 5,
-		Tickets:           tickets,
-		MessagesPerTicket: 12,
-		Start:             now.Add(-time.Duration(tickets) * time.Hour),
-		TicketEvery:       time.Hour,
-		Now:               time.Now,
-	})
-	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds}))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := newFleet(opts.Messages, time.Now().UTC())
+	// syncer follows only https links to Wavy's session files, and only
+	// to a host in file_hosts: the files are served over https with a
+	// certificate made for this run, which the Wavy source's client trusts.
+	files, err := wavysim.NewFileHost(f.wv.Files(), "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer files.Close()
+	f.wv.SetFileBase(files.URL)
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Ogmma: f.og, Digisac: f.ds, Wavy: f.wv, Oxenty: f.ox}))
 	defer srv.Close()
-
-	src := config.Source{
-		Name:        "demo-ogmma",
-		Platform:    config.Ogmma,
-		BaseURL:     srv.URL + "/ogmma",
-		APIKey:      config.Secret(og.APIKey()),
-		RateLimit:   1000,
-		Concurrency: 4,
-	}
-	conversations := 0
-	for _, ch := range og.Channels() {
-		src.Channels = append(src.Channels, config.OgmmaChannel{ID: ch.ID, Conversations: ch.Conversations})
-		conversations += len(ch.Conversations)
-	}
-	dsrc := config.Source{
-		Name:      "demo-digisac",
-		Platform:  config.Digisac,
-		BaseURL:   srv.URL + "/digisac",
-		Token:     config.Secret(ds.Token()),
-		RateLimit: 1000,
-	}
-	cfg := config.Config{Sources: []config.Source{src, dsrc}}
-	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
+	cfg, err := f.config(srv.URL)
+	if err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
 	var jobs []pipeline.Job
 	for i := range cfg.Sources {
-		j, err := pipeline.Jobs(&cfg.Sources[i], pipeline.Options{Logger: opts.Logger})
+		po := pipeline.Options{Logger: opts.Logger}
+		if cfg.Sources[i].Platform == config.Wavy {
+			po.HTTPClient = files.Client()
+		}
+		j, err := pipeline.Jobs(&cfg.Sources[i], po)
 		if err != nil {
 			return err
 		}
@@ -98,25 +69,60 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	store := state.New(opts.Pool, opts.Logger)
 	runner := pipeline.NewRunner(store, opts.Logger, cfg.SafetyLag.Std())
+	hooks, err := startIntake(ctx, store, opts.Logger, cfg.Sources)
+	if err != nil {
+		return err
+	}
+	defer hooks.Close()
+	f.posted = wavysim.NewSender(wavysim.SenderConfig{
+		URL:    hooks.URL(wavySource),
+		Token:  wavyWebhookSecret,
+		Client: hooks.Client(),
+		// Wavy waits 200 ms for the 200 before it posts again. A slower
+		// answer is harmless to the rows (the copy it keeps is a
+		// duplicate), but it might be kept after the demo saw the inbox
+		// empty: the demo waits longer, for a busy laptop.
+		Timeout:        5 * time.Second,
+		DuplicateShare: 0.1,
+		Seed:           2024,
+	})
 
 	fmt.Fprintf(opts.Out, "Ogmma simulator: %d channels, %d conversations, %d messages\n",
-		channels, conversations, og.MessageCount())
+		channels, f.conversations(), f.og.MessageCount())
 	fmt.Fprintf(opts.Out, "Digisac simulator: %d connections, %d contacts, %d tickets, %d messages\n",
-		ds.Count("services"), ds.Count("contacts"), ds.Count("tickets"), ds.Count("messages"))
+		f.ds.Count("services"), f.ds.Count("contacts"), f.ds.Count("tickets"), f.ds.Count("messages"))
+	fmt.Fprintf(opts.Out, "Wavy simulator: %d open sessions (a CSV file behind an https link); MO messages and status callbacks come as webhooks\n",
+		len(f.wv.OpenSessions()))
+	fmt.Fprintf(opts.Out, "Oxenty simulator: %d sessions\n", f.ox.Count())
 	start := time.Now()
-	first := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
+	first := f.sync(ctx, runner, jobs, cfg.Concurrency)
 	took := time.Since(start)
 	if err := failed(first); err != nil {
 		return err
 	}
-	if err := reconcile(ctx, store, og, ds); err != nil {
+	if err := f.reconcile(ctx, store); err != nil {
+		return err
+	}
+	counts, _, err := store.TableCounts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "\nFirst sync: %s, %.0f messages/s\n", took.Round(time.Millisecond), float64(counts["messages"])/took.Seconds())
+	// Capped: the Wavy simulator looks its outbound messages over for
+	// each status callback.
+	mo := min(max(20, opts.Messages/20), 10_000)
+	round, err := f.postWavy(ctx, hooks, mo, mo/2, wavyLead*2/3)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "%s\n\n", round)
+	if err := f.reconcile(ctx, store); err != nil {
 		return err
 	}
 	counts, order, err := store.TableCounts(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "\nFirst sync: %s, %.0f messages/s\n\n", took.Round(time.Millisecond), float64(counts["messages"])/took.Seconds())
 	tw := tabwriter.NewWriter(opts.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\trows\t")
 	for _, name := range order {
@@ -124,28 +130,45 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	tw.Flush()
 
-	added := len(og.AddMessages(300)) + len(ds.Create("messages", 100))
-	touched := len(og.Touch(100)) + len(ds.Edit("tickets", 20))
+	added := len(f.og.AddMessages(300)) + len(f.ds.Create("messages", 100))
+	touched := len(f.og.Touch(100)) + len(f.ds.Edit("tickets", 20))
+	opened := len(f.wv.AddSessions(min(max(5, opts.Messages/1000), 500)))
+	// Removed before any is added, so that each removed session is one
+	// the warehouse holds and must mark deleted.
+	f.removed = append(f.removed, f.ox.Remove(2)...)
+	connected := len(f.ox.Add(3))
+	moved := len(f.ox.SetStatus(4, ""))
 	start = time.Now()
-	second := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
+	second := f.sync(ctx, runner, jobs, cfg.Concurrency)
 	if err := failed(second); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "\nThe simulators received %d new messages and %d changed records; the next sync wrote %d rows in %s.\n",
-		added, touched, written(second), time.Since(start).Round(time.Millisecond))
-	if err := reconcile(ctx, store, og, ds); err != nil {
+	fmt.Fprintf(opts.Out, "\nThe simulators received %d new messages, %d changed records, %d new sessions (%d Wavy, %d Oxenty) and %d Oxenty sessions removed; the next sync wrote %d rows in %s.\n",
+		added, touched+moved, opened+connected, opened, connected, len(f.removed), written(second), time.Since(start).Round(time.Millisecond))
+	if err := f.reconcile(ctx, store); err != nil {
 		return err
 	}
-	third := schedule.RunAll(ctx, runner, jobs, cfg.Concurrency)
+	round, err = f.postWavy(ctx, hooks, mo/10, mo/5, wavyLead/3)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "%s\n", round)
+	if err := f.reconcile(ctx, store); err != nil {
+		return err
+	}
+	third := f.sync(ctx, runner, jobs, cfg.Concurrency)
 	if err := failed(third); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "A sync with nothing new wrote %d rows.\n", written(third))
-	if err := reconcile(ctx, store, og, ds); err != nil {
+	if err := f.reconcile(ctx, store); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "The warehouse holds every record the simulators serve: %d Ogmma messages; %d Digisac messages, %d tickets and %d contacts.\n",
-		og.MessageCount(), ds.Count("messages"), ds.Count("tickets"), ds.Count("contacts"))
+	served, err := f.served()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "The warehouse holds every record the simulators serve: %s.\n", served)
 
 	fmt.Fprintln(opts.Out, "\nMessages per day, last 7 days (daily_message_volume):")
 	if err := printQuery(ctx, opts, "demo_daily_volume"); err != nil {
@@ -153,35 +176,6 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	fmt.Fprintln(opts.Out, "\nFirst human response per channel, in seconds (conversation_first_response):")
 	return printQuery(ctx, opts, "demo_first_response_by_channel")
-}
-
-// reconcile checks that the warehouse holds as many records of each
-// source as its simulator serves, so that the numbers the demo announces
-// are the numbers it loads.
-func reconcile(ctx context.Context, store *state.Store, og *ogmmasim.Simulator, ds *digisacsim.Simulator) error {
-	got, err := store.CountsBySource(ctx)
-	if err != nil {
-		return err
-	}
-	convs := 0
-	for _, ch := range og.Channels() {
-		convs += len(ch.Conversations)
-	}
-	for _, c := range []struct {
-		what      string
-		want, got int64
-	}{
-		{"demo-ogmma messages", int64(og.MessageCount()), got["demo-ogmma"].Messages},
-		{"demo-ogmma conversations", int64(convs), got["demo-ogmma"].Conversations},
-		{"demo-digisac messages", int64(ds.Count("messages")), got["demo-digisac"].Messages},
-		{"demo-digisac tickets", int64(ds.Count("tickets")), got["demo-digisac"].Conversations},
-		{"demo-digisac contacts", int64(ds.Count("contacts")), got["demo-digisac"].Contacts},
-	} {
-		if c.want != c.got {
-			return fmt.Errorf("the demo's numbers do not add up: the simulator serves %d %s, the warehouse holds %d", c.want, c.what, c.got)
-		}
-	}
-	return nil
 }
 
 func failed(outcomes []pipeline.Outcome) error {

@@ -18,10 +18,23 @@ func TestDemoPrintsItsSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
-	for _, want := range []string{"First sync:", "messages/s", "Digisac simulator:", "demo-digisac", "A sync with nothing new wrote 0 rows.", "daily_message_volume", "median_seconds"} {
+	for _, want := range []string{"First sync:", "messages/s", "Digisac simulator:", "demo-digisac", "Wavy simulator:", "Oxenty simulator:",
+		"Wavy posted", "to syncer's webhook handler; all were in the warehouse", "demo-wavy", "A sync with nothing new wrote 0 rows.",
+		"Wavy sessions", "inbound and", "Oxenty sessions, and the 2 removed marked deleted", "daily_message_volume", "median_seconds"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
+	}
+	// Wavy posted a body twice (the seed says so at this size): the inbox
+	// kept both copies, the processor processed every delivery, and the
+	// reconciliation inside Run found each message once.
+	var kept, distinct, waiting, runs int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT payload), count(*) FILTER (WHERE processed_at IS NULL OR error IS NOT NULL),
+		(SELECT count(*) FROM sync_runs WHERE mode = 'webhook' AND status = 'succeeded') FROM webhook_inbox`).Scan(&kept, &distinct, &waiting, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if kept <= distinct || waiting != 0 || runs == 0 {
+		t.Errorf("webhook_inbox: %d deliveries of %d bodies, %d not processed or set aside; %d webhook runs succeeded", kept, distinct, waiting, runs)
 	}
 }
 

@@ -323,3 +323,57 @@ func explain(t *testing.T, db *dbtest.DB, q string, args ...any) string {
 	}
 	return b.String()
 }
+
+// CountsBySource counts each source's rows apart, Wavy's sessions apart
+// from the per-user conversations that hold their messages, and channels
+// marked deleted apart; a source with no rows counts zeros.
+func TestCountsBySource(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	wavy, err := s.Source(ctx, "acme-wavy", "wavy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Source(ctx, "acme-oxenty", "oxenty"); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, `INSERT INTO conversations (source_id, external_id, kind, raw) VALUES
+		($1, 'session:5511999990001:1740830400000', 'session', '{}'),
+		($1, 'session:5511999990002:1740830401000', 'session', '{}'),
+		($1, 'session:5511999990001', 'session', '{}'),
+		($2, 'c1', 'conversation', '{}')`, wavy.ID, src.ID)
+	exec(t, db, `INSERT INTO messages (source_id, external_id, direction, kind, sent_at, raw) VALUES
+		($1, 'mo1', 'inbound', 'text', now(), '{}'),
+		($1, 'mo2', 'inbound', 'text', now(), '{}'),
+		($1, 'mt1', 'outbound', 'other', now(), '{}'),
+		($2, 'm1', 'internal', 'comment', now(), '{}')`, wavy.ID, src.ID)
+	exec(t, db, `INSERT INTO contacts (source_id, external_id, raw) VALUES ($1, '5511999990001', '{}'), ($1, '5511999990002', '{}')`, wavy.ID)
+	exec(t, db, `INSERT INTO channels (source_id, external_id, raw, deleted_at)
+		SELECT (SELECT id FROM sources WHERE name = 'acme-oxenty'), 'ch' || g, '{}', CASE WHEN g > 3 THEN now() END
+		FROM generate_series(1, 5) g`)
+
+	got, err := s.CountsBySource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]state.SourceCounts{
+		"acme-ogmma":  {Messages: 1, Conversations: 1},
+		"acme-wavy":   {Messages: 3, Inbound: 2, Outbound: 1, Conversations: 3, Sessions: 2, Contacts: 2},
+		"acme-oxenty": {Channels: 5, ChannelsDeleted: 2},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("counts of %d sources, want %d: %+v", len(got), len(want), got)
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %+v, want %+v", name, got[name], w)
+		}
+	}
+	deleted, err := s.DeletedChannels(ctx, "acme-oxenty")
+	if err != nil || !slices.Equal(deleted, []string{"ch4", "ch5"}) {
+		t.Errorf("deleted channels %v (%v), want [ch4 ch5]", deleted, err)
+	}
+	if none, err := s.DeletedChannels(ctx, "acme-wavy"); err != nil || len(none) != 0 {
+		t.Errorf("deleted channels of acme-wavy %v (%v), want none", none, err)
+	}
+}

@@ -104,10 +104,16 @@ func (s *Store) TableCounts(ctx context.Context) (map[string]int64, []string, er
 // SourceCounts are the rows of one source in the main tables.
 type SourceCounts struct {
 	Messages, Conversations, Contacts int64
+	// Inbound and Outbound count the messages of those directions.
+	Inbound, Outbound int64
+	// Sessions counts Wavy's sessions: the conversations
+	// session:<phone>:<ms>, not the per-user ones that hold the messages.
+	Sessions int64
+	// Channels counts every channel, ChannelsDeleted those marked deleted.
+	Channels, ChannelsDeleted int64
 }
 
-// CountsBySource counts each source's messages, conversations and
-// contacts.
+// CountsBySource counts each source's rows in the main tables.
 func (s *Store) CountsBySource(ctx context.Context) (map[string]SourceCounts, error) {
 	rows, err := s.q.SourceCounts(ctx)
 	if err != nil {
@@ -115,7 +121,15 @@ func (s *Store) CountsBySource(ctx context.Context) (map[string]SourceCounts, er
 	}
 	out := make(map[string]SourceCounts, len(rows))
 	for _, r := range rows {
-		out[r.Name] = SourceCounts{Messages: r.Messages, Conversations: r.Conversations, Contacts: r.Contacts}
+		out[r.Name] = SourceCounts{Messages: r.Messages, Conversations: r.Conversations, Contacts: r.Contacts,
+			Inbound: r.Inbound, Outbound: r.Outbound, Sessions: r.Sessions, Channels: r.Channels, ChannelsDeleted: r.ChannelsDeleted}
 	}
 	return out, nil
+}
+
+// DeletedChannels lists the external ids of the source's channels marked
+// deleted, sorted.
+func (s *Store) DeletedChannels(ctx context.Context, source string) ([]string, error) {
+	ids, err := s.q.DeletedChannels(ctx, source)
+	return ids, DBError("list deleted channels", err)
 }

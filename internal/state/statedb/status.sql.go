@@ -9,23 +9,77 @@ import (
 	"context"
 )
 
+const deletedChannels = `-- name: DeletedChannels :many
+SELECT c.external_id
+FROM channels c
+JOIN sources s ON s.id = c.source_id
+WHERE s.name = $1 AND c.deleted_at IS NOT NULL
+ORDER BY c.external_id
+`
+
+// The channels of a source marked deleted, for the demo to check them
+// against the sessions it removed at the simulator.
+func (q *Queries) DeletedChannels(ctx context.Context, source string) ([]string, error) {
+	rows, err := q.db.Query(ctx, deletedChannels, source)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var external_id string
+		if err := rows.Scan(&external_id); err != nil {
+			return nil, err
+		}
+		items = append(items, external_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sourceCounts = `-- name: SourceCounts :many
 SELECT s.name,
-       (SELECT count(*) FROM messages m WHERE m.source_id = s.id) AS messages,
-       (SELECT count(*) FROM conversations c WHERE c.source_id = s.id) AS conversations,
-       (SELECT count(*) FROM contacts c WHERE c.source_id = s.id) AS contacts
+       coalesce(m.messages, 0)::bigint          AS messages,
+       coalesce(m.inbound, 0)::bigint           AS inbound,
+       coalesce(m.outbound, 0)::bigint          AS outbound,
+       coalesce(c.conversations, 0)::bigint     AS conversations,
+       coalesce(c.sessions, 0)::bigint          AS sessions,
+       coalesce(ct.contacts, 0)::bigint         AS contacts,
+       coalesce(ch.channels, 0)::bigint         AS channels,
+       coalesce(ch.channels_deleted, 0)::bigint AS channels_deleted
 FROM sources s
+LEFT JOIN (SELECT source_id, count(*) AS messages,
+                  count(*) FILTER (WHERE direction = 'inbound') AS inbound,
+                  count(*) FILTER (WHERE direction = 'outbound') AS outbound
+           FROM messages GROUP BY source_id) m ON m.source_id = s.id
+LEFT JOIN (SELECT source_id, count(*) AS conversations,
+                  count(*) FILTER (WHERE kind = 'session' AND external_id LIKE 'session:%:%') AS sessions
+           FROM conversations GROUP BY source_id) c ON c.source_id = s.id
+LEFT JOIN (SELECT source_id, count(*) AS contacts FROM contacts GROUP BY source_id) ct ON ct.source_id = s.id
+LEFT JOIN (SELECT source_id, count(*) AS channels,
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) AS channels_deleted
+           FROM channels GROUP BY source_id) ch ON ch.source_id = s.id
 ORDER BY s.name
 `
 
 type SourceCountsRow struct {
-	Name          string
-	Messages      int64
-	Conversations int64
-	Contacts      int64
+	Name            string
+	Messages        int64
+	Inbound         int64
+	Outbound        int64
+	Conversations   int64
+	Sessions        int64
+	Contacts        int64
+	Channels        int64
+	ChannelsDeleted int64
 }
 
-// Rows per source of the tables the demo reconciles with its simulators.
+// Rows per source of the tables the demo reconciles with its simulators:
+// messages (and those inbound and outbound), conversations (and Wavy's
+// sessions among them, `session:<phone>:<ms>`, as docs/tables.md counts
+// them), contacts, and channels (and those marked deleted).
 func (q *Queries) SourceCounts(ctx context.Context) ([]SourceCountsRow, error) {
 	rows, err := q.db.Query(ctx, sourceCounts)
 	if err != nil {
@@ -38,8 +92,13 @@ func (q *Queries) SourceCounts(ctx context.Context) ([]SourceCountsRow, error) {
 		if err := rows.Scan(
 			&i.Name,
 			&i.Messages,
+			&i.Inbound,
+			&i.Outbound,
 			&i.Conversations,
+			&i.Sessions,
 			&i.Contacts,
+			&i.Channels,
+			&i.ChannelsDeleted,
 		); err != nil {
 			return nil, err
 		}
