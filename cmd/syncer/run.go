@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"syncer/internal/config"
-	"syncer/internal/extract"
 	"syncer/internal/load"
 	"syncer/internal/metrics"
 	"syncer/internal/pipeline"
@@ -72,7 +71,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		Logger:      e.logger,
 		OnOutcome:   func(o pipeline.Outcome) { recordOutcome(reg, o) },
 	}
-	hooks, err := e.webhookSources(ctx, store)
+	hooks, err := webhook.Sources(ctx, store, e.logger, e.cfg.Sources)
 	if err != nil {
 		ln.Close()
 		return err
@@ -139,30 +138,6 @@ func (e *env) chores(store *state.Store) []schedule.Chore {
 		}
 		return err
 	}}}
-}
-
-// webhookSources are the configured sources that take webhooks: those with
-// a webhook_secret whose platform reads webhooks in this version. Each is
-// registered in the warehouse now, so that a delivery is kept at once.
-func (e *env) webhookSources(ctx context.Context, store *state.Store) (map[string]webhook.Source, error) {
-	out := map[string]webhook.Source{}
-	for i := range e.cfg.Sources {
-		src := &e.cfg.Sources[i]
-		if src.WebhookSecret == "" {
-			continue
-		}
-		if p, ok := extract.Lookup(src.Platform); !ok || p.Webhook == nil {
-			e.logger.ErrorContext(ctx, "webhook_secret is set, but this version of syncer takes no webhooks from the platform; POST /webhooks/"+src.Name+" answers 404",
-				slog.String("source", src.Name), slog.String("platform", src.Platform))
-			continue
-		}
-		s, err := store.Source(ctx, src.Name, src.Platform)
-		if err != nil {
-			return nil, err
-		}
-		out[src.Name] = webhook.Source{Source: s, Secret: src.WebhookSecret.Reveal()}
-	}
-	return out, nil
 }
 
 // inboxGauge keeps syncer_webhook_inbox_waiting up to date.

@@ -35,16 +35,9 @@ const drainTimeout = 2 * time.Minute
 // startIntake serves the webhooks of the sources with a webhook_secret
 // and starts the processor; Close stops both.
 func startIntake(ctx context.Context, store *state.Store, logger *slog.Logger, sources []config.Source) (*intake, error) {
-	hooks := map[string]webhook.Source{}
-	for _, src := range sources {
-		if src.WebhookSecret == "" {
-			continue
-		}
-		s, err := store.Source(ctx, src.Name, src.Platform)
-		if err != nil {
-			return nil, err
-		}
-		hooks[src.Name] = webhook.Source{Source: s, Secret: src.WebhookSecret.Reveal()}
+	hooks, err := webhook.Sources(ctx, store, logger, sources)
+	if err != nil {
+		return nil, err
 	}
 	proc := &webhook.Processor{Store: store, Loader: load.New(store, logger), Logger: logger}
 	mux := http.NewServeMux()
