@@ -20,10 +20,13 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"syncer/internal/load"
 	"syncer/internal/state"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // MaxBody is the largest delivery the handler takes.
@@ -110,6 +113,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	id, err := h.Store.PutDelivery(ctx, src.Source, load.StorableJSON(body))
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+		// JSON that PostgreSQL cannot store as jsonb (a lone surrogate
+		// escape, a number out of its range): the same body would be
+		// refused on every retry.
+		reply(w, http.StatusBadRequest, "the body is JSON that the warehouse cannot store: "+pgErr.Message)
+		return
+	}
 	if err != nil {
 		h.Logger.ErrorContext(ctx, "could not keep a webhook delivery; the platform will retry it",
 			slog.String("source", name), slog.Any("error", err))

@@ -237,12 +237,22 @@ func (p *Processor) commit(ctx context.Context, tx pgx.Tx, run *state.Run, c loa
 	return res, sp.Commit(ctx)
 }
 
-// writeFailure reports whether err comes from the rows themselves (to
-// quarantine), not from a conflict, a shutdown or a lost connection (to try
-// again later).
+// writeFailure reports whether the database refused the rows themselves:
+// bad data (SQLSTATE class 22), a broken constraint (23), or a value past
+// a limit such as an index row too large (54). Those go to quarantine.
+// Anything else (a deadlock, a lock or statement timeout, a lost
+// connection, a shutdown, a full disk) says nothing about the delivery: it
+// stays in the inbox and is tried again, since nothing replays quarantine.
 func writeFailure(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && !retryable(err)
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }
 
 // mapDelivery decodes and maps a delivery. The note says why it became
@@ -352,11 +362,6 @@ func (p *Processor) finishRuns(ctx context.Context, all bool) {
 			slog.String("status", t.Status), slog.Int64("deliveries", t.Pages), slog.Int64("rows_written", t.RowsWritten),
 			slog.Int64("rows_quarantined", t.RowsQuarantined))
 	}
-}
-
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -22,6 +22,8 @@ import (
 	"syncer/internal/sim/clock"
 	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/state"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 const secret = "hook-secret-1234"
@@ -129,6 +131,8 @@ func TestHandler(t *testing.T) {
 		{"unknown source", "/webhooks/nope", "application/json", body, hdr, 404},
 		{"not JSON", "/webhooks/acme-digisac", "application/json", "{not json", hdr, 400},
 		{"declared as text", "/webhooks/acme-digisac", "text/plain", body, hdr, 400},
+		{"JSON that jsonb refuses: a lone surrogate", "/webhooks/acme-digisac", "application/json", `{"a":"\ud800"}`, hdr, 400},
+		{"JSON that jsonb refuses: a number out of range", "/webhooks/acme-digisac", "application/json", `{"n":1e1000000}`, hdr, 400},
 		{"too large", "/webhooks/acme-digisac", "application/json", `{"x":"` + strings.Repeat("a", MaxBody) + `"}`, hdr, 413},
 	} {
 		before := f.count("SELECT count(*) FROM webhook_inbox")
@@ -386,5 +390,54 @@ func TestAWebhookRunLingers(t *testing.T) {
 	stop()
 	if n, m := f.count(runs), f.count(finished); n != 2 || m != 2 {
 		t.Fatalf("after the processor stopped: %d runs, %d ended; want 2 and 2", n, m)
+	}
+}
+
+// A delivery whose commit fails for a reason that is not its own (here a
+// lock timeout while another transaction holds the message) stays in the
+// inbox and lands on a later try; it never goes to quarantine, which
+// nothing replays.
+func TestALockTimeoutIsTriedAgain(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	if code, resp := f.post("/webhooks/acme-digisac", "application/json", message("m1", "2024-01-15T10:00:01.000Z", "oi"), hdr); code != 200 {
+		t.Fatalf("post: %d %s", code, resp)
+	}
+	f.drain()
+	if code, resp := f.post("/webhooks/acme-digisac", "application/json", message("m1", "2024-01-15T10:00:02.000Z", "editada"), hdr); code != 200 {
+		t.Fatalf("post: %d %s", code, resp)
+	}
+
+	pool, err := pgxpool.New(ctx, f.db.URL+"&lock_timeout=200ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := state.New(pool, nil)
+	p := &Processor{Store: store, Loader: load.New(store, nil), Logger: slog.New(slog.DiscardHandler)}
+
+	holder, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM messages WHERE external_id = 'm1' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Next(ctx); err == nil {
+		t.Fatal("the delivery was processed while its message was locked")
+	}
+	_ = holder.Rollback(ctx)
+	if n := f.count(`SELECT count(*) FROM quarantine`); n != 0 {
+		t.Fatalf("a lock timeout sent %d deliveries to quarantine", n)
+	}
+	if did, err := p.Next(ctx); !did || err != nil {
+		t.Fatalf("the delivery was not processed once the lock was gone: %v %v", did, err)
+	}
+	if n := f.count(`SELECT count(*) FROM messages WHERE external_id = 'm1' AND body = 'editada'`); n != 1 {
+		t.Fatal("the edit did not land")
+	}
+	if n := f.count(`SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL OR error IS NOT NULL`); n != 0 {
+		t.Fatalf("%d deliveries unprocessed or noted", n)
 	}
 }
