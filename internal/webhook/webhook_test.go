@@ -441,3 +441,33 @@ func TestALockTimeoutIsTriedAgain(t *testing.T) {
 		t.Fatalf("%d deliveries unprocessed or noted", n)
 	}
 }
+
+// A worker busy with one source's deliveries does not hide another
+// source's from the next worker.
+func TestClaimsSkipABusySource(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	if code, resp := f.post("/webhooks/acme-digisac", "application/json", message("m1", "2024-01-15T10:00:01.000Z", "oi"), hdr); code != 200 {
+		t.Fatalf("post: %d %s", code, resp)
+	}
+	mo := `{"total":1,"data":[{"id":"mo-1","source":"5511999990001","origin":"5511900000000","message":{"type":"TEXT","messageText":"oi"},"receivedAt":1740830400000}]}`
+	if code, resp := f.post("/webhooks/acme-wavy", "application/json", mo, hdr); code != 200 {
+		t.Fatalf("post: %d %s", code, resp)
+	}
+	busy, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Rollback(ctx)
+	held, err := state.ClaimDeliveries(ctx, busy, BatchSize)
+	if err != nil || len(held) != 1 || held[0].Source.Name != "acme-digisac" {
+		t.Fatalf("the first claim: %v %v", held, err)
+	}
+	if did, err := f.proc.Next(ctx); !did || err != nil {
+		t.Fatalf("the Wavy delivery was not processed while the Digisac one was held: %v %v", did, err)
+	}
+	if n := f.count(`SELECT count(*) FROM messages WHERE external_id = 'mo-1'`); n != 1 {
+		t.Fatal("the Wavy message did not land")
+	}
+}

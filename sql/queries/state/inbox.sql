@@ -7,13 +7,16 @@
 INSERT INTO webhook_inbox (source_id, payload) VALUES (@source_id, @payload) RETURNING id;
 
 -- The oldest deliveries nobody is processing, of the source of the oldest
--- one, locked until the caller's transaction ends (others skip them).
+-- one nobody is processing, locked until the caller's transaction ends
+-- (others skip them). Choosing the source skips locked rows too, so that a
+-- worker busy with one source's deliveries does not hide another source's.
 -- name: ClaimInbox :many
 SELECT i.id, i.source_id, s.name, s.platform, i.payload
 FROM webhook_inbox i
 JOIN sources s ON s.id = i.source_id
 WHERE i.processed_at IS NULL
-  AND i.source_id = (SELECT o.source_id FROM webhook_inbox o WHERE o.processed_at IS NULL ORDER BY o.id LIMIT 1)
+  AND i.source_id = (SELECT o.source_id FROM webhook_inbox o WHERE o.processed_at IS NULL
+                     ORDER BY o.id LIMIT 1 FOR UPDATE SKIP LOCKED)
 ORDER BY i.id
 LIMIT sqlc.arg(max_rows)::integer
 FOR UPDATE OF i SKIP LOCKED;
