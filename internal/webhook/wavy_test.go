@@ -152,3 +152,24 @@ func TestWavyWebhooks(t *testing.T) {
 		t.Errorf("a callback for an unseen message did not create it known by its status alone")
 	}
 }
+
+// A user named only by a later delivery of a batch processed at once gets
+// that name.
+func TestWavyNameFromALaterDelivery(t *testing.T) {
+	f := setup(t)
+	hdr := map[string]string{"X-Webhook-Token": secret}
+	for i, profile := range []string{``, `"userProfile":{"name":"Ana"},`} {
+		body := fmt.Sprintf(`{"total":1,"data":[{"id":"mo-%d","source":"5511999990001","origin":"5511900000000",%s"message":{"type":"TEXT","messageText":"oi"},"receivedAt":%d}]}`,
+			i, profile, 1740830400000+int64(i)*1000)
+		if code, resp := f.post("/webhooks/acme-wavy", "application/json", body, hdr); code != 200 {
+			t.Fatalf("post: %d %s", code, resp)
+		}
+	}
+	f.drain()
+	if n := f.count(`SELECT count(*) FROM webhook_inbox WHERE processed_at IS NOT NULL`); n != 2 {
+		t.Fatalf("%d deliveries processed", n)
+	}
+	if n := f.count(`SELECT count(*) FROM contacts WHERE external_id = '5511999990001' AND name = 'Ana' AND phone = '5511999990001'`); n != 1 {
+		t.Error("the contact did not get the name the second delivery gave")
+	}
+}

@@ -82,13 +82,20 @@ WHERE (t.name, t.phone, t.channel_external_id, t.created_at, t.updated_at, t.del
 
 -- name: merge_contacts_derived
 INSERT INTO contacts AS t (source_id, external_id, name, phone, channel_external_id, raw)
-SELECT DISTINCT ON (s.source_id, s.external_id) s.source_id, s.external_id, s.name, s.phone, s.channel_external_id, s.raw
+SELECT s.source_id, s.external_id,
+       -- each the first one given, in the order staged (a batch of many
+       -- deliveries or pages may name a contact in a later row only)
+       (array_agg(s.name ORDER BY s.ctid) FILTER (WHERE s.name IS NOT NULL))[1],
+       (array_agg(s.phone ORDER BY s.ctid) FILTER (WHERE s.phone IS NOT NULL))[1],
+       (array_agg(s.channel_external_id ORDER BY s.ctid) FILTER (WHERE s.channel_external_id IS NOT NULL))[1],
+       (array_agg(s.raw ORDER BY s.name IS NULL, s.ctid))[1]
 FROM stage_contacts s
 WHERE NOT EXISTS (
     SELECT FROM contacts c
     WHERE c.source_id = s.source_id AND c.external_id = s.external_id
       AND (c.name IS NOT NULL OR s.name IS NULL) AND (c.phone IS NOT NULL OR s.phone IS NULL)
       AND (c.channel_external_id IS NOT NULL OR s.channel_external_id IS NULL))
+GROUP BY s.source_id, s.external_id
 ORDER BY s.source_id, s.external_id
 ON CONFLICT (source_id, external_id) DO UPDATE SET
     name = coalesce(t.name, excluded.name), phone = coalesce(t.phone, excluded.phone),
