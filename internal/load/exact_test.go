@@ -288,6 +288,24 @@ func TestStatusesOnlyMoveForward(t *testing.T) {
 	if st, _ := stored("w2"); st != "read" {
 		t.Fatalf("w2 status %q, want read", st)
 	}
+	// A read callback without sentAt (its time is readAt) comes first; the
+	// sent one that follows gives the earlier, real sent_at.
+	late, early := status("w3", "read"), status("w3", "sent")
+	late.SentAt, early.SentAt = t0.Add(10*time.Minute), t0
+	commit(late)
+	if n := commit(early); n != 1 {
+		t.Fatalf("an earlier sent_at wrote %d rows, want 1", n)
+	}
+	var sentAt time.Time
+	if err := db.Pool.QueryRow(ctx, `SELECT sent_at FROM messages WHERE external_id = 'w3'`).Scan(&sentAt); err != nil || !sentAt.Equal(t0) {
+		t.Fatalf("w3 sent_at %v (%v), want %v", sentAt, err, t0)
+	}
+	if st, _ := stored("w3"); st != "read" {
+		t.Fatalf("w3 status %q, want read", st)
+	}
+	if n := commit(early); n != 0 {
+		t.Fatalf("the same callback again wrote %d rows", n)
+	}
 	// The full record comes later: its body lands, its older status does not.
 	full := msg("w1", t0.Add(time.Minute), "Olá, seu pedido saiu")
 	full.Direction, full.Status = "outbound", "delivered"
@@ -297,5 +315,52 @@ func TestStatusesOnlyMoveForward(t *testing.T) {
 	}
 	if n := commit(full); n != 0 {
 		t.Fatalf("the same full record again wrote %d rows", n)
+	}
+}
+
+// Two commits of one message at once: the one that read the row before
+// the other moved its status on still leaves the status where the other
+// put it (a status moves forward only, whatever the order of commits).
+func TestAConcurrentCommitDoesNotLowerAStatus(t *testing.T) {
+	db, l, run := setup(t)
+	ctx := context.Background()
+	out := func(status, body string, updated time.Time) transform.Message {
+		m := msg("m1", updated, body)
+		m.Direction, m.Status = "outbound", status
+		return m
+	}
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{out("sent", "oi", t0)}}}); err != nil {
+		t.Fatal(err)
+	}
+	ahead, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ahead.Rollback(ctx)
+	if _, err := l.CommitIn(ctx, ahead, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{out("read", "oi", t0.Add(time.Minute))}}}); err != nil {
+		t.Fatal(err)
+	}
+	behind := make(chan error, 1)
+	go func() {
+		// Reads the row as sent (ahead has not committed), then waits for
+		// ahead's lock.
+		_, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{out("delivered", "oi!", t0.Add(time.Minute))}}})
+		behind <- err
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for scalar[int](t, db, `SELECT count(*) FROM pg_locks WHERE NOT granted`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second commit never waited for the first")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := ahead.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-behind; err != nil {
+		t.Fatal(err)
+	}
+	if st, body := scalar[string](t, db, `SELECT status FROM messages WHERE external_id = 'm1'`), scalar[string](t, db, `SELECT body FROM messages WHERE external_id = 'm1'`); st != "read" || body != "oi!" {
+		t.Fatalf("status %q, body %q; want read, and the later commit's body", st, body)
 	}
 }

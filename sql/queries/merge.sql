@@ -258,8 +258,15 @@ ON CONFLICT (source_id, external_id) DO UPDATE SET
     conversation_external_id = excluded.conversation_external_id,
     channel_external_id = excluded.channel_external_id,
     contact_external_id = excluded.contact_external_id, direction = excluded.direction,
-    kind = excluded.kind, status = excluded.status, body = excluded.body,
-    media_url = excluded.media_url, from_addr = excluded.from_addr, to_addr = excluded.to_addr,
+    kind = excluded.kind, body = excluded.body,
+    -- keep_known_values did the same against the rows it read; here again
+    -- against the row as it stands, which a concurrent commit may have
+    -- moved on since (a status moves forward only; a file url stays).
+    status = CASE WHEN array_position('{pending,sent,failed,delivered,read}'::text[], excluded.status)
+                     < array_position('{pending,sent,failed,delivered,read}'::text[], t.status)
+                  THEN t.status ELSE excluded.status END,
+    media_url = coalesce(excluded.media_url, t.media_url),
+    from_addr = excluded.from_addr, to_addr = excluded.to_addr,
     sent_at = excluded.sent_at, updated_at = excluded.updated_at, is_bot = excluded.is_bot,
     from_transcript = excluded.from_transcript, raw = excluded.raw, synced_at = now()
 WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id, t.direction, t.kind,
@@ -296,14 +303,18 @@ WHERE m.source_id = s.source_id AND m.external_id = s.external_id
 -- filled, and a message never seen is created with what is known (no body,
 -- updated_at NULL so that the platform's full record, when it comes, is
 -- taken whole). Of several callbacks for one message in a batch, the most
--- advanced status wins.
+-- advanced status wins. Until that full record comes, sent_at is the
+-- earliest time a callback gave (one without sentAt gives a later time,
+-- such as readAt).
 -- name: merge_message_statuses
 INSERT INTO messages AS t (source_id, external_id, conversation_external_id, channel_external_id, contact_external_id,
     direction, kind, status, from_addr, to_addr, sent_at, updated_at, raw)
 SELECT n.source_id, n.external_id, n.conversation_external_id, n.channel_external_id, n.contact_external_id,
        n.direction, n.kind, n.status, n.from_addr, n.to_addr, n.sent_at, NULL, n.raw
 FROM (
-    SELECT DISTINCT ON (source_id, external_id) *
+    SELECT DISTINCT ON (source_id, external_id) source_id, external_id, conversation_external_id,
+           channel_external_id, contact_external_id, direction, kind, status, from_addr, to_addr,
+           min(sent_at) OVER (PARTITION BY source_id, external_id) AS sent_at, raw
     FROM stage_messages
     ORDER BY source_id, external_id,
              coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], status), 0) DESC, sent_at
@@ -313,6 +324,7 @@ WHERE NOT EXISTS (
     WHERE c.source_id = n.source_id AND c.external_id = n.external_id
       AND coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], c.status), 0)
        >= coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], n.status), 0)
+      AND (c.updated_at IS NOT NULL OR n.sent_at IS NULL OR c.sent_at <= n.sent_at)
       AND (c.conversation_external_id IS NOT NULL OR n.conversation_external_id IS NULL)
       AND (c.channel_external_id IS NOT NULL OR n.channel_external_id IS NULL)
       AND (c.contact_external_id IS NOT NULL OR n.contact_external_id IS NULL)
@@ -328,9 +340,12 @@ ON CONFLICT (source_id, external_id) DO UPDATE SET
     contact_external_id = coalesce(t.contact_external_id, excluded.contact_external_id),
     from_addr = coalesce(t.from_addr, excluded.from_addr),
     to_addr = coalesce(t.to_addr, excluded.to_addr),
+    sent_at = CASE WHEN t.updated_at IS NULL THEN least(t.sent_at, excluded.sent_at) ELSE t.sent_at END,
     synced_at = now()
 WHERE coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], excluded.status), 0)
        > coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], t.status), 0)
+   OR (t.updated_at IS NULL AND excluded.sent_at < t.sent_at)
+   OR (t.updated_at IS NULL AND t.sent_at IS NULL AND excluded.sent_at IS NOT NULL)
    OR (t.conversation_external_id IS NULL AND excluded.conversation_external_id IS NOT NULL)
    OR (t.channel_external_id IS NULL AND excluded.channel_external_id IS NOT NULL)
    OR (t.contact_external_id IS NULL AND excluded.contact_external_id IS NOT NULL)
