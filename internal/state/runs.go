@@ -109,6 +109,14 @@ func (s *Store) FailAbandonedRuns(ctx context.Context, src Source, stream string
 	return n, DBError("close abandoned runs", err)
 }
 
+// FailStaleRuns marks as failed the runs of mode (one without a lease:
+// webhook) still running that started before before: a process that died
+// left them.
+func (s *Store) FailStaleRuns(ctx context.Context, mode string, before time.Time) (int64, error) {
+	n, err := s.q.FailStaleRuns(ctx, statedb.FailStaleRunsParams{Mode: mode, Before: before})
+	return n, DBError("close stale runs", err)
+}
+
 // FinishRun records how a run ended; a run that would have succeeded but
 // quarantined records or suspects a gap ends partial (Totals.Status). It
 // writes even when ctx is already cancelled (a shutdown still records the

@@ -43,15 +43,18 @@ type Processor struct {
 	wake     chan struct{}
 	starting sync.Mutex // one run started at a time, so workers never start two
 	mu       sync.Mutex
+	swept    time.Time           // the last sweep of runs left by dead processes
 	runs     map[string]*openRun // a run of the webhooks stream per source while busy
 }
 
 // openRun is a run, how many workers are using it, and since when it has
-// been open and unused.
+// been open and unused. A retired run takes no more deliveries: the last
+// worker to release it ends it.
 type openRun struct {
 	run          *state.Run
 	users        int
 	opened, used time.Time
+	retired      bool
 }
 
 func (p *Processor) init() {
@@ -92,6 +95,7 @@ func (p *Processor) Wake() {
 // runs it had open.
 func (p *Processor) Run(ctx context.Context) error {
 	p.init()
+	p.sweep(ctx)
 	var wg sync.WaitGroup
 	for range p.Workers {
 		wg.Go(func() { p.work(ctx) })
@@ -117,6 +121,7 @@ func (p *Processor) work(ctx context.Context) {
 			p.finishRuns(ctx, false)
 		default:
 			p.finishRuns(ctx, false)
+			p.sweep(ctx)
 			select {
 			case <-ctx.Done():
 			case <-p.wake:
@@ -138,7 +143,7 @@ func (p *Processor) Next(ctx context.Context) (bool, error) {
 	for {
 		var ds []state.Delivery
 		var res load.Result
-		var run *state.Run
+		var run *openRun
 		err := pgx.BeginFunc(ctx, p.Store.Pool(), func(tx pgx.Tx) error {
 			var err error
 			if ds, err = state.ClaimDeliveries(ctx, tx, BatchSize); err != nil || len(ds) == 0 {
@@ -148,7 +153,7 @@ func (p *Processor) Next(ctx context.Context) (bool, error) {
 			if run, ok = p.acquire(ds[0].Source.Name); !ok {
 				return errNoRun
 			}
-			res, err = p.ProcessAll(ctx, tx, run, ds)
+			res, err = p.ProcessAll(ctx, tx, run.run, ds)
 			return err
 		})
 		if errors.Is(err, errNoRun) {
@@ -162,10 +167,10 @@ func (p *Processor) Next(ctx context.Context) (bool, error) {
 		}
 		if run != nil {
 			if err == nil {
-				p.Store.Count(ctx, run, state.Totals{Pages: int64(len(ds)), RowsRead: int64(len(ds)),
+				p.Store.Count(ctx, run.run, state.Totals{Pages: int64(len(ds)), RowsRead: int64(len(ds)),
 					RowsWritten: res.Written, RowsQuarantined: res.Quarantined})
 			}
-			p.release(ds[0].Source.Name)
+			p.release(ctx, run)
 		}
 		return len(ds) > 0, err
 	}
@@ -297,7 +302,7 @@ func mapDelivery(d state.Delivery) (transform.Batch, string) {
 // acquire gives the open run of the source's webhooks stream, if there is
 // one; release gives it back. A run is started the first time a delivery
 // of the source is processed since its last run ended.
-func (p *Processor) acquire(source string) (*state.Run, bool) {
+func (p *Processor) acquire(source string) (*openRun, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	o, ok := p.runs[source]
@@ -305,7 +310,7 @@ func (p *Processor) acquire(source string) (*state.Run, bool) {
 		return nil, false
 	}
 	o.users++
-	return o.run, true
+	return o, true
 }
 
 // start opens a run for the source, unless another worker just did.
@@ -329,38 +334,77 @@ func (p *Processor) start(ctx context.Context, src state.Source) error {
 	return nil
 }
 
-func (p *Processor) release(source string) {
+func (p *Processor) release(ctx context.Context, o *openRun) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if o, ok := p.runs[source]; ok {
-		o.users--
-		o.used = p.now()
+	o.users--
+	o.used = p.now()
+	last := o.retired && o.users == 0
+	p.mu.Unlock()
+	if last {
+		p.finish(ctx, o.run)
 	}
 }
 
 // finishRuns records the end of the open runs that no worker is using and
 // that have lingered unused, or been open, long enough; all ends every run
-// no worker is using.
+// no worker is using. A run open past MaxRun that workers keep using is
+// retired: the next deliveries start a new run, and the last worker to
+// release it ends it, so that a source never idle still records its runs.
 func (p *Processor) finishRuns(ctx context.Context, all bool) {
 	p.mu.Lock()
 	var runs []*state.Run
 	now := p.now()
 	for name, o := range p.runs {
-		if o.users == 0 && (all || now.Sub(o.used) >= p.Linger || now.Sub(o.opened) >= p.MaxRun) {
+		switch {
+		case o.users == 0 && (all || now.Sub(o.used) >= p.Linger || now.Sub(o.opened) >= p.MaxRun):
 			runs = append(runs, o.run)
+			delete(p.runs, name)
+		case o.users > 0 && now.Sub(o.opened) >= p.MaxRun:
+			o.retired = true
 			delete(p.runs, name)
 		}
 	}
 	p.mu.Unlock()
 	for _, r := range runs {
-		t, err := p.Store.FinishRun(ctx, r, state.StatusSucceeded, nil)
-		if err != nil {
-			p.Logger.WarnContext(ctx, "could not record the end of a webhook run", slog.String("source", r.Source.Name), slog.Any("error", err))
-			continue
-		}
-		p.Logger.InfoContext(ctx, "webhook deliveries processed", slog.String("source", r.Source.Name), slog.Int64("run_id", r.ID),
-			slog.String("status", t.Status), slog.Int64("deliveries", t.Pages), slog.Int64("rows_written", t.RowsWritten),
-			slog.Int64("rows_quarantined", t.RowsQuarantined))
+		p.finish(ctx, r)
+	}
+}
+
+func (p *Processor) finish(ctx context.Context, r *state.Run) {
+	t, err := p.Store.FinishRun(ctx, r, state.StatusSucceeded, nil)
+	if err != nil {
+		p.Logger.WarnContext(ctx, "could not record the end of a webhook run", slog.String("source", r.Source.Name), slog.Any("error", err))
+		return
+	}
+	p.Logger.InfoContext(ctx, "webhook deliveries processed", slog.String("source", r.Source.Name), slog.Int64("run_id", r.ID),
+		slog.String("status", t.Status), slog.Int64("deliveries", t.Pages), slog.Int64("rows_written", t.RowsWritten),
+		slog.Int64("rows_quarantined", t.RowsQuarantined))
+}
+
+// StaleAfter is how old a webhook run still running must be to have been
+// left by a process that died: far more than any live run lasts (MaxRun,
+// then the batch in hand).
+const StaleAfter = time.Hour
+
+// sweep marks failed the webhook runs that a dead process left running
+// (every replica's processor does, at most once a minute).
+func (p *Processor) sweep(ctx context.Context) {
+	p.mu.Lock()
+	due := p.now().Sub(p.swept) >= time.Minute
+	if due {
+		p.swept = p.now()
+	}
+	p.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := p.Store.FailStaleRuns(ctx, state.ModeWebhook, p.now().Add(-StaleAfter))
+	if err != nil {
+		p.Logger.WarnContext(ctx, "could not close the webhook runs of dead processes", slog.Any("error", err))
+		return
+	}
+	if n > 0 {
+		p.Logger.InfoContext(ctx, "marked failed the webhook runs a process that ended left running", slog.Int64("runs", n))
 	}
 }
 

@@ -477,3 +477,67 @@ func TestClaimsSkipABusySource(t *testing.T) {
 		t.Fatal("the Wavy message did not land")
 	}
 }
+
+// A run a dead process left running is marked failed by the next
+// processor; a live one is not.
+func TestARunLeftByADeadProcessIsClosed(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	var src int
+	if err := f.db.Pool.QueryRow(ctx, `SELECT id FROM sources WHERE name = 'acme-wavy'`).Scan(&src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Pool.Exec(ctx, `INSERT INTO sync_runs (source_id, stream, mode, started_at) VALUES
+		($1, 'webhooks', 'webhook', now() - interval '2 hours'), ($1, 'webhooks', 'webhook', now() - interval '5 minutes')`, src); err != nil {
+		t.Fatal(err)
+	}
+	p := &Processor{Store: f.proc.Store, Loader: f.proc.Loader, Logger: slog.New(slog.DiscardHandler)}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.Run(cctx); close(done) }()
+	deadline := time.Now().Add(time.Minute)
+	for f.count(`SELECT count(*) FROM sync_runs WHERE status = 'failed' AND error LIKE 'interrupted%' AND started_at < now() - interval '1 hour'`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the run of a dead process was not marked failed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := f.count(`SELECT count(*) FROM sync_runs WHERE status = 'running'`); n != 1 {
+		t.Errorf("%d runs still running, want the recent one", n)
+	}
+}
+
+// A run that workers keep using past MaxRun is retired: new deliveries
+// start a new run, and the last worker to let go of the old one ends it.
+func TestABusyRunIsRetiredAfterMaxRun(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	clk := clock.NewManual(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	p := &Processor{Store: f.proc.Store, Loader: f.proc.Loader, Logger: slog.New(slog.DiscardHandler), Linger: time.Minute, MaxRun: 10 * time.Minute, now: clk.Now}
+	p.init()
+	src, err := f.proc.Store.Source(ctx, "acme-wavy", "wavy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.start(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	old, ok := p.acquire("acme-wavy")
+	if !ok {
+		t.Fatal("no run")
+	}
+	clk.Advance(11 * time.Minute)
+	p.finishRuns(ctx, false)
+	if _, ok := p.acquire("acme-wavy"); ok {
+		t.Fatal("a run open past MaxRun still takes deliveries")
+	}
+	if n := f.count(`SELECT count(*) FROM sync_runs WHERE status = 'running'`); n != 1 {
+		t.Fatalf("the run in use ended early (%d running)", n)
+	}
+	p.release(ctx, old)
+	if n := f.count(`SELECT count(*) FROM sync_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL`); n != 1 {
+		t.Fatal("the last release did not end the retired run")
+	}
+}

@@ -31,6 +31,27 @@ func (q *Queries) FailAbandonedRuns(ctx context.Context, arg FailAbandonedRunsPa
 	return result.RowsAffected(), nil
 }
 
+const failStaleRuns = `-- name: FailStaleRuns :execrows
+UPDATE sync_runs SET status = 'failed', finished_at = now(),
+                     error = 'interrupted: the process ended before the run finished; what it committed is kept'
+WHERE mode = $1 AND status = 'running' AND started_at < $2
+`
+
+type FailStaleRunsParams struct {
+	Mode   string
+	Before time.Time
+}
+
+// Runs of a mode without a lease (webhook) left 'running' by a process
+// that died: no live one is as old as @before.
+func (q *Queries) FailStaleRuns(ctx context.Context, arg FailStaleRunsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, failStaleRuns, arg.Mode, arg.Before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const finishRun = `-- name: FinishRun :one
 UPDATE sync_runs
 SET status = CASE WHEN $1::text = 'succeeded' AND ($2::bigint > 0 OR $3::integer > 0)

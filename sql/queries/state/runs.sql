@@ -40,3 +40,10 @@ WHERE r.finished_at < @before
   AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream)
   AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
                              WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded');
+
+-- Runs of a mode without a lease (webhook) left 'running' by a process
+-- that died: no live one is as old as @before.
+-- name: FailStaleRuns :execrows
+UPDATE sync_runs SET status = 'failed', finished_at = now(),
+                     error = 'interrupted: the process ended before the run finished; what it committed is kept'
+WHERE mode = @mode AND status = 'running' AND started_at < @before;
