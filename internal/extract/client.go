@@ -425,8 +425,20 @@ func (c *Client) waitTurn(ctx context.Context) error {
 // attempt puts r on the wire once and reads the body. A non-2xx body is
 // read only in part, for the error message.
 func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
+	if r.dl != nil {
+		// A file may take longer than Timeout to download whole: Timeout
+		// bounds each wait for data instead (the answer, then every read).
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		timer := time.AfterFunc(c.cfg.Timeout, func() { cancel(errStalled) })
+		defer timer.Stop()
+		r.dl.alive = func() { timer.Reset(c.cfg.Timeout) }
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
 
 	var body io.Reader
 	if r.body != nil {
@@ -470,6 +482,10 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 			}
 			return nil, fmt.Errorf("read response body: %w", c.transportError(ctx, err, r))
 		}
+		if errors.Is(context.Cause(ctx), errStalled) {
+			// The transport may end a body cut off by the cancel as if whole.
+			return nil, fmt.Errorf("read response body: %w", c.transportError(ctx, errStalled, r))
+		}
 		return &Response{Status: httpResp.StatusCode, Header: httpResp.Header, URL: c.Redact(displayURL(httpResp.Request.URL))}, nil
 	}
 	limit := c.cfg.MaxBodyBytes
@@ -508,6 +524,9 @@ func (c *Client) attempt(ctx context.Context, r *request) (*Response, error) {
 func (c *Client) transportError(attemptCtx context.Context, err error, r *request) error {
 	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("no complete response within %s", c.cfg.Timeout)
+	}
+	if errors.Is(context.Cause(attemptCtx), errStalled) {
+		return fmt.Errorf("the download stalled: no data for %s", c.cfg.Timeout)
 	}
 	if urlErr := (*url.Error)(nil); errors.As(err, &urlErr) {
 		err = urlErr.Err

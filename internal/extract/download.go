@@ -23,16 +23,18 @@ type DownloadTarget interface {
 // Download fetches rawURL, an absolute download link that a platform
 // handed out (Wavy's file_url), into dst, and returns how many bytes it
 // wrote. It goes through the same retries, rate limit, timeout per
-// attempt, User-Agent and redaction as Do, with a cap of its own
+// attempt (here the longest wait for data, not for the whole file),
+// User-Agent and redaction as Do, with a cap of its own
 // (ClientConfig.MaxDownloadBytes), and streams the body to dst so that
 // memory stays flat however large the file.
 //
 // It never sends the credentials of the platform's API: Auth is not called
 // and Renew is not tried (a 401 or 403 from the download host is a
-// *StatusError). The link, and every redirect it leads to, must be https
-// to a host in allowHosts (host names compared without case, exactly; any
-// port): anything else is a *DownloadURLError, before any byte is sent to
-// it. Errors show the link without its query, which may be a signature.
+// *StatusError). The link must be https to a host in allowHosts (host
+// names compared without case, exactly; any port), and every redirect it
+// leads to must be https to the link's own host: anything else is a
+// *DownloadURLError, before any byte is sent to it. Errors show the link
+// without its query, which may be a signature.
 func (c *Client) Download(ctx context.Context, rawURL string, allowHosts []string, dst DownloadTarget) (int64, error) {
 	u, err := ParseDownloadURL(rawURL, allowHosts)
 	if err != nil {
@@ -49,6 +51,10 @@ func (c *Client) Download(ctx context.Context, rawURL string, allowHosts []strin
 			}
 			return &permanentError{err}
 		}
+		if from := via[0].URL.Hostname(); !strings.EqualFold(req.URL.Hostname(), from) {
+			return &permanentError{&DownloadURLError{URL: displayURL(req.URL), Scheme: "https", Host: strings.ToLower(req.URL.Hostname()),
+				Redirect: true, From: strings.ToLower(from)}}
+		}
 		return nil
 	}
 	dl := &download{client: &hc, dst: dst, limit: c.cfg.MaxDownloadBytes}
@@ -63,8 +69,12 @@ type download struct {
 	client *http.Client // CheckRedirect enforces the download rules
 	dst    DownloadTarget
 	limit  int64
-	n      int64 // bytes written by the last attempt
+	n      int64  // bytes written by the last attempt
+	alive  func() // called as data arrives: the attempt's timeout starts again
 }
+
+// errStalled cancels a download attempt that waited Timeout for data.
+var errStalled = errors.New("the download stalled")
 
 // receive writes a 2xx body to dst. Write errors and a body over the
 // limit are permanent; read errors are the transport's, for send to retry.
@@ -78,7 +88,7 @@ func (d *download) receive(resp *http.Response) error {
 	if err := d.dst.Truncate(0); err != nil {
 		return &permanentError{fmt.Errorf("write the download: %w", err)}
 	}
-	src := &readErrors{r: io.LimitReader(resp.Body, d.limit+1)}
+	src := &readErrors{r: io.LimitReader(resp.Body, d.limit+1), alive: d.alive}
 	n, err := io.Copy(d.dst, src)
 	d.n = n
 	switch {
@@ -95,12 +105,16 @@ func (d *download) receive(resp *http.Response) error {
 // readErrors remembers the error of its reader, to tell a body cut off
 // from a destination that cannot be written.
 type readErrors struct {
-	r   io.Reader
-	err error
+	r     io.Reader
+	err   error
+	alive func()
 }
 
 func (r *readErrors) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
+	if n > 0 && r.alive != nil {
+		r.alive()
+	}
 	if err != nil && err != io.EOF {
 		r.err = err
 	}
@@ -115,6 +129,7 @@ type DownloadURLError struct {
 	Scheme   string // lowercased
 	Host     string // the host name, lowercased, without port
 	Redirect bool   // a redirect of the link led there
+	From     string // the link's host, when a redirect left it (allowed or not)
 	Invalid  bool   // not an absolute URL at all
 }
 
@@ -128,6 +143,9 @@ func (e *DownloadURLError) Error() string {
 		return fmt.Sprintf("%s %q is not an absolute URL: %v", what, e.URL, ErrURLNotAllowed)
 	case e.Scheme != "https":
 		return fmt.Sprintf("%s %s uses %s://, and only https links are followed: %v", what, e.URL, e.Scheme, ErrURLNotAllowed)
+	case e.From != "":
+		return fmt.Sprintf("%s goes to host %q (%s), another host than the link's (%q), and redirects are followed only within the link's host: %v",
+			what, e.Host, e.URL, e.From, ErrURLNotAllowed)
 	default:
 		return fmt.Sprintf("%s goes to host %q (%s), which is not among the allowed download hosts: %v", what, e.Host, e.URL, ErrURLNotAllowed)
 	}

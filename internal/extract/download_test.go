@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"syncer/internal/version"
 )
@@ -144,9 +145,9 @@ func TestDownloadHostCase(t *testing.T) {
 	}
 }
 
-// A link to a host not allowed, over plain http, or redirecting to either,
-// is refused before a byte reaches that host, without retrying, and the
-// error names the host without the link's query.
+// A link to a host not allowed, over plain http, or redirecting to either
+// or to another host at all, is refused before a byte reaches that host,
+// without retrying, and the error names the host without the link's query.
 func TestDownloadRefuses(t *testing.T) {
 	t.Parallel()
 	target := newFileHost(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, sessionsCSV) })
@@ -184,6 +185,9 @@ func TestDownloadRefuses(t *testing.T) {
 		{"redirect to a host not allowed", redirector.URL + "/x", []string{"127.0.0.1"}, true,
 			`a redirect of the download link goes to host "localhost"`},
 		{"redirect to plain http", redirector.URL + "/to-http", []string{"127.0.0.1"}, true, "a redirect of the download link http://"},
+		{"redirect to another host, allowed too", redirector.URL + "/x", []string{"127.0.0.1", "localhost"}, true,
+			`a redirect of the download link goes to host "localhost" (` + strings.Replace(target.URL, "127.0.0.1", "localhost", 1) +
+				`/f.csv?…), another host than the link's ("127.0.0.1"), and redirects are followed only within the link's host`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,5 +297,45 @@ func TestDownloadUntrustedCertificate(t *testing.T) {
 	_, err := c.Download(t.Context(), fh.URL+"/f.csv", []string{"127.0.0.1"}, tempFile(t))
 	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "the download host "+fh.Listener.Addr().String()) || len(s.Waits()) != 0 {
 		t.Fatalf("err = %v (waits %v), want ErrCertificate naming the host, not retried", err, s.Waits())
+	}
+}
+
+// Timeout bounds each wait for data, not the whole download: a file that
+// keeps coming takes as long as it takes, and one that stalls is given up.
+func TestDownloadTimeoutIsPerWait(t *testing.T) {
+	t.Parallel()
+	const chunk = "5511999999999;2025-03-01 09:00:00\n"
+	fh := newFileHost(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "source;session_created_at\n")
+		w.(http.Flusher).Flush()
+		for range 8 {
+			if r.URL.Path == "/stalls" {
+				select { // no more data
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
+				}
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(w, chunk)
+			w.(http.Flusher).Flush()
+		}
+	})
+	c, _, _ := newDownloadClient(t, fh.Client(), func(cfg *ClientConfig) {
+		cfg.Timeout = 400 * time.Millisecond
+		cfg.MaxRetries = 1
+	})
+	f := tempFile(t)
+	start := time.Now()
+	n, err := c.Download(t.Context(), fh.URL+"/slow.csv", []string{"127.0.0.1"}, f)
+	if err != nil || !strings.HasSuffix(contents(t, f), strings.Repeat(chunk, 8)) {
+		t.Fatalf("a download longer than the timeout, with data all along: %d bytes, %v", n, err)
+	}
+	if took := time.Since(start); took < 400*time.Millisecond {
+		t.Fatalf("the download took %s: the test did not outlast the timeout", took)
+	}
+	_, err = c.Download(t.Context(), fh.URL+"/stalls", []string{"127.0.0.1"}, tempFile(t))
+	if err == nil || !strings.Contains(err.Error(), "the download stalled: no data for 400ms") {
+		t.Fatalf("a stalled download: %v", err)
 	}
 }
