@@ -200,9 +200,19 @@ type tracker struct {
 	err  error  // the last error of r, or errBodyTooLarge
 }
 
+// newTracker reads r, past a UTF-8 byte order mark at its start (which
+// editors on Windows write, and JSON does not allow); offsets stay the
+// file's.
 func newTracker(r io.Reader) *tracker {
-	return &tracker{r: bufio.NewReaderSize(r, 64<<10), line: 1}
+	t := &tracker{r: bufio.NewReaderSize(r, 64<<10), line: 1}
+	if b, _ := t.r.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
+		t.r.Discard(len(utf8BOM))
+		t.base, t.pos = int64(len(utf8BOM)), int64(len(utf8BOM))
+	}
+	return t
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 func (t *tracker) end() int64 { return t.base + int64(len(t.buf)) }
 

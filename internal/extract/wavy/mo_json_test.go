@@ -47,6 +47,8 @@ func TestReadWebhookFileLayouts(t *testing.T) {
 		{"pretty bodies one after another", string(mo) + "\n" + string(st)},
 		{"JSON Lines", moLine + "\n" + stLine + "\n"},
 		{"JSON Lines, CRLF and blank lines", "\r\n" + moLine + "\r\n\r\n" + stLine + "\r\n\r\n"},
+		{"a byte order mark, one pretty body", "\ufeff" + string(mo)},
+		{"a byte order mark, JSON Lines", "\ufeff" + moLine + "\n" + stLine + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bodies, bad, _, err := readBodies(t, tc.in, 100)
@@ -55,6 +57,10 @@ func TestReadWebhookFileLayouts(t *testing.T) {
 			}
 			if len(bodies) == 2 && len(bodies[1].Statuses) != 4 {
 				t.Errorf("second body: %+v", bodies[1])
+			}
+			if _, _, pages, _ := readBodies(t, tc.in, 100); pages[len(pages)-1].Offset != int64(len(strings.TrimRight(tc.in, "\r\n"))) &&
+				pages[len(pages)-1].Offset != int64(len(tc.in)) {
+				t.Errorf("offset %d of a file of %d bytes", pages[len(pages)-1].Offset, len(tc.in))
 			}
 		})
 	}
