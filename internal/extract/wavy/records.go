@@ -214,14 +214,17 @@ func (s *Stamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Time reads the stamp: epoch milliseconds or RFC 3339, in UTC. Empty is
-// the zero time.
+// Time reads the stamp: epoch milliseconds or RFC 3339, in UTC. Empty and
+// 0 (which senders write for a time they do not have) are the zero time.
 func (s Stamp) Time() (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	if ms, err := strconv.ParseInt(string(s), 10, 64); err == nil {
-		if ms <= 0 {
+		if ms == 0 {
+			return time.Time{}, nil
+		}
+		if ms < 0 {
 			return time.Time{}, fmt.Errorf("time %q is not a time", string(s))
 		}
 		return time.UnixMilli(ms).UTC(), nil
