@@ -124,17 +124,26 @@ func recordOutcome(r *metrics.Registry, o pipeline.Outcome) {
 	}
 }
 
-// chores is the daemon's housekeeping: pruning runs older than
-// run_retention (0 keeps them all), every hour.
+// chores is the daemon's housekeeping: pruning runs, and webhook
+// deliveries processed, older than run_retention (0 keeps them all), every
+// hour.
 func (e *env) chores(store *state.Store) []schedule.Chore {
 	keep := e.cfg.RunRetention.Std()
 	if keep <= 0 {
 		return nil
 	}
 	return []schedule.Chore{{Name: "prune runs", Every: time.Hour, Do: func(ctx context.Context) error {
-		n, err := store.PruneRuns(ctx, time.Now().Add(-keep))
-		if err == nil && n > 0 {
+		before := time.Now().Add(-keep)
+		n, err := store.PruneRuns(ctx, before)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
 			e.logger.InfoContext(ctx, "pruned old runs", slog.Int64("runs", n), slog.Duration("retention", keep))
+		}
+		n, err = store.PruneInbox(ctx, before)
+		if n > 0 {
+			e.logger.InfoContext(ctx, "pruned old webhook deliveries", slog.Int64("deliveries", n), slog.Duration("retention", keep))
 		}
 		return err
 	}}}

@@ -58,9 +58,17 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Run serves until ctx ends, then shuts down within 10 seconds.
+// Run serves until ctx ends, then shuts down within 10 seconds. A client
+// has 10 seconds to send its headers and 30 for its whole request (a
+// webhook body is at most a few MiB), and an idle connection is closed
+// after 2 minutes, so slow or silent clients cannot hold connections.
 func (s *Server) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -65,3 +65,18 @@ func (s *Store) InboxBacklog(ctx context.Context) ([]Backlog, error) {
 	}
 	return out, nil
 }
+
+// PruneInbox deletes the deliveries processed and received before before,
+// 5,000 in each transaction, and returns how many went. Deliveries not yet
+// processed stay, however old.
+func (s *Store) PruneInbox(ctx context.Context, before time.Time) (int64, error) {
+	const batch = 5000
+	var total int64
+	for {
+		n, err := s.q.PruneInbox(ctx, statedb.PruneInboxParams{Before: before, MaxRows: batch})
+		total += n
+		if err != nil || n < batch {
+			return total, DBError("prune the webhook inbox", err)
+		}
+	}
+}

@@ -377,3 +377,26 @@ func TestCountsBySource(t *testing.T) {
 		t.Errorf("deleted channels of acme-wavy %v (%v), want none", none, err)
 	}
 }
+
+// Processed deliveries older than the retention go, in batches; the ones
+// not yet processed stay whatever their age.
+func TestPruneInboxKeepsWhatWaits(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	exec(t, db, `INSERT INTO webhook_inbox (source_id, payload, received_at, processed_at)
+		SELECT $1, '{}', now() - interval '100 days', CASE WHEN g % 10 = 0 THEN NULL ELSE now() - interval '100 days' END
+		FROM generate_series(1, 12000) g`, src.ID)
+	exec(t, db, `INSERT INTO webhook_inbox (source_id, payload, processed_at) VALUES ($1, '{}', now()), ($1, '{}', NULL)`, src.ID)
+	n, err := s.PruneInbox(ctx, time.Now().Add(-90*24*time.Hour))
+	if err != nil || n != 10800 {
+		t.Fatalf("pruned %d, %v; want 10800 (the old processed deliveries, over several batches)", n, err)
+	}
+	var waiting, recent int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE processed_at IS NULL), count(*) FILTER (WHERE received_at > now() - interval '1 day')
+		FROM webhook_inbox`).Scan(&waiting, &recent); err != nil {
+		t.Fatal(err)
+	}
+	if waiting != 1201 || recent != 2 {
+		t.Fatalf("left %d waiting (want 1201) and %d recent (want 2)", waiting, recent)
+	}
+}

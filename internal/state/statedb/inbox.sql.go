@@ -113,6 +113,29 @@ func (q *Queries) MarkInbox(ctx context.Context, arg MarkInboxParams) error {
 	return err
 }
 
+const pruneInbox = `-- name: PruneInbox :execrows
+DELETE FROM webhook_inbox
+WHERE id IN (SELECT p.id FROM webhook_inbox p
+             WHERE p.processed_at IS NOT NULL AND p.received_at < $1
+             ORDER BY p.id
+             LIMIT $2::integer)
+`
+
+type PruneInboxParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// Deliveries processed and received before @before go, oldest first, at
+// most @max_rows at a time (short transactions: the intake keeps writing).
+func (q *Queries) PruneInbox(ctx context.Context, arg PruneInboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneInbox, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const putInbox = `-- name: PutInbox :one
 
 INSERT INTO webhook_inbox (source_id, payload) VALUES ($1, $2) RETURNING id

@@ -35,3 +35,12 @@ JOIN sources s ON s.id = i.source_id
 WHERE i.processed_at IS NULL
 GROUP BY s.name
 ORDER BY s.name;
+
+-- Deliveries processed and received before @before go, oldest first, at
+-- most @max_rows at a time (short transactions: the intake keeps writing).
+-- name: PruneInbox :execrows
+DELETE FROM webhook_inbox
+WHERE id IN (SELECT p.id FROM webhook_inbox p
+             WHERE p.processed_at IS NOT NULL AND p.received_at < @before
+             ORDER BY p.id
+             LIMIT sqlc.arg(max_rows)::integer);
