@@ -198,18 +198,28 @@ func (l *Loader) books(ctx context.Context, tx pgx.Tx, run *state.Run, b *transf
 		}
 	}
 	res.Quarantined = int64(len(b.Rejections))
-	if c.Cursor != nil {
-		cur, err := json.Marshal(c.Cursor)
-		if err != nil {
-			return err
+	if len(c.Checkpoints) > 0 {
+		args := make([]statedb.PutCursorParams, len(c.Checkpoints))
+		for i, cp := range c.Checkpoints {
+			cur, err := json.Marshal(cp.Cursor)
+			if err != nil {
+				return err
+			}
+			var newest *time.Time
+			if !cp.Newest.IsZero() {
+				n := cp.Newest.UTC()
+				newest = &n
+			}
+			args[i] = statedb.PutCursorParams{SourceID: src, Stream: run.Stream, PartitionKey: cp.Partition, Cursor: cur, NewestAt: newest}
 		}
-		var newest *time.Time
-		if !c.Newest.IsZero() {
-			n := c.Newest.UTC()
-			newest = &n
-		}
-		if err := q.PutCursor(ctx, statedb.PutCursorParams{SourceID: src, Stream: run.Stream, PartitionKey: c.Partition,
-			Cursor: cur, NewestAt: newest}); err != nil {
+		var cerr error
+		results := q.PutCursor(ctx, args)
+		results.Exec(func(_ int, err error) {
+			if err != nil && cerr == nil {
+				cerr = err
+			}
+		})
+		if err := errors.Join(cerr, results.Close()); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}

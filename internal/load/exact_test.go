@@ -189,7 +189,7 @@ func TestRunThatLostItsLeaseCannotCommit(t *testing.T) {
 	}
 	run.Lease = first
 	cur := cursor.Cursor{TS: t0, ID: "m1"}
-	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m1", t0, "x")}}, Partition: "p", Cursor: &cur}); err != nil {
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m1", t0, "x")}}, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: cur}}}); err != nil {
 		t.Fatalf("commit while holding the lease: %v", err)
 	}
 	// The first lease's session dies (an idle-session timeout during a long
@@ -201,7 +201,7 @@ func TestRunThatLostItsLeaseCannotCommit(t *testing.T) {
 	}
 	defer second.Release()
 	later := cursor.Cursor{TS: t0.Add(time.Hour), ID: "m2"}
-	_, err = l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m2", t0, "y")}}, Partition: "p", Cursor: &later})
+	_, err = l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m2", t0, "y")}}, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: later}}})
 	if !errors.Is(err, state.ErrLeaseLost) {
 		t.Fatalf("commit after the lease was taken: %v, want ErrLeaseLost", err)
 	}
@@ -218,7 +218,7 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 	db, l, run := setup(t)
 	ctx := context.Background()
 	for _, c := range []cursor.Cursor{{TS: t0.Add(time.Hour), ID: "b"}, {TS: t0, ID: "z"}, {TS: t0.Add(time.Hour), ID: "a"}} {
-		if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{}, Partition: "p", Cursor: &c, Newest: t0.Add(2 * time.Hour)}); err != nil {
+		if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{}, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: c, Newest: t0.Add(2 * time.Hour)}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,7 +234,7 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 		t.Fatal(err)
 	}
 	forward := cursor.Cursor{TS: t0.Add(90 * time.Minute)}
-	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{}, Partition: "p", Cursor: &forward}); err != nil {
+	if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{}, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: forward}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := scalar[time.Time](t, db, "SELECT (cursor->>'ts')::timestamptz FROM sync_state"); !got.Equal(forward.TS) {

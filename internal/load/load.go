@@ -41,14 +41,10 @@ func New(store *state.Store, logger *slog.Logger) *Loader {
 // Commit is one batch and what committing it means for the stream.
 type Commit struct {
 	Batch *transform.Batch
-	// Partition and Cursor move the stream's checkpoint in the same
-	// transaction as the rows. A nil Cursor leaves sync_state alone
+	// Checkpoints move the stream's cursors, one per partition, in the
+	// same transaction as the rows. None leaves sync_state alone
 	// (backfills and imports never move it); a cursor never moves back.
-	Partition string
-	Cursor    *cursor.Cursor
-	// Newest is the newest record time the source has shown for the
-	// partition, kept beside the cursor for status.
-	Newest time.Time
+	Checkpoints []Checkpoint
 	// Complete marks the end of a full-refresh pass: rows of Complete.Table
 	// not among SeenIDs get deleted_at. A pass that saw nothing marks
 	// nothing.
@@ -64,6 +60,15 @@ type Commit struct {
 	Pages         int
 	RowsRead      int
 	SuspectedGaps int
+}
+
+// Checkpoint is where a partition of the stream continues.
+type Checkpoint struct {
+	Partition string // "" for a stream with one cursor
+	Cursor    cursor.Cursor
+	// Newest is the newest record time the source has shown for the
+	// partition, kept beside the cursor for status.
+	Newest time.Time
 }
 
 // Inbox is a webhook_inbox row a commit processes.

@@ -59,14 +59,14 @@ func TestCommitWritesOnlyChanges(t *testing.T) {
 	b := &transform.Batch{Messages: []transform.Message{msg("m1", t0, "Olá"), msg("m2", t0, "Tudo bem?")}}
 	cur := cursor.Cursor{TS: t0, ID: "m2"}
 
-	res, err := l.Commit(ctx, run, load.Commit{Batch: b, Partition: "p", Cursor: &cur, Pages: 1, RowsRead: 2})
+	res, err := l.Commit(ctx, run, load.Commit{Batch: b, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: cur}}, Pages: 1, RowsRead: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Written != 2 {
 		t.Fatalf("first commit wrote %d rows, want 2", res.Written)
 	}
-	res, err = l.Commit(ctx, run, load.Commit{Batch: b, Partition: "p", Cursor: &cur, Pages: 1, RowsRead: 2})
+	res, err = l.Commit(ctx, run, load.Commit{Batch: b, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: cur}}, Pages: 1, RowsRead: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestFailedCommitMovesNothing(t *testing.T) {
 	cur := cursor.Cursor{TS: t0, ID: "m1"}
 	ghost := &state.Run{ID: run.ID, Source: run.Source, Stream: run.Stream, Mode: run.Mode}
 	ghost.Source.ID = 999999 // violates the foreign key at merge time
-	_, err := l.Commit(ctx, ghost, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m1", t0, "x")}}, Partition: "p", Cursor: &cur})
+	_, err := l.Commit(ctx, ghost, load.Commit{Batch: &transform.Batch{Messages: []transform.Message{msg("m1", t0, "x")}}, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: cur}}})
 	if err == nil {
 		t.Fatal("commit for a missing source succeeded")
 	}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"syncer/internal/extract"
@@ -47,6 +46,7 @@ type Runner struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	SafetyLag time.Duration // the saved cursor never passes Now() - SafetyLag
+	Limits    Limits        // of the write batches; zero takes DefaultLimits
 }
 
 // NewRunner returns a runner on store, with a loader of its own.
@@ -110,10 +110,18 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	log = log.With(slog.Int64("run_id", run.ID))
 	log.InfoContext(ctx, "run started", slog.String("mode", mode), slog.Bool("full", req.Full))
 
-	var mu sync.Mutex // Emit may be called from several goroutines
-	emit := func(ctx context.Context, p extract.Page) error {
-		// Checked even once shutdown has begun: the page in hand is still
-		// committed (below), and the commit proves the lease again.
+	// Pages go to a writer that commits them in batches of many pages
+	// while the extractor reads on. Once shutdown begins, what was read
+	// is still committed, within drainTimeout; then the extractor sees
+	// ctx and stops.
+	drain, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDrain()
+	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancelDrain) })
+	defer stopDrain()
+	w := newWriter(drain, r.Loader, run, r.Limits, log)
+	emit := func(ctx context.Context, p extract.Page) error { // called from several goroutines
+		// A lost lease stops the extractor at its next page (a ping of the
+		// lease's connection; every commit proves the lease again).
 		if err := lease.Check(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
@@ -121,7 +129,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		if err != nil {
 			return err
 		}
-		c := load.Commit{Batch: &batch, Partition: p.Partition, Pages: 1, RowsRead: n}
+		c := load.Commit{Batch: &batch, Pages: 1, RowsRead: n}
 		if p.SuspectedGap {
 			c.SuspectedGaps = 1
 		}
@@ -129,26 +137,14 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 			c.Complete = &load.Completion{Table: job.Spec.Table, SeenIDs: p.Seen}
 		}
 		if p.Cursor != nil && !req.Backfill {
-			capped := p.Cursor.Cap(r.Now().Add(-r.SafetyLag))
-			c.Cursor, c.Newest = &capped, p.Newest
+			c.Checkpoints = []load.Checkpoint{{Partition: p.Partition, Cursor: p.Cursor.Cap(r.Now().Add(-r.SafetyLag)), Newest: p.Newest}}
 		}
-		// A page in hand is committed even when shutdown begins meanwhile,
-		// within drainTimeout; then the extractor sees ctx and stops.
-		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		defer cancel()
-		stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
-		defer stop()
-		res, err := r.Loader.Commit(cctx, run, c)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		log.DebugContext(ctx, "page committed", slog.String("partition", p.Partition),
-			slog.Int("records", n), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined))
-		return nil
+		return w.add(c, rawSize(batch))
 	}
 	runErr := job.Stream.Extract(ctx, req, emit)
+	if err := w.close(); err != nil && (runErr == nil || !errors.Is(runErr, err)) {
+		runErr = errors.Join(runErr, err)
+	}
 
 	status := state.StatusSucceeded
 	switch {

@@ -8,6 +8,7 @@ package statedb
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -15,6 +16,78 @@ import (
 var (
 	ErrBatchAlreadyClosed = errors.New("batch already closed")
 )
+
+const putCursor = `-- name: PutCursor :batchexec
+INSERT INTO sync_state AS s (source_id, stream, partition_key, cursor, newest_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, now())
+ON CONFLICT (source_id, stream, partition_key) DO UPDATE
+SET cursor = CASE WHEN (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
+                     > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
+                  THEN excluded.cursor ELSE s.cursor END,
+    newest_at = greatest(s.newest_at, excluded.newest_at),
+    updated_at = now()
+WHERE (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
+      > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
+   OR excluded.newest_at > s.newest_at
+   OR (s.newest_at IS NULL AND excluded.newest_at IS NOT NULL)
+`
+
+type PutCursorBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type PutCursorParams struct {
+	SourceID     int32
+	Stream       string
+	PartitionKey string
+	Cursor       []byte
+	NewestAt     *time.Time
+}
+
+// The cursor is written only when it moves forward: a run over unchanged
+// data writes nothing, and a cursor never moves backwards (a stale process,
+// a re-read from start_date). A stored cursor without a time (hand-edited
+// to {}) counts as the start. Ids compare byte by byte, as in Go (COLLATE
+// "C"). newest_at is the newest record the source has shown for the
+// partition.
+func (q *Queries) PutCursor(ctx context.Context, arg []PutCursorParams) *PutCursorBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.SourceID,
+			a.Stream,
+			a.PartitionKey,
+			a.Cursor,
+			a.NewestAt,
+		}
+		batch.Queue(putCursor, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &PutCursorBatchResults{br, len(arg), false}
+}
+
+func (b *PutCursorBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *PutCursorBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
 
 const putQuarantine = `-- name: PutQuarantine :batchexec
 

@@ -7,7 +7,6 @@ package statedb
 
 import (
 	"context"
-	"time"
 )
 
 const getCursors = `-- name: GetCursors :many
@@ -44,44 +43,4 @@ func (q *Queries) GetCursors(ctx context.Context, arg GetCursorsParams) ([]GetCu
 		return nil, err
 	}
 	return items, nil
-}
-
-const putCursor = `-- name: PutCursor :exec
-INSERT INTO sync_state AS s (source_id, stream, partition_key, cursor, newest_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, now())
-ON CONFLICT (source_id, stream, partition_key) DO UPDATE
-SET cursor = CASE WHEN (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
-                     > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
-                  THEN excluded.cursor ELSE s.cursor END,
-    newest_at = greatest(s.newest_at, excluded.newest_at),
-    updated_at = now()
-WHERE (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
-      > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
-   OR excluded.newest_at > s.newest_at
-   OR (s.newest_at IS NULL AND excluded.newest_at IS NOT NULL)
-`
-
-type PutCursorParams struct {
-	SourceID     int32
-	Stream       string
-	PartitionKey string
-	Cursor       []byte
-	NewestAt     *time.Time
-}
-
-// The cursor is written only when it moves forward: a run over unchanged
-// data writes nothing, and a cursor never moves backwards (a stale process,
-// a re-read from start_date). A stored cursor without a time (hand-edited
-// to {}) counts as the start. Ids compare byte by byte, as in Go (COLLATE
-// "C"). newest_at is the newest record the source has shown for the
-// partition.
-func (q *Queries) PutCursor(ctx context.Context, arg PutCursorParams) error {
-	_, err := q.db.Exec(ctx, putCursor,
-		arg.SourceID,
-		arg.Stream,
-		arg.PartitionKey,
-		arg.Cursor,
-		arg.NewestAt,
-	)
-	return err
 }

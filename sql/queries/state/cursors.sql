@@ -9,7 +9,7 @@ SELECT partition_key, cursor FROM sync_state WHERE source_id = @source_id AND st
 -- to {}) counts as the start. Ids compare byte by byte, as in Go (COLLATE
 -- "C"). newest_at is the newest record the source has shown for the
 -- partition.
--- name: PutCursor :exec
+-- name: PutCursor :batchexec
 INSERT INTO sync_state AS s (source_id, stream, partition_key, cursor, newest_at, updated_at)
 VALUES (@source_id, @stream, @partition_key, @cursor, @newest_at, now())
 ON CONFLICT (source_id, stream, partition_key) DO UPDATE

@@ -1,0 +1,238 @@
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"syncer/internal/load"
+	"syncer/internal/state"
+	"syncer/internal/transform"
+)
+
+// Limits bound a write batch: it is committed once it holds Rows rows or
+// Bytes bytes of raw records, or Delay after its first page arrived,
+// whichever comes first. The zero value takes DefaultLimits.
+type Limits struct {
+	Rows  int
+	Bytes int
+	Delay time.Duration
+}
+
+// DefaultLimits: 10,000 rows is where a COPY into staging and one merge
+// come closest to a plain COPY (see bench/results.md); a second is short
+// enough that a trickle lands promptly.
+var DefaultLimits = Limits{Rows: 10_000, Bytes: 32 << 20, Delay: time.Second}
+
+// writer gathers the pages of one run into write batches, decoupled from
+// the API's pages, and commits each batch in one transaction that also
+// moves every cursor it covers. A batch commits while the extractor goes
+// on fetching and mapping the next pages; at most one batch commits and
+// one waits, so memory stays bounded by about three batches.
+//
+// Batches commit in the order their pages came, and after a batch fails
+// nothing more commits: a later batch may move a partition's cursor past
+// rows of the failed one. A crash loses only what was not committed,
+// whose cursors did not move, so the next run reads it again.
+type writer struct {
+	loader *load.Loader
+	run    *state.Run
+	limits Limits
+	log    *slog.Logger
+	ctx    context.Context // the commits'
+
+	mu      sync.Mutex   // guards the batch being filled
+	pending *load.Commit // nil when empty
+	bytes   int
+	since   time.Time  // when pending got its first page
+	send    sync.Mutex // taken before mu is let go, so batches go out in order
+
+	errMu sync.Mutex
+	err   error // the first failed commit: no batch commits after it
+
+	out       chan *load.Commit // full batches, to the committer
+	done      chan struct{}     // closed when the committer has ended
+	stop      chan struct{}     // ends the timer
+	timerDone chan struct{}
+}
+
+// newWriter starts a writer for run. Commits use ctx, which should outlive
+// the run's own context by the drain timeout once shutdown begins.
+func newWriter(ctx context.Context, loader *load.Loader, run *state.Run, limits Limits, log *slog.Logger) *writer {
+	if limits.Rows <= 0 {
+		limits.Rows = DefaultLimits.Rows
+	}
+	if limits.Bytes <= 0 {
+		limits.Bytes = DefaultLimits.Bytes
+	}
+	if limits.Delay <= 0 {
+		limits.Delay = DefaultLimits.Delay
+	}
+	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, out: make(chan *load.Commit, 1),
+		done: make(chan struct{}), stop: make(chan struct{}), timerDone: make(chan struct{})}
+	go w.commits()
+	go w.timer()
+	return w
+}
+
+// add puts a page's commit, of size bytes, in the batch being filled, and
+// hands the batch to the committer when it is full or ends a full-refresh
+// pass (whose marking must not wait). It blocks while a full batch already
+// waits, and returns the error of an earlier batch that failed.
+func (w *writer) add(c load.Commit, size int) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if w.pending == nil {
+		w.pending = &load.Commit{Batch: &transform.Batch{}}
+		w.since = time.Now()
+	}
+	merge(w.pending, c)
+	w.bytes += size
+	if w.pending.Batch.Rows()+len(w.pending.Batch.Rejections) >= w.limits.Rows || w.bytes >= w.limits.Bytes || c.Complete != nil {
+		w.handOff() // lets mu go
+	} else {
+		w.mu.Unlock()
+	}
+	return w.failed()
+}
+
+// handOff sends the batch being filled to the committer. It is called with
+// mu held and lets it go; send keeps the batches in the order taken.
+func (w *writer) handOff() {
+	c := w.pending
+	w.pending, w.bytes = nil, 0
+	w.send.Lock()
+	w.mu.Unlock()
+	defer w.send.Unlock()
+	if c != nil {
+		w.out <- c // the committer always receives, even after a failure
+	}
+}
+
+func (w *writer) failed() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+// timer hands over a batch that has waited Delay.
+func (w *writer) timer() {
+	defer close(w.timerDone)
+	t := time.NewTicker(max(w.limits.Delay/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		if w.pending != nil && time.Since(w.since) >= w.limits.Delay {
+			w.handOff()
+		} else {
+			w.mu.Unlock()
+		}
+	}
+}
+
+// commits commits the batches in order until out is closed.
+func (w *writer) commits() {
+	defer close(w.done)
+	for c := range w.out {
+		if w.failed() != nil {
+			continue // never after a failed batch
+		}
+		res, err := w.loader.Commit(w.ctx, w.run, *c)
+		if err != nil {
+			w.errMu.Lock()
+			w.err = err
+			w.errMu.Unlock()
+			continue
+		}
+		w.log.Debug("batch committed", slog.Int("pages", c.Pages), slog.Int("records", c.RowsRead),
+			slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined))
+	}
+}
+
+// close commits what is left and waits for every batch; it returns the
+// first error of a commit. The writer takes no page after it.
+func (w *writer) close() error {
+	close(w.stop)
+	<-w.timerDone
+	w.mu.Lock()
+	w.handOff()
+	close(w.out)
+	<-w.done
+	return w.failed()
+}
+
+// merge adds the page commit c to the batch b: its rows, its counts, its
+// checkpoints (a partition's later checkpoint replaces its earlier one),
+// and its end of a full-refresh pass.
+func merge(b *load.Commit, c load.Commit) {
+	if c.Batch != nil {
+		b.Batch.Append(c.Batch)
+	}
+	for _, cp := range c.Checkpoints {
+		replaced := false
+		for i := range b.Checkpoints {
+			if b.Checkpoints[i].Partition == cp.Partition {
+				b.Checkpoints[i] = laterCheckpoint(b.Checkpoints[i], cp)
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			b.Checkpoints = append(b.Checkpoints, cp)
+		}
+	}
+	if c.Complete != nil {
+		b.Complete = c.Complete
+	}
+	b.Pages += c.Pages
+	b.RowsRead += c.RowsRead
+	b.SuspectedGaps += c.SuspectedGaps
+}
+
+// laterCheckpoint is the later of two checkpoints of one partition.
+func laterCheckpoint(a, b load.Checkpoint) load.Checkpoint {
+	out := b
+	if b.Cursor.Less(a.Cursor) {
+		out.Cursor = a.Cursor
+	}
+	if a.Newest.After(b.Newest) {
+		out.Newest = a.Newest
+	}
+	return out
+}
+
+// rawSize is about how many bytes a page's rows hold: their raw records,
+// which dominate.
+func rawSize(b transform.Batch) int {
+	n := 0
+	for i := range b.Messages {
+		n += len(b.Messages[i].Raw) + len(b.Messages[i].Body)
+	}
+	for i := range b.Conversations {
+		n += len(b.Conversations[i].Raw)
+	}
+	for i := range b.Contacts {
+		n += len(b.Contacts[i].Raw)
+	}
+	for i := range b.Channels {
+		n += len(b.Channels[i].Raw)
+	}
+	for i := range b.Agents {
+		n += len(b.Agents[i].Raw)
+	}
+	for i := range b.Departments {
+		n += len(b.Departments[i].Raw)
+	}
+	for i := range b.Rejections {
+		n += len(b.Rejections[i].Payload)
+	}
+	return n
+}
