@@ -26,6 +26,10 @@ func TestCleanJSON(t *testing.T) {
 		{`{"a":"é"}`, `{"a":"é"}`},
 		{"{\"a\":\"\xff\"}", `{"a":""}`},
 		{`not json`, `{"text":"not json"}`},
+		{`{"a":"cut \ud83d"}`, `{"a":"cut \ufffd"}`},
+		{`{"a":"\uD83D\uDE00 whole"}`, `{"a":"\uD83D\uDE00 whole"}`},
+		{`{"a":"\ude00x","b":"\ud83d\u0041"}`, `{"a":"\ufffdx","b":"\ufffd\u0041"}`},
+		{`{"\ud800":1}`, `{"\ufffd":1}`},
 	} {
 		got := string(cleanJSON([]byte(tc.in)))
 		if got != tc.want {

@@ -110,10 +110,10 @@ func (s *Store) FailAbandonedRuns(ctx context.Context, src Source, stream string
 }
 
 // FailStaleRuns marks as failed the runs of mode (one without a lease:
-// webhook) still running that started before before: a process that died
-// left them.
-func (s *Store) FailStaleRuns(ctx context.Context, mode string, before time.Time) (int64, error) {
-	n, err := s.q.FailStaleRuns(ctx, statedb.FailStaleRunsParams{Mode: mode, Before: before})
+// webhook) still running that started longer than age ago by the
+// database's clock: a process that died left them.
+func (s *Store) FailStaleRuns(ctx context.Context, mode string, age time.Duration) (int64, error) {
+	n, err := s.q.FailStaleRuns(ctx, statedb.FailStaleRunsParams{Mode: mode, AgeSeconds: age.Seconds()})
 	return n, DBError("close stale runs", err)
 }
 

@@ -400,3 +400,39 @@ func TestPruneInboxKeepsWhatWaits(t *testing.T) {
 		t.Fatalf("left %d waiting (want 1201) and %d recent (want 2)", waiting, recent)
 	}
 }
+
+// A webhook run is failed as stale by the database's clock, and only once
+// it is old enough; runs of other modes are left to their leases.
+func TestFailStaleRunsByTheDatabaseClock(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	var ids []int64
+	for _, mode := range []string{state.ModeWebhook, state.ModeWebhook, state.ModeIncremental} {
+		run, err := s.StartRun(ctx, src, "webhooks", mode, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+	}
+	exec(t, db, `UPDATE sync_runs SET started_at = now() - interval '2 hours' WHERE id = ANY($1)`, []int64{ids[0], ids[2]})
+	n, err := s.FailStaleRuns(ctx, state.ModeWebhook, time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("failed %d stale runs, %v; want 1 (the old webhook run)", n, err)
+	}
+	var statuses []string
+	rows, err := db.Pool.Query(ctx, `SELECT status FROM sync_runs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var st string
+		if err := rows.Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, st)
+	}
+	rows.Close()
+	if !slices.Equal(statuses, []string{"failed", "running", "running"}) {
+		t.Fatalf("statuses %v", statuses)
+	}
+}

@@ -114,9 +114,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	id, err := h.Store.PutDelivery(ctx, src.Source, load.StorableJSON(body))
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
-		// JSON that PostgreSQL cannot store as jsonb (a lone surrogate
-		// escape, a number out of its range): the same body would be
-		// refused on every retry.
+		// JSON that PostgreSQL cannot store as jsonb even once cleaned
+		// (a number out of its range): the same body would be refused on
+		// every retry.
 		reply(w, http.StatusBadRequest, "the body is JSON that the warehouse cannot store: "+pgErr.Message)
 		return
 	}

@@ -398,7 +398,7 @@ func (p *Processor) sweep(ctx context.Context) {
 	if !due {
 		return
 	}
-	n, err := p.Store.FailStaleRuns(ctx, state.ModeWebhook, p.now().Add(-StaleAfter))
+	n, err := p.Store.FailStaleRuns(ctx, state.ModeWebhook, StaleAfter)
 	if err != nil {
 		p.Logger.WarnContext(ctx, "could not close the webhook runs of dead processes", slog.Any("error", err))
 		return

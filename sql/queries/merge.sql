@@ -312,12 +312,14 @@ INSERT INTO messages AS t (source_id, external_id, conversation_external_id, cha
 SELECT n.source_id, n.external_id, n.conversation_external_id, n.channel_external_id, n.contact_external_id,
        n.direction, n.kind, n.status, n.from_addr, n.to_addr, n.sent_at, NULL, n.raw
 FROM (
-    SELECT DISTINCT ON (source_id, external_id) source_id, external_id, conversation_external_id,
-           channel_external_id, contact_external_id, direction, kind, status, from_addr, to_addr,
-           min(sent_at) OVER (PARTITION BY source_id, external_id) AS sent_at, raw
-    FROM stage_messages
-    ORDER BY source_id, external_id,
-             coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], status), 0) DESC, sent_at
+    SELECT DISTINCT ON (s.source_id, s.external_id) s.source_id, s.external_id, s.conversation_external_id,
+           s.channel_external_id, s.contact_external_id, s.direction, s.kind, s.status, s.from_addr, s.to_addr,
+           min(s.sent_at) OVER (PARTITION BY s.source_id, s.external_id) AS sent_at, s.raw
+    FROM stage_messages s
+    -- s.sent_at, the callback's own time: a bare sent_at would be the
+    -- output column, the same for every callback of the message.
+    ORDER BY s.source_id, s.external_id,
+             coalesce(array_position('{pending,sent,failed,delivered,read}'::text[], s.status), 0) DESC, s.sent_at
 ) n
 WHERE NOT EXISTS (
     SELECT FROM messages c

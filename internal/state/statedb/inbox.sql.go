@@ -117,7 +117,7 @@ const pruneInbox = `-- name: PruneInbox :execrows
 DELETE FROM webhook_inbox
 WHERE id IN (SELECT p.id FROM webhook_inbox p
              WHERE p.processed_at IS NOT NULL AND p.received_at < $1
-             ORDER BY p.id
+             ORDER BY p.received_at
              LIMIT $2::integer)
 `
 
@@ -128,6 +128,7 @@ type PruneInboxParams struct {
 
 // Deliveries processed and received before @before go, oldest first, at
 // most @max_rows at a time (short transactions: the intake keeps writing).
+// webhook_inbox_processed_idx finds them.
 func (q *Queries) PruneInbox(ctx context.Context, arg PruneInboxParams) (int64, error) {
 	result, err := q.db.Exec(ctx, pruneInbox, arg.Before, arg.MaxRows)
 	if err != nil {

@@ -34,18 +34,20 @@ func (q *Queries) FailAbandonedRuns(ctx context.Context, arg FailAbandonedRunsPa
 const failStaleRuns = `-- name: FailStaleRuns :execrows
 UPDATE sync_runs SET status = 'failed', finished_at = now(),
                      error = 'interrupted: the process ended before the run finished; what it committed is kept'
-WHERE mode = $1 AND status = 'running' AND started_at < $2
+WHERE mode = $1 AND status = 'running'
+  AND started_at < now() - make_interval(secs => $2::float8)
 `
 
 type FailStaleRunsParams struct {
-	Mode   string
-	Before time.Time
+	Mode       string
+	AgeSeconds float64
 }
 
 // Runs of a mode without a lease (webhook) left 'running' by a process
-// that died: no live one is as old as @before.
+// that died: no live one is @age_seconds old. The age is measured by the
+// database's clock, which also set started_at.
 func (q *Queries) FailStaleRuns(ctx context.Context, arg FailStaleRunsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, failStaleRuns, arg.Mode, arg.Before)
+	result, err := q.db.Exec(ctx, failStaleRuns, arg.Mode, arg.AgeSeconds)
 	if err != nil {
 		return 0, err
 	}

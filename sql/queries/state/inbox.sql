@@ -39,8 +39,9 @@ ORDER BY s.name;
 -- Deliveries processed and received before @before go, oldest first, at
 -- most @max_rows at a time (short transactions: the intake keeps writing).
 -- name: PruneInbox :execrows
+-- webhook_inbox_processed_idx finds them.
 DELETE FROM webhook_inbox
 WHERE id IN (SELECT p.id FROM webhook_inbox p
              WHERE p.processed_at IS NOT NULL AND p.received_at < @before
-             ORDER BY p.id
+             ORDER BY p.received_at
              LIMIT sqlc.arg(max_rows)::integer);

@@ -42,8 +42,10 @@ WHERE r.finished_at < @before
                              WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded');
 
 -- Runs of a mode without a lease (webhook) left 'running' by a process
--- that died: no live one is as old as @before.
+-- that died: no live one is @age_seconds old. The age is measured by the
+-- database's clock, which also set started_at.
 -- name: FailStaleRuns :execrows
 UPDATE sync_runs SET status = 'failed', finished_at = now(),
                      error = 'interrupted: the process ended before the run finished; what it committed is kept'
-WHERE mode = @mode AND status = 'running' AND started_at < @before;
+WHERE mode = @mode AND status = 'running'
+  AND started_at < now() - make_interval(secs => @age_seconds::float8);
