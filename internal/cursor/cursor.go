@@ -14,6 +14,11 @@ import (
 type Cursor struct {
 	TS time.Time `json:"ts"`
 	ID string    `json:"id,omitempty"`
+	// Reread is when the stream last read the partition's records again
+	// in full, for a stream that otherwise reads only the newest (Ogmma);
+	// zero for others. It is not part of the position: Less and Max
+	// ignore it, and it is kept beside the position when that moves.
+	Reread time.Time `json:"reread,omitzero"`
 }
 
 // Less orders cursors by timestamp, then id.
@@ -40,7 +45,7 @@ func (c Cursor) IsZero() bool { return c.TS.IsZero() && c.ID == "" }
 // cursor never passes now - safety_lag.
 func (c Cursor) Cap(limit time.Time) Cursor {
 	if c.TS.After(limit) {
-		return Cursor{TS: limit.UTC()}
+		return Cursor{TS: limit.UTC(), Reread: c.Reread}
 	}
 	return c
 }
@@ -55,10 +60,18 @@ func (c Cursor) String() string {
 	return c.TS.UTC().Format(time.RFC3339Nano) + " " + c.ID
 }
 
-// MarshalJSON writes {"ts":"<RFC 3339 UTC>","id":"..."}.
+// MarshalJSON writes {"ts":"<RFC 3339 UTC>","id":"..."}, with
+// "reread":"<RFC 3339 UTC>" when it is set.
 func (c Cursor) MarshalJSON() ([]byte, error) {
 	type plain Cursor
-	return json.Marshal(plain{TS: c.TS.UTC(), ID: c.ID})
+	return json.Marshal(plain{TS: c.TS.UTC(), ID: c.ID, Reread: utc(c.Reread)})
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
 }
 
 // Parse reads a cursor stored by MarshalJSON.
@@ -68,5 +81,5 @@ func Parse(b []byte) (Cursor, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return Cursor{}, fmt.Errorf("cursor %s: %w", b, err)
 	}
-	return Cursor{TS: p.TS.UTC(), ID: p.ID}, nil
+	return Cursor{TS: p.TS.UTC(), ID: p.ID, Reread: utc(p.Reread)}, nil
 }

@@ -242,6 +242,43 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 	}
 }
 
+// A cursor's reread time moves forward on its own and stays when the
+// position moves without it; a commit that moves neither writes nothing.
+func TestCursorRereadMovesOnItsOwn(t *testing.T) {
+	db, l, run := setup(t)
+	ctx := context.Background()
+	r1, r2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	for i, step := range []struct {
+		c          cursor.Cursor
+		want       cursor.Cursor
+		wantWrites int64
+	}{
+		{cursor.Cursor{TS: t0, ID: "a", Reread: r1}, cursor.Cursor{TS: t0, ID: "a", Reread: r1}, 1},
+		{cursor.Cursor{TS: t0, ID: "a", Reread: r1}, cursor.Cursor{TS: t0, ID: "a", Reread: r1}, 0},                       // nothing moved
+		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b"}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r1}, 1}, // position only
+		{cursor.Cursor{TS: t0, ID: "a", Reread: r2}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2}, 1},      // reread only
+		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r1}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2}, 0},
+	} {
+		var xminBefore string
+		_ = db.Pool.QueryRow(ctx, "SELECT coalesce((SELECT xmin::text FROM sync_state), '')").Scan(&xminBefore)
+		if _, err := l.Commit(ctx, run, load.Commit{Batch: &transform.Batch{}, Checkpoints: []load.Checkpoint{{Partition: "p", Cursor: step.c}}}); err != nil {
+			t.Fatal(err)
+		}
+		var xminAfter string
+		_ = db.Pool.QueryRow(ctx, "SELECT xmin::text FROM sync_state").Scan(&xminAfter)
+		if wrote := xminAfter != xminBefore; wrote != (step.wantWrites == 1) {
+			t.Fatalf("step %d: wrote the row %v, want %v", i, wrote, step.wantWrites == 1)
+		}
+		cursors, err := state.New(db.Pool, nil).Cursors(ctx, run.Source, run.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cursors["p"]; !got.TS.Equal(step.want.TS) || got.ID != step.want.ID || !got.Reread.Equal(step.want.Reread) {
+			t.Fatalf("step %d: cursor %+v, want %+v", i, got, step.want)
+		}
+	}
+}
+
 // A delivery status only moves forward, whoever brings it; a status for a
 // message never seen creates it with what is known, and the platform's
 // full record completes it later without moving the status back.

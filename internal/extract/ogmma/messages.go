@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -29,6 +30,23 @@ import (
 
 // MaxPageSize is the documented maximum of limit.
 const MaxPageSize = 500
+
+// ProbeSize is how many of a conversation's newest messages a run asks for
+// first, and RereadEvery how often the whole page is read again anyway.
+//
+// The API cannot filter by time, so a run learns cheaply whether a
+// conversation changed: it asks for the newest ProbeSize messages. When
+// they reach back to the saved cursor (or are all the conversation has),
+// nothing newer was missed and the run is done with that conversation;
+// only when all of them are newer than the cursor does it ask for the full
+// page (PageSize). Statuses move on messages already stored, mostly the
+// newest ones, which the probe re-reads on every run; for older ones, the
+// full page is read again once the last full read of the conversation is
+// RereadEvery old (kept in the cursor), and on every run with --full.
+const (
+	ProbeSize   = 50
+	RereadEvery = time.Hour
+)
 
 // Channel is a configured channel and the conversations to read in it.
 type Channel struct {
@@ -48,6 +66,8 @@ type Config struct {
 	// Concurrency bounds the conversations read at once, default 2.
 	Concurrency int
 	Logger      *slog.Logger
+	// Now is the clock of the full re-reads; default time.Now.
+	Now func() time.Time
 }
 
 // Messages is the "messages" stream of an Ogmma source: one partition per
@@ -74,6 +94,9 @@ func NewMessages(cfg Config) (*Messages, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Messages{cfg: cfg}, nil
 }
@@ -188,46 +211,83 @@ type key struct {
 func (s *Messages) readConversation(ctx context.Context, req extract.Request, ref conversationRef, emit extract.Emit) error {
 	partition := ref.channel + "/" + ref.id
 	path := "/v1/channels/" + url.PathEscape(ref.channel) + "/conversations/" + url.PathEscape(ref.id)
-	q := url.Values{"limit": {strconv.Itoa(s.cfg.PageSize)}}
-	var page listing
-	if _, err := s.cfg.Client.GetJSON(ctx, path, q, s.auth(), &page); err != nil {
+	lower := req.Lower(partition)
+	now := s.cfg.Now()
+	_, saved := req.Cursors[partition]
+	full := req.Backfill || req.Full || !saved || now.Sub(lower.Reread) >= RereadEvery
+	limit := s.cfg.PageSize
+	if !full {
+		limit = min(ProbeSize, s.cfg.PageSize)
+	}
+	page, err := s.read(ctx, path, limit)
+	if err != nil {
 		return fmt.Errorf("read ogmma conversation %s: %w", partition, err)
+	}
+	if !full && len(page.records) >= limit && page.positioned > 0 && lower.Less(page.oldest) && limit < s.cfg.PageSize {
+		// All of the probe is newer than the cursor: read the full page.
+		full = true
+		limit = s.cfg.PageSize
+		if page, err = s.read(ctx, path, limit); err != nil {
+			return fmt.Errorf("read ogmma conversation %s: %w", partition, err)
+		}
 	}
 
 	records := []json.RawMessage{}
-	var oldest, newest cursor.Cursor
-	positioned := 0
-	for _, raw := range page.Data {
-		var k key
-		_ = json.Unmarshal(raw, &k) // a record that does not decode goes on to transform, which rejects it
-		t, err := extract.ParseTime(k.CreatedAt)
-		if err != nil || t.IsZero() || k.ID == "" {
-			records = append(records, raw)
-			continue
-		}
-		c := cursor.Cursor{TS: t, ID: k.ID}
-		if positioned == 0 || c.Less(oldest) {
-			oldest = c
-		}
-		newest = newest.Max(c)
-		positioned++
-		if req.InWindow(t) {
+	for i, raw := range page.records {
+		if t := page.times[i]; t.IsZero() || req.InWindow(t) {
 			records = append(records, raw)
 		}
 	}
-
-	out := extract.Page{Partition: partition, Records: records, Newest: newest.TS}
-	if !req.Backfill && positioned > 0 {
-		out.Cursor = &newest
+	out := extract.Page{Partition: partition, Records: records, Newest: page.newest.TS}
+	if !req.Backfill && page.positioned > 0 {
+		c := page.newest
+		c.Reread = lower.Reread
+		if full {
+			c.Reread = now.UTC()
+		}
+		out.Cursor = &c
 	}
-	lower := req.Lower(partition)
-	if len(page.Data) >= s.cfg.PageSize && positioned > 0 && lower.Less(oldest) && !req.Backfill {
+	if len(page.records) >= s.cfg.PageSize && page.positioned > 0 && lower.Less(page.oldest) && !req.Backfill {
 		out.SuspectedGap = true
 		s.cfg.Logger.WarnContext(ctx, "suspected gap: a full page of messages is newer than the saved cursor, so older ones may be missing; run more often or lower the load on this conversation",
 			slog.String("partition", partition), slog.Int("page_size", s.cfg.PageSize),
-			slog.String("cursor", lower.String()), slog.String("oldest_in_page", oldest.String()))
+			slog.String("cursor", lower.String()), slog.String("oldest_in_page", page.oldest.String()))
 	}
 	return emit(ctx, out)
+}
+
+// conversationPage is one answer of the conversation endpoint, with the
+// position of each message (times[i] zero for one without a readable id
+// and createdAt, which goes on to transform, which rejects it).
+type conversationPage struct {
+	records        []json.RawMessage
+	times          []time.Time
+	oldest, newest cursor.Cursor
+	positioned     int
+}
+
+func (s *Messages) read(ctx context.Context, path string, limit int) (conversationPage, error) {
+	var body listing
+	if _, err := s.cfg.Client.GetJSON(ctx, path, url.Values{"limit": {strconv.Itoa(limit)}}, s.auth(), &body); err != nil {
+		return conversationPage{}, err
+	}
+	p := conversationPage{records: body.Data, times: make([]time.Time, len(body.Data))}
+	for i, raw := range body.Data {
+		var k key
+		_ = json.Unmarshal(raw, &k)
+		t, err := extract.ParseTime(k.CreatedAt)
+		if err != nil || t.IsZero() || k.ID == "" {
+			continue
+		}
+		p.times[i] = t
+		c := cursor.Cursor{TS: t, ID: k.ID}
+		if p.positioned == 0 || c.Less(p.oldest) {
+			p.oldest = c
+		}
+		p.newest = p.newest.Max(c)
+		p.positioned++
+	}
+	return p, nil
 }
 
 // commitError is an error of emit: the page could not be committed.

@@ -199,3 +199,54 @@ func TestDiscover(t *testing.T) {
 		t.Fatalf("%d partitions, %v; want the 4 conversations once each", len(pages), err)
 	}
 }
+
+// A run with a saved cursor asks for the newest ProbeSize messages first,
+// and for the full page only when all of them are new; the full page is
+// read again once RereadEvery has passed since the last full read, and on
+// a --full run. When each happened is kept in the cursor.
+func TestProbeBeforeTheFullPage(t *testing.T) {
+	clk := clock.NewManual(t0.Add(30 * 24 * time.Hour))
+	og, cfg := setup(t, ogmmasim.Config{Seed: 3, Channels: 1, ConversationsPerChannel: 1, MessagesPerConversation: 300, Start: t0, Now: clk.Now})
+	cfg.Now = clk.Now
+	part := og.Channels()[0].ID + "/" + og.Channels()[0].Conversations[0]
+	var saved *cursor.Cursor
+	step := func(name string, req extract.Request, wantRecords int, wantRequests int64, wantReread time.Time) {
+		t.Helper()
+		if saved != nil {
+			req.Cursors = map[string]cursor.Cursor{part: *saved}
+		}
+		before := og.Stats().Requests
+		pages, err := collect(t, cfg, req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := pages[part]
+		got := len(records(t, p))
+		if got != wantRecords || og.Stats().Requests-before != wantRequests || p.Cursor == nil || !p.Cursor.Reread.Equal(wantReread) || p.SuspectedGap {
+			t.Fatalf("%s: %d records in %d requests, cursor %+v, gap %v; want %d records in %d, reread at %s",
+				name, got, og.Stats().Requests-before, p.Cursor, p.SuspectedGap, wantRecords, wantRequests, wantReread)
+		}
+		saved = p.Cursor
+	}
+	first := clk.Now()
+	step("first run", extract.Request{}, 300, 1, first)
+	clk.Advance(5 * time.Minute)
+	step("nothing new", extract.Request{}, ProbeSize, 1, first)
+	clk.Advance(5 * time.Minute)
+	if n := len(og.AddMessages(20)); n != 20 {
+		t.Fatalf("added %d messages", n)
+	}
+	step("fewer new than the probe", extract.Request{}, ProbeSize, 1, first)
+	clk.Advance(5 * time.Minute)
+	if n := len(og.AddMessages(ProbeSize + 10)); n != ProbeSize+10 {
+		t.Fatalf("added %d messages", n)
+	}
+	step("more new than the probe", extract.Request{}, 300+20+ProbeSize+10, 2, clk.Now())
+	second := clk.Now()
+	clk.Advance(RereadEvery - time.Minute)
+	step("not yet due", extract.Request{}, ProbeSize, 1, second)
+	clk.Advance(time.Minute)
+	step("due again", extract.Request{}, 380, 1, clk.Now())
+	clk.Advance(time.Minute)
+	step("--full", extract.Request{Full: true}, 380, 1, clk.Now())
+}
