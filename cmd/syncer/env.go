@@ -200,6 +200,9 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		pc.ConnConfig.RuntimeParams["search_path"] = e.cfg.Schema
 	}
 	pc.ConnConfig.RuntimeParams["application_name"] = "syncer"
+	// A commit stages up to 10,000 rows (about 16 MiB) in temporary
+	// tables: room for them in memory (the default is 8MB).
+	pc.ConnConfig.RuntimeParams["temp_buffers"] = "32MB"
 	maxPerSource := int32(1)
 	for _, s := range e.cfg.Sources {
 		maxPerSource = max(maxPerSource, int32(s.Concurrency))

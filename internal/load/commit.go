@@ -48,6 +48,9 @@ func (l *Loader) Commit(ctx context.Context, run *state.Run, c Commit) (Result, 
 	if err != nil {
 		return Result{}, state.DBError(fmt.Sprintf("commit %s %s batch", run.Source.Name, run.Stream), err)
 	}
+	if res.Written > 0 {
+		l.analyzeNew(ctx, b)
+	}
 	l.store.Count(ctx, run, state.Totals{Pages: int64(c.Pages), RowsRead: int64(c.RowsRead), RowsWritten: res.Written,
 		RowsQuarantined: res.Quarantined, SuspectedGaps: int64(c.SuspectedGaps)})
 	return res, nil
@@ -111,6 +114,7 @@ func (l *Loader) write(ctx context.Context, tx pgx.Tx, run *state.Run, b *transf
 	if len(steps) > 0 {
 		prep := &pgx.Batch{}
 		prep.Queue(queries.Get("stage_prepare"))
+		prep.Queue(queries.Get("stage_settings"))
 		made := map[string]bool{}
 		for _, s := range steps {
 			if !made[s.table] {
@@ -420,4 +424,37 @@ type step struct {
 	cols   []string
 	row    func(i int) []any
 	merges []string // statements run in order after the COPY
+}
+
+// analyzeNew analyzes, once, the tables of b that PostgreSQL has never
+// counted (a warehouse being filled for the first time), so that the next
+// commits probe them by primary key. A failure only costs speed: it is
+// logged and tried again after the next commit.
+func (l *Loader) analyzeNew(ctx context.Context, b *transform.Batch) {
+	for _, t := range []struct {
+		name string
+		rows int
+	}{{"messages", len(b.Messages)}, {"conversations", len(b.Conversations)}, {"contacts", len(b.Contacts)}, {"channels", len(b.Channels)}} {
+		l.statsMu.Lock()
+		known := l.counted[t.name]
+		l.statsMu.Unlock()
+		if known || t.rows == 0 {
+			continue
+		}
+		var never bool
+		err := l.pool.QueryRow(ctx, queries.Get("never_analyzed"), t.name).Scan(&never)
+		if err == nil && never {
+			_, err = l.pool.Exec(ctx, queries.Get("analyze_"+t.name))
+		}
+		if err != nil {
+			l.logger.WarnContext(ctx, "could not analyze a table; commits may be slower until autovacuum does", slog.String("table", t.name), slog.Any("error", err))
+			continue
+		}
+		l.statsMu.Lock()
+		if l.counted == nil {
+			l.counted = map[string]bool{}
+		}
+		l.counted[t.name] = true
+		l.statsMu.Unlock()
+	}
 }

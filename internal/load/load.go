@@ -11,6 +11,7 @@ package load
 import (
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,6 +28,9 @@ type Loader struct {
 	store        *state.Store
 	logger       *slog.Logger
 	batchTimeout time.Duration
+
+	statsMu sync.Mutex
+	counted map[string]bool // tables PostgreSQL has statistics for
 }
 
 // New returns a loader that writes through store's pool and counts each

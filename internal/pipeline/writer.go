@@ -23,7 +23,10 @@ type Limits struct {
 // DefaultLimits: 10,000 rows is where a COPY into staging and one merge
 // come closest to a plain COPY (see bench/results.md); a second is short
 // enough that a trickle lands promptly.
-var DefaultLimits = Limits{Rows: 10_000, Bytes: 32 << 20, Delay: time.Second}
+var DefaultLimits = Limits{Rows: 10_000, Bytes: 16 << 20, Delay: time.Second}
+
+// FirstBatchRows bounds the first batch of a run.
+const FirstBatchRows = 1000
 
 // writer gathers the pages of one run into write batches, decoupled from
 // the API's pages, and commits each batch in one transaction that also
@@ -46,6 +49,7 @@ type writer struct {
 	pending *load.Commit // nil when empty
 	bytes   int
 	since   time.Time  // when pending got its first page
+	started bool       // a batch was handed off
 	send    sync.Mutex // taken before mu is let go, so batches go out in order
 
 	errMu sync.Mutex
@@ -91,7 +95,15 @@ func (w *writer) add(c load.Commit, size int) error {
 	}
 	merge(w.pending, c)
 	w.bytes += size
-	if w.pending.Batch.Rows()+len(w.pending.Batch.Rejections) >= w.limits.Rows || w.bytes >= w.limits.Bytes || c.Complete != nil {
+	rows := w.limits.Rows
+	if !w.started {
+		// The first batch of a run is small: it lands soon, and into a
+		// warehouse being filled for the first time it lets the loader
+		// have PostgreSQL count the tables before the large batches come
+		// (see load.Loader.Commit).
+		rows = min(rows, FirstBatchRows)
+	}
+	if w.pending.Batch.Rows()+len(w.pending.Batch.Rejections) >= rows || w.bytes >= w.limits.Bytes || c.Complete != nil {
 		w.handOff() // lets mu go
 	} else {
 		w.mu.Unlock()
@@ -104,6 +116,7 @@ func (w *writer) add(c load.Commit, size int) error {
 func (w *writer) handOff() {
 	c := w.pending
 	w.pending, w.bytes = nil, 0
+	w.started = w.started || c != nil
 	w.send.Lock()
 	w.mu.Unlock()
 	defer w.send.Unlock()
@@ -145,6 +158,7 @@ func (w *writer) commits() {
 		if w.failed() != nil {
 			continue // never after a failed batch
 		}
+		start := time.Now()
 		res, err := w.loader.Commit(w.ctx, w.run, *c)
 		if err != nil {
 			w.errMu.Lock()
@@ -153,7 +167,8 @@ func (w *writer) commits() {
 			continue
 		}
 		w.log.Debug("batch committed", slog.Int("pages", c.Pages), slog.Int("records", c.RowsRead),
-			slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined))
+			slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined),
+			slog.Duration("took", time.Since(start)))
 	}
 }
 

@@ -31,6 +31,12 @@ func TestEveryQueryParses(t *testing.T) {
 			}
 		}
 		for _, name := range queries.Names() {
+			if strings.HasPrefix(name, "analyze_") { // ANALYZE cannot be prepared
+				if _, err := tx.Exec(ctx, queries.Get(name)); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				continue
+			}
 			if _, err := tx.Prepare(ctx, name, queries.Get(name)); err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
