@@ -109,9 +109,17 @@ lint: fmt-check vet ## gofmt check, go vet, and golangci-lint when installed
 		echo "golangci-lint is not installed: skipped (https://golangci-lint.run/docs/welcome/install/)"; \
 	fi
 
-bench: ## Run the benchmarks (no tests) against PostgreSQL
+# BENCH_SIZES and BENCH_IMPORT_MB scale the table (see cmd/syncer/bench_table_test.go).
+BENCH_SIZES     ?= 100000,1000000
+BENCH_IMPORT_MB ?= 1024
+
+bench: ## The go test benchmarks with -benchmem, then the end-to-end table into bench/results.md (about 10 minutes)
 	url="$$($(DB) url test)"; \
-	TEST_DATABASE_URL="$$url" $(GO) test -run '^$$' -bench . -benchmem ./...
+	TEST_DATABASE_URL="$$url" $(GO) test -run '^$$' -bench . -benchmem ./... && \
+	TEST_DATABASE_URL="$$url" SYNCER_BENCH_OUT="$(CURDIR)/bench/results.md" \
+		SYNCER_BENCH_SIZES="$(BENCH_SIZES)" SYNCER_BENCH_IMPORT_MB="$(BENCH_IMPORT_MB)" \
+		$(GO) test -count=1 -run '^TestBenchTable$$' -timeout 90m -v ./cmd/syncer/ | grep -v '^=== '; \
+	echo "written: bench/results.md"
 
 # `go test -fuzz` takes one target of one package at a time, so list them per package.
 fuzz: ## Run every fuzz target for FUZZTIME (10s) each

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -200,9 +201,15 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		pc.ConnConfig.RuntimeParams["search_path"] = e.cfg.Schema
 	}
 	pc.ConnConfig.RuntimeParams["application_name"] = "syncer"
-	// A commit stages up to 10,000 rows (about 16 MiB) in temporary
-	// tables: room for them in memory (the default is 8MB).
-	pc.ConnConfig.RuntimeParams["temp_buffers"] = "32MB"
+	// A commit stages up to 10,000 rows (at most 8 MiB of records) in
+	// temporary tables: room for them in memory (the default is 8MB). Set
+	// after connecting rather than as a startup parameter, which poolers
+	// such as PgBouncer refuse unless told to ignore it; it must come
+	// before the session's first temporary table, and does.
+	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "SET temp_buffers = '32MB'")
+		return err
+	}
 	maxPerSource := int32(1)
 	for _, s := range e.cfg.Sources {
 		maxPerSource = max(maxPerSource, int32(s.Concurrency))

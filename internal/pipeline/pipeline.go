@@ -142,13 +142,19 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		return w.add(c, rawSize(batch))
 	}
 	runErr := job.Stream.Extract(ctx, req, emit)
-	if err := w.close(); err != nil && (runErr == nil || !errors.Is(runErr, err)) {
-		runErr = errors.Join(runErr, err)
+	writeErr := w.close()
+	if writeErr != nil && (runErr == nil || !errors.Is(runErr, writeErr)) {
+		runErr = errors.Join(writeErr, runErr)
 	}
+	// A batch the database refused fails the run, whatever else the
+	// stream reported (a partial read, a rate limit).
+	writeFailed := writeErr != nil && !errors.Is(writeErr, state.ErrLeaseLost) && ctx.Err() == nil
 
 	status := state.StatusSucceeded
 	switch {
 	case runErr == nil:
+	case writeFailed:
+		status = state.StatusFailed
 	case ctx.Err() != nil && errors.Is(runErr, ctx.Err()):
 		status = state.StatusPartial
 		runErr = fmt.Errorf("stopped by shutdown; the next run resumes from the last checkpoint")

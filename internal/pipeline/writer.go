@@ -21,9 +21,10 @@ type Limits struct {
 }
 
 // DefaultLimits: 10,000 rows is where a COPY into staging and one merge
-// come closest to a plain COPY (see bench/results.md); a second is short
-// enough that a trickle lands promptly.
-var DefaultLimits = Limits{Rows: 10_000, Bytes: 16 << 20, Delay: time.Second}
+// come closest to a plain COPY (BenchmarkCommitVsCopy); 8 MiB keeps a
+// stream's three batches small beside it; a second is short enough that a
+// trickle lands promptly.
+var DefaultLimits = Limits{Rows: 10_000, Bytes: 8 << 20, Delay: time.Second}
 
 // FirstBatchRows bounds the first batch of a run.
 const FirstBatchRows = 1000
@@ -31,8 +32,9 @@ const FirstBatchRows = 1000
 // writer gathers the pages of one run into write batches, decoupled from
 // the API's pages, and commits each batch in one transaction that also
 // moves every cursor it covers. A batch commits while the extractor goes
-// on fetching and mapping the next pages; at most one batch commits and
-// one waits, so memory stays bounded by about three batches.
+// on fetching and mapping the next pages; while one batch commits, one
+// full batch may wait to be handed over and one fills, so memory stays
+// bounded by three batches.
 //
 // Batches commit in the order their pages came, and after a batch fails
 // nothing more commits: a later batch may move a partition's cursor past
@@ -55,7 +57,7 @@ type writer struct {
 	errMu sync.Mutex
 	err   error // the first failed commit: no batch commits after it
 
-	out       chan *load.Commit // full batches, to the committer
+	out       chan *load.Commit // full batches, to the committer (unbuffered)
 	done      chan struct{}     // closed when the committer has ended
 	stop      chan struct{}     // ends the timer
 	timerDone chan struct{}
@@ -73,7 +75,7 @@ func newWriter(ctx context.Context, loader *load.Loader, run *state.Run, limits 
 	if limits.Delay <= 0 {
 		limits.Delay = DefaultLimits.Delay
 	}
-	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, out: make(chan *load.Commit, 1),
+	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, out: make(chan *load.Commit),
 		done: make(chan struct{}), stop: make(chan struct{}), timerDone: make(chan struct{})}
 	go w.commits()
 	go w.timer()
@@ -212,11 +214,17 @@ func merge(b *load.Commit, c load.Commit) {
 	b.SuspectedGaps += c.SuspectedGaps
 }
 
-// laterCheckpoint is the later of two checkpoints of one partition.
+// laterCheckpoint is the later of two checkpoints of one partition: the
+// later position, the later reread, the later newest record.
 func laterCheckpoint(a, b load.Checkpoint) load.Checkpoint {
 	out := b
 	if b.Cursor.Less(a.Cursor) {
 		out.Cursor = a.Cursor
+	}
+	if a.Cursor.Reread.After(b.Cursor.Reread) {
+		out.Cursor.Reread = a.Cursor.Reread
+	} else {
+		out.Cursor.Reread = b.Cursor.Reread
 	}
 	if a.Newest.After(b.Newest) {
 		out.Newest = a.Newest

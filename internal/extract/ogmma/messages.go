@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -42,7 +43,8 @@ const MaxPageSize = 500
 // page (PageSize). Statuses move on messages already stored, mostly the
 // newest ones, which the probe re-reads on every run; for older ones, the
 // full page is read again once the last full read of the conversation is
-// RereadEvery old (kept in the cursor), and on every run with --full.
+// about RereadEvery old (kept in the cursor; 45 to 60 minutes, by
+// conversation), and on every run with --full.
 const (
 	ProbeSize   = 50
 	RereadEvery = time.Hour
@@ -214,7 +216,7 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 	lower := req.Lower(partition)
 	now := s.cfg.Now()
 	_, saved := req.Cursors[partition]
-	full := req.Backfill || req.Full || !saved || now.Sub(lower.Reread) >= RereadEvery
+	full := req.Backfill || req.Full || !saved || now.Sub(lower.Reread) >= rereadAfter(partition)
 	limit := s.cfg.PageSize
 	if !full {
 		limit = min(ProbeSize, s.cfg.PageSize)
@@ -223,8 +225,12 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 	if err != nil {
 		return fmt.Errorf("read ogmma conversation %s: %w", partition, err)
 	}
-	if !full && len(page.records) >= limit && page.positioned > 0 && lower.Less(page.oldest) && limit < s.cfg.PageSize {
-		// All of the probe is newer than the cursor: read the full page.
+	// All of a full probe newer than the cursor: read the full page. All
+	// of it older than the cursor cannot happen when the API answers the
+	// newest messages, as documented; should it answer the oldest, the
+	// full page is read too rather than trusting the probe.
+	if !full && len(page.records) >= limit && page.positioned > 0 && limit < s.cfg.PageSize &&
+		(lower.Less(page.oldest) || page.newest.Less(lower)) {
 		full = true
 		limit = s.cfg.PageSize
 		if page, err = s.read(ctx, path, limit); err != nil {
@@ -254,6 +260,16 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 			slog.String("cursor", lower.String()), slog.String("oldest_in_page", page.oldest.String()))
 	}
 	return emit(ctx, out)
+}
+
+// rereadAfter is how long after its last full read a conversation is read
+// in full again: RereadEvery, less up to a quarter of it, drawn from the
+// partition's name, so that conversations first read together are not
+// all read again in full by one run.
+func rereadAfter(partition string) time.Duration {
+	h := fnv.New32a()
+	h.Write([]byte(partition))
+	return RereadEvery - time.Duration(h.Sum32()%1000)*(RereadEvery/4)/1000
 }
 
 // conversationPage is one answer of the conversation endpoint, with the

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -243,10 +246,46 @@ func TestProbeBeforeTheFullPage(t *testing.T) {
 	}
 	step("more new than the probe", extract.Request{}, 300+20+ProbeSize+10, 2, clk.Now())
 	second := clk.Now()
-	clk.Advance(RereadEvery - time.Minute)
+	due := rereadAfter(part)
+	if due > RereadEvery || due < RereadEvery*3/4 {
+		t.Fatalf("re-read after %s", due)
+	}
+	clk.Advance(due - time.Minute)
 	step("not yet due", extract.Request{}, ProbeSize, 1, second)
 	clk.Advance(time.Minute)
 	step("due again", extract.Request{}, 380, 1, clk.Now())
 	clk.Advance(time.Minute)
 	step("--full", extract.Request{Full: true}, 380, 1, clk.Now())
+}
+
+// Should the API answer a conversation's oldest messages rather than its
+// newest, a probe that lies wholly before the cursor does not end the
+// conversation: the full page is read.
+func TestAProbeOlderThanTheCursorReadsTheFullPage(t *testing.T) {
+	var msgs []map[string]string
+	for i := range 100 {
+		msgs = append(msgs, map[string]string{"id": fmt.Sprintf("m%03d", i), "createdAt": t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
+			"direction": "INBOUND", "type": "TEXT", "content": "oi"})
+	}
+	var limits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limits = append(limits, r.URL.Query().Get("limit"))
+		n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		json.NewEncoder(w).Encode(map[string]any{"data": msgs[:min(n, len(msgs))]}) // the oldest first
+	}))
+	t.Cleanup(srv.Close)
+	client, err := extract.NewClient(extract.ClientConfig{Source: "acme-ogmma", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Client: client, APIKey: "k", Channels: []Channel{{ID: "ch", Conversations: []string{"c"}}},
+		Now: func() time.Time { return t0.Add(3 * time.Hour) }}
+	saved := cursor.Cursor{TS: t0.Add(60 * time.Minute), ID: "m060", Reread: t0.Add(150 * time.Minute)}
+	pages, err := collect(t, cfg, extract.Request{Cursors: map[string]cursor.Cursor{"ch/c": saved}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(records(t, pages["ch/c"])); got != 100 || strings.Join(limits, ",") != "50,500" {
+		t.Fatalf("%d records with limits %v; want all 100, the probe then the full page", got, limits)
+	}
 }
