@@ -80,7 +80,8 @@ type benchRow struct {
 	Name      string
 	Rows      int64 // messages (or tickets) the run covered
 	Took      time.Duration
-	Limit     float64 // rows/s of the COPY limit at this size
+	CPU       time.Duration // syncer's own (user + system)
+	Limit     float64       // rows/s of the COPY limit at this size
 	RSSKB     int64
 	Requests  int64
 	Tuples    int64 // warehouse tuples inserted, updated or deleted
@@ -134,11 +135,11 @@ func tuples(t *testing.T, db *dbtest.DB) (warehouse, books int64) {
 	return lastW, lastB
 }
 
-// timed runs cmd and returns how long it took and its peak RSS in kB:
-// VmHWM, read from /proc while it runs. (The rusage of wait4 is no good
-// here: it counts the test process's own memory, which the child shares
-// between fork and exec.)
-func timed(t *testing.T, cmd *exec.Cmd) (time.Duration, int64) {
+// timed runs cmd and returns how long it took, its peak RSS in kB (VmHWM,
+// read from /proc while it runs: the rusage of wait4 counts the test
+// process's own memory, which the child shares between fork and exec) and
+// the CPU time it used.
+func timed(t *testing.T, cmd *exec.Cmd) (time.Duration, int64, time.Duration) {
 	t.Helper()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -168,7 +169,7 @@ func timed(t *testing.T, cmd *exec.Cmd) (time.Duration, int64) {
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, stderr.String())
 			}
-			return took, peak
+			return took, peak, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		case <-tick.C:
 		}
 	}
@@ -268,9 +269,9 @@ func benchSource(t *testing.T, bin string, db *dbtest.DB, cfg, name string, tota
 		r0 := requests()
 		cmd := syncCommand(bin, cfg, db.URL)
 		cmd.Args = append(cmd.Args, args...)
-		took, rss := timed(t, cmd)
+		took, rss, cpu := timed(t, cmd)
 		w1, b1 := tuples(t, db)
-		row := benchRow{Name: name + ": " + label, Rows: rowsCovered, Took: took, RSSKB: rss, Requests: requests() - r0,
+		row := benchRow{Name: name + ": " + label, Rows: rowsCovered, Took: took, CPU: cpu, RSSKB: rss, Requests: requests() - r0,
 			Tuples: w1 - w0, BookTuple: b1 - b0}
 		t.Logf("%s: %s, %d kB, %d requests, %d tuples (+%d bookkeeping)", row.Name, took, rss, row.Requests, row.Tuples, row.BookTuple)
 		return row
@@ -337,9 +338,9 @@ func benchImport(t *testing.T, bin string, mb int) benchRow {
 		"--source", "acme-digisac", "--format", "digisac-tickets-csv", path)
 	cmd.Env = append(os.Environ(), "SYNCER_CONFIG=")
 	w0, b0 := tuples(t, db)
-	took, rss := timed(t, cmd)
+	took, rss, cpu := timed(t, cmd)
 	w1, b1 := tuples(t, db)
-	row := benchRow{Name: fmt.Sprintf("import of a %d MB Digisac CSV", size>>20), Rows: n, Took: took, RSSKB: rss, Tuples: w1 - w0, BookTuple: b1 - b0,
+	row := benchRow{Name: fmt.Sprintf("import of a %d MB Digisac CSV", size>>20), Rows: n, Took: took, CPU: cpu, RSSKB: rss, Tuples: w1 - w0, BookTuple: b1 - b0,
 		Note: "tickets; no HTTP"}
 	t.Logf("%s: %d tickets in %s, %d kB", row.Name, n, took, rss)
 	return row
@@ -366,15 +367,16 @@ func renderBench(t *testing.T, rows []benchRow) string {
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), version, runtime.Version())
 	b.WriteString("(`SYNCER_BENCH_OUT=bench/results.md go test -run '^TestBenchTable$' -timeout 90m -v ./cmd/syncer/`).\n")
 	b.WriteString("The simulators serve over loopback HTTP from the test process, on the same machine;\n")
-	b.WriteString("syncer runs as its own process (`syncer sync`, `syncer import`), whose peak RSS is shown.\n")
+	b.WriteString("syncer runs as its own process (`syncer sync`, `syncer import`), whose CPU time and peak RSS are\n")
+	b.WriteString("shown; the rest of the 2 cores goes to PostgreSQL and the simulators.\n")
 	b.WriteString("Rows/s counts messages (tickets for the import; rows written for the 10% rows). COPY limit: the same\n")
 	b.WriteString("message rows, as Go values (jsonb as its text),\n")
 	b.WriteString("COPY'd with pgx into an empty table like messages with the same indexes (no foreign key, no\n")
 	b.WriteString("merge). Ratio: to the COPY limit of the same size.\n")
 	b.WriteString("Tuples: inserted, updated or deleted in the warehouse tables (`pg_stat_user_tables`), and in\n")
 	b.WriteString("bookkeeping (`sync_runs`, `sync_state`, ...) after the +.\n\n")
-	b.WriteString("| run | rows | time | rows/s | ratio | peak RSS | requests | tuples written | note |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| run | rows | time | rows/s | ratio | syncer CPU | peak RSS | requests | tuples written | note |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	var limit float64
 	for _, r := range rows {
 		rate := float64(r.Rows) / r.Took.Seconds()
@@ -385,7 +387,10 @@ func renderBench(t *testing.T, rows []benchRow) string {
 		} else if strings.HasSuffix(r.Name, "backfill") && limit > 0 {
 			ratio = fmt.Sprintf("%.2f", rate/limit)
 		}
-		rss, req, tup := "-", "-", "-"
+		rss, req, tup, cpu := "-", "-", "-", "-"
+		if r.CPU > 0 {
+			cpu = fmt.Sprintf("%.2f s", r.CPU.Seconds())
+		}
 		if r.RSSKB > 0 {
 			rss = fmt.Sprintf("%.0f MB", float64(r.RSSKB)/1024)
 		}
@@ -395,7 +400,7 @@ func renderBench(t *testing.T, rows []benchRow) string {
 			}
 			tup = fmt.Sprintf("%d + %d", r.Tuples, r.BookTuple)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.2f s | %.0f | %s | %s | %s | %s | %s |\n", r.Name, r.Rows, r.Took.Seconds(), rate, ratio, rss, req, tup, r.Note)
+		fmt.Fprintf(&b, "| %s | %d | %.2f s | %.0f | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Rows, r.Took.Seconds(), rate, ratio, cpu, rss, req, tup, r.Note)
 	}
 	return b.String()
 }
