@@ -31,14 +31,15 @@ const FirstBatchRows = 1000
 
 // writer gathers the pages of one run into write batches, decoupled from
 // the API's pages, and commits each batch in one transaction that also
-// moves every cursor it covers. A batch commits while the extractor goes
-// on fetching and mapping the next pages; while one batch commits, one
-// full batch may wait to be handed over and one fills, so memory stays
-// bounded by three batches.
+// moves every cursor it covers. Batches commit while the extractor goes
+// on fetching and mapping the next pages: up to two at once when they
+// cover different partitions (see commits); while they commit, one full
+// batch may wait to be handed over and one fills, so memory stays bounded
+// by four batches.
 //
-// Batches commit in the order their pages came, and after a batch fails
-// nothing more commits: a later batch may move a partition's cursor past
-// rows of the failed one. A crash loses only what was not committed,
+// A partition's batches commit in the order their pages came, and after a
+// batch fails no batch starts: a later batch may move a partition's cursor
+// past rows of the failed one. A crash loses only what was not committed,
 // whose cursors did not move, so the next run reads it again.
 type writer struct {
 	loader *load.Loader
@@ -153,25 +154,116 @@ func (w *writer) timer() {
 	}
 }
 
-// commits commits the batches in order until out is closed.
+// committers is how many batches of a run may commit at once, on as many
+// connections, when they cover different partitions.
+const committers = 2
+
+// commits commits the batches until out is closed, in the order they
+// came, except that a batch that shares no partition with the batches
+// before it still committing (and ends no full-refresh pass) may commit
+// beside them: each partition's batches still commit one after the other,
+// so no cursor ever moves past rows that are not committed. Once a batch
+// has failed, no batch starts.
 func (w *writer) commits() {
 	defer close(w.done)
+	type flight struct {
+		parts    map[string]bool
+		complete bool
+		done     chan struct{}
+	}
+	var running []*flight
+	conflicts := func(a, b *flight) bool {
+		if a.complete || b.complete {
+			return true
+		}
+		for p := range a.parts {
+			if b.parts[p] {
+				return true
+			}
+		}
+		return false
+	}
+	prune := func() {
+		kept := running[:0]
+		for _, f := range running {
+			select {
+			case <-f.done:
+			default:
+				kept = append(kept, f)
+			}
+		}
+		running = kept
+	}
 	for c := range w.out {
+		f := &flight{parts: map[string]bool{}, complete: c.Complete != nil, done: make(chan struct{})}
+		for _, cp := range c.Checkpoints {
+			f.parts[cp.Partition] = true
+		}
+		for {
+			prune()
+			busy := len(running) >= committers
+			for _, r := range running {
+				busy = busy || conflicts(f, r)
+			}
+			if !busy {
+				break
+			}
+			// Wait for one to end.
+			cases := make([]<-chan struct{}, len(running))
+			for i, r := range running {
+				cases[i] = r.done
+			}
+			waitAny(cases)
+		}
 		if w.failed() != nil {
+			close(f.done)
 			continue // never after a failed batch
 		}
-		start := time.Now()
-		res, err := w.loader.Commit(w.ctx, w.run, *c)
-		if err != nil {
-			w.errMu.Lock()
-			w.err = err
-			w.errMu.Unlock()
-			continue
-		}
-		w.log.Debug("batch committed", slog.Int("pages", c.Pages), slog.Int("records", c.RowsRead),
-			slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined),
-			slog.Duration("took", time.Since(start)))
+		running = append(running, f)
+		go func(c *load.Commit) {
+			defer close(f.done)
+			start := time.Now()
+			res, err := w.loader.Commit(w.ctx, w.run, *c)
+			if err != nil {
+				w.errMu.Lock()
+				if w.err == nil {
+					w.err = err
+				}
+				w.errMu.Unlock()
+				return
+			}
+			w.log.Debug("batch committed", slog.Int("pages", c.Pages), slog.Int("records", c.RowsRead),
+				slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined),
+				slog.Duration("took", time.Since(start)))
+		}(c)
 	}
+	for _, f := range running {
+		<-f.done
+	}
+}
+
+// waitAny returns once one of chans is closed.
+func waitAny(chans []<-chan struct{}) {
+	if len(chans) == 1 {
+		<-chans[0]
+		return
+	}
+	first := make(chan struct{})
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, c := range chans {
+		go func() {
+			select {
+			case <-c:
+				select {
+				case first <- struct{}{}:
+				case <-stop:
+				}
+			case <-stop:
+			}
+		}()
+	}
+	<-first
 }
 
 // close commits what is left and waits for every batch; it returns the
