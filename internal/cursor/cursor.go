@@ -19,6 +19,10 @@ type Cursor struct {
 	// zero for others. It is not part of the position: Less and Max
 	// ignore it, and it is kept beside the position when that moves.
 	Reread time.Time `json:"reread,omitzero"`
+	// Probe fingerprints the records the stream last saw of the
+	// partition's newest ones (Ogmma), so that it can tell the next time
+	// that they did not change; "" for others. Not part of the position.
+	Probe string `json:"probe,omitempty"`
 }
 
 // Less orders cursors by timestamp, then id.
@@ -45,7 +49,7 @@ func (c Cursor) IsZero() bool { return c.TS.IsZero() && c.ID == "" }
 // cursor never passes now - safety_lag.
 func (c Cursor) Cap(limit time.Time) Cursor {
 	if c.TS.After(limit) {
-		return Cursor{TS: limit.UTC(), Reread: c.Reread}
+		return Cursor{TS: limit.UTC(), Reread: c.Reread, Probe: c.Probe}
 	}
 	return c
 }
@@ -61,10 +65,10 @@ func (c Cursor) String() string {
 }
 
 // MarshalJSON writes {"ts":"<RFC 3339 UTC>","id":"..."}, with
-// "reread":"<RFC 3339 UTC>" when it is set.
+// "reread":"<RFC 3339 UTC>" and "probe":"..." when they are set.
 func (c Cursor) MarshalJSON() ([]byte, error) {
 	type plain Cursor
-	return json.Marshal(plain{TS: c.TS.UTC(), ID: c.ID, Reread: utc(c.Reread)})
+	return json.Marshal(plain{TS: c.TS.UTC(), ID: c.ID, Reread: utc(c.Reread), Probe: c.Probe})
 }
 
 func utc(t time.Time) time.Time {
@@ -81,5 +85,5 @@ func Parse(b []byte) (Cursor, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return Cursor{}, fmt.Errorf("cursor %s: %w", b, err)
 	}
-	return Cursor{TS: p.TS.UTC(), ID: p.ID, Reread: utc(p.Reread)}, nil
+	return Cursor{TS: p.TS.UTC(), ID: p.ID, Reread: utc(p.Reread), Probe: p.Probe}, nil
 }

@@ -243,7 +243,8 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 }
 
 // A cursor's reread time moves forward on its own and stays when the
-// position moves without it; a commit that moves neither writes nothing.
+// position moves without it; its probe fingerprint is the last one
+// written; a commit that changes none of them writes nothing.
 func TestCursorRereadMovesOnItsOwn(t *testing.T) {
 	db, l, run := setup(t)
 	ctx := context.Background()
@@ -258,6 +259,10 @@ func TestCursorRereadMovesOnItsOwn(t *testing.T) {
 		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b"}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r1}, 1}, // position only
 		{cursor.Cursor{TS: t0, ID: "a", Reread: r2}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2}, 1},      // reread only
 		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r1}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2}, 0},
+		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Probe: "f1"}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2, Probe: "f1"}, 1}, // a probe
+		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Probe: "f1"}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2, Probe: "f1"}, 0}, // the same
+		{cursor.Cursor{TS: t0, ID: "a", Probe: "f2"}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2, Probe: "f2"}, 1},                  // another
+		{cursor.Cursor{TS: t0.Add(time.Minute), ID: "b"}, cursor.Cursor{TS: t0.Add(time.Minute), ID: "b", Reread: r2}, 1},                           // none: cleared
 	} {
 		var xminBefore string
 		_ = db.Pool.QueryRow(ctx, "SELECT coalesce((SELECT xmin::text FROM sync_state), '')").Scan(&xminBefore)
@@ -273,7 +278,7 @@ func TestCursorRereadMovesOnItsOwn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := cursors["p"]; !got.TS.Equal(step.want.TS) || got.ID != step.want.ID || !got.Reread.Equal(step.want.Reread) {
+		if got := cursors["p"]; !got.TS.Equal(step.want.TS) || got.ID != step.want.ID || !got.Reread.Equal(step.want.Reread) || got.Probe != step.want.Probe {
 			t.Fatalf("step %d: cursor %+v, want %+v", i, got, step.want)
 		}
 	}

@@ -12,6 +12,8 @@ package ogmma
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +46,8 @@ const MaxPageSize = 500
 // newest ones, which the probe re-reads on every run; for older ones, the
 // full page is read again once the last full read of the conversation is
 // about RereadEvery old (kept in the cursor; 45 to 60 minutes, by
-// conversation), and on every run with --full.
+// conversation), and on every run with --full. A probe identical to the
+// last one (a fingerprint kept in the cursor) is not passed on at all.
 const (
 	ProbeSize   = 50
 	RereadEvery = time.Hour
@@ -238,16 +241,25 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 		}
 	}
 
+	// A probe whose messages are byte for byte those of the last probe
+	// (its fingerprint is kept in the cursor) has nothing to merge: the
+	// run then writes nothing for the conversation, not even a staged row.
+	var probe string
+	if !full {
+		probe = fingerprint(page.records)
+	}
 	records := []json.RawMessage{}
-	for i, raw := range page.records {
-		if t := page.times[i]; t.IsZero() || req.InWindow(t) {
-			records = append(records, raw)
+	if probe == "" || probe != lower.Probe {
+		for i, raw := range page.records {
+			if t := page.times[i]; t.IsZero() || req.InWindow(t) {
+				records = append(records, raw)
+			}
 		}
 	}
 	out := extract.Page{Partition: partition, Records: records, Newest: page.newest.TS}
 	if !req.Backfill && page.positioned > 0 {
 		c := page.newest
-		c.Reread = lower.Reread
+		c.Reread, c.Probe = lower.Reread, probe
 		if full {
 			c.Reread = now.UTC()
 		}
@@ -270,6 +282,16 @@ func rereadAfter(partition string) time.Duration {
 	h := fnv.New32a()
 	h.Write([]byte(partition))
 	return RereadEvery - time.Duration(h.Sum32()%1000)*(RereadEvery/4)/1000
+}
+
+// fingerprint identifies a probe's records, as the API wrote them.
+func fingerprint(records []json.RawMessage) string {
+	h := sha256.New()
+	for _, r := range records {
+		h.Write(r)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // conversationPage is one answer of the conversation endpoint, with the

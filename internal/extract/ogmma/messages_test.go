@@ -204,9 +204,11 @@ func TestDiscover(t *testing.T) {
 }
 
 // A run with a saved cursor asks for the newest ProbeSize messages first,
-// and for the full page only when all of them are new; the full page is
-// read again once RereadEvery has passed since the last full read, and on
-// a --full run. When each happened is kept in the cursor.
+// and for the full page only when all of them are new; a probe identical
+// to the last one passes nothing on; the full page is read again once
+// RereadEvery has passed since the last full read, and on a --full run.
+// The cursor keeps when the last full read was, and the probe's
+// fingerprint.
 func TestProbeBeforeTheFullPage(t *testing.T) {
 	clk := clock.NewManual(t0.Add(30 * 24 * time.Hour))
 	og, cfg := setup(t, ogmmasim.Config{Seed: 3, Channels: 1, ConversationsPerChannel: 1, MessagesPerConversation: 300, Start: t0, Now: clk.Now})
@@ -235,6 +237,11 @@ func TestProbeBeforeTheFullPage(t *testing.T) {
 	step("first run", extract.Request{}, 300, 1, first)
 	clk.Advance(5 * time.Minute)
 	step("nothing new", extract.Request{}, ProbeSize, 1, first)
+	if saved.Probe == "" {
+		t.Fatal("the probe left no fingerprint in the cursor")
+	}
+	clk.Advance(5 * time.Minute)
+	step("the same probe again: nothing passed on", extract.Request{}, 0, 1, first)
 	clk.Advance(5 * time.Minute)
 	if n := len(og.AddMessages(20)); n != 20 {
 		t.Fatalf("added %d messages", n)

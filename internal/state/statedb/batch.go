@@ -23,16 +23,19 @@ VALUES ($1, $2, $3, $4, $5, now())
 ON CONFLICT (source_id, stream, partition_key) DO UPDATE
 SET cursor = (CASE WHEN (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
                         > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
-                   THEN excluded.cursor - 'reread' ELSE s.cursor - 'reread' END)
+                   THEN excluded.cursor - 'reread' - 'probe' ELSE s.cursor - 'reread' - 'probe' END)
              || CASE WHEN (excluded.cursor->>'reread')::timestamptz > coalesce((s.cursor->>'reread')::timestamptz, '-infinity')
                      THEN jsonb_build_object('reread', excluded.cursor->'reread')
                      WHEN s.cursor ? 'reread' THEN jsonb_build_object('reread', s.cursor->'reread')
+                     ELSE '{}'::jsonb END
+             || CASE WHEN excluded.cursor ? 'probe' THEN jsonb_build_object('probe', excluded.cursor->'probe')
                      ELSE '{}'::jsonb END,
     newest_at = greatest(s.newest_at, excluded.newest_at),
     updated_at = now()
 WHERE (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(excluded.cursor->>'id', '') COLLATE "C")
       > (coalesce((s.cursor->>'ts')::timestamptz, '-infinity'), coalesce(s.cursor->>'id', '') COLLATE "C")
    OR (excluded.cursor->>'reread')::timestamptz > coalesce((s.cursor->>'reread')::timestamptz, '-infinity')
+   OR (excluded.cursor->'probe') IS DISTINCT FROM (s.cursor->'probe')
    OR excluded.newest_at > s.newest_at
    OR (s.newest_at IS NULL AND excluded.newest_at IS NOT NULL)
 `
@@ -57,8 +60,9 @@ type PutCursorParams struct {
 // to {}) counts as the start. Ids compare byte by byte, as in Go (COLLATE
 // "C"). Its "reread" (when a stream last read the partition again in full)
 // moves forward on its own, and is kept when the position moves without
-// it. newest_at is the newest record the source has shown for the
-// partition.
+// it; its "probe" (a fingerprint of the newest records seen) is always
+// the one just written, and absent when that had none. newest_at is the
+// newest record the source has shown for the partition.
 func (q *Queries) PutCursor(ctx context.Context, arg []PutCursorParams) *PutCursorBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
