@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -210,15 +211,13 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		_, err := conn.Exec(ctx, "SET temp_buffers = '32MB'")
 		return err
 	}
-	maxPerSource := int32(1)
-	for _, s := range e.cfg.Sources {
-		maxPerSource = max(maxPerSource, int32(s.Concurrency))
-	}
-	// Batches of the streams running at once (each stream's lease holds
-	// one more connection outside the pool), and for syncer run the
-	// webhook processor's workers and the deliveries being kept. The pool
-	// opens connections only as they are needed.
-	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*maxPerSource+2+webhookConns)
+	// For each stream running at once, its two committers and its reads
+	// of the warehouse (its lease holds one more connection, outside the
+	// pool); and for syncer run, the webhook processor's workers and the
+	// deliveries being kept. The pool opens connections only as they are
+	// needed.
+	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*connsPerStream+2+webhookConns)
+	setMemoryLimit(e.cfg.Concurrency)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database: %s", e.redactor.String(err.Error()))
@@ -266,6 +265,23 @@ func withoutRepeatedLines(s string) string {
 
 func hostOf(pc *pgxpool.Config) string {
 	return fmt.Sprintf("%s:%d/%s", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database)
+}
+
+// connsPerStream is the room the pool keeps for each stream running at
+// once: two batches committing and a read of the warehouse.
+const connsPerStream = 3
+
+// setMemoryLimit sets the Go runtime's soft memory limit, unless
+// GOMEMLIMIT does: 32 MiB for each stream that may run at once (the
+// batches it holds), at least 100 MiB. The garbage collector works harder
+// as the heap nears it, so that batches do not double the process's
+// memory between collections; it is soft, and a process that needs more
+// gets it.
+func setMemoryLimit(streams int) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(max(100<<20, int64(streams)*32<<20))
 }
 
 // webhookConns is the room the pool keeps for the webhook processor's

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -65,17 +64,7 @@ func commandNames() []string {
 	return names
 }
 
-// memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT says
-// otherwise: the garbage collector works harder as the heap nears it, so
-// that the batches a sync holds (up to four per stream) do not double the
-// process's memory between collections. It is soft: a process that needs
-// more gets it.
-const memoryLimit = 100 << 20
-
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -139,7 +139,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		if p.Cursor != nil && !req.Backfill {
 			c.Checkpoints = []load.Checkpoint{{Partition: p.Partition, Cursor: p.Cursor.Cap(r.Now().Add(-r.SafetyLag)), Newest: p.Newest}}
 		}
-		return w.add(c, rawSize(batch))
+		return w.add(c, p.Partition, rawSize(batch))
 	}
 	runErr := job.Stream.Extract(ctx, req, emit)
 	writeErr := w.close()

@@ -48,8 +48,9 @@ type writer struct {
 	log    *slog.Logger
 	ctx    context.Context // the commits'
 
-	mu      sync.Mutex   // guards the batch being filled
-	pending *load.Commit // nil when empty
+	mu      sync.Mutex      // guards the batch being filled
+	pending *load.Commit    // nil when empty
+	parts   map[string]bool // the partitions of pending's pages
 	bytes   int
 	since   time.Time  // when pending got its first page
 	started bool       // a batch was handed off
@@ -58,9 +59,9 @@ type writer struct {
 	errMu sync.Mutex
 	err   error // the first failed commit: no batch commits after it
 
-	out       chan *load.Commit // full batches, to the committer (unbuffered)
-	done      chan struct{}     // closed when the committer has ended
-	stop      chan struct{}     // ends the timer
+	out       chan batch    // full batches, to the committer (unbuffered)
+	done      chan struct{} // closed when the committer has ended
+	stop      chan struct{} // ends the timer
 	timerDone chan struct{}
 }
 
@@ -76,27 +77,37 @@ func newWriter(ctx context.Context, loader *load.Loader, run *state.Run, limits 
 	if limits.Delay <= 0 {
 		limits.Delay = DefaultLimits.Delay
 	}
-	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, out: make(chan *load.Commit),
+	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, out: make(chan batch),
 		done: make(chan struct{}), stop: make(chan struct{}), timerDone: make(chan struct{})}
 	go w.commits()
 	go w.timer()
 	return w
 }
 
-// add puts a page's commit, of size bytes, in the batch being filled, and
+// batch is a write batch and the partitions of its pages ("" for a
+// stream with one partition).
+type batch struct {
+	c     *load.Commit
+	parts map[string]bool
+}
+
+// add puts the commit of a page of partition, of size bytes, in the batch
+// being filled, and
 // hands the batch to the committer when it is full or ends a full-refresh
 // pass (whose marking must not wait). It blocks while a full batch already
 // waits, and returns the error of an earlier batch that failed.
-func (w *writer) add(c load.Commit, size int) error {
+func (w *writer) add(c load.Commit, partition string, size int) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
 	w.mu.Lock()
 	if w.pending == nil {
 		w.pending = &load.Commit{Batch: &transform.Batch{}}
+		w.parts = map[string]bool{}
 		w.since = time.Now()
 	}
 	merge(w.pending, c)
+	w.parts[partition] = true
 	w.bytes += size
 	rows := w.limits.Rows
 	if !w.started {
@@ -117,14 +128,14 @@ func (w *writer) add(c load.Commit, size int) error {
 // handOff sends the batch being filled to the committer. It is called with
 // mu held and lets it go; send keeps the batches in the order taken.
 func (w *writer) handOff() {
-	c := w.pending
-	w.pending, w.bytes = nil, 0
-	w.started = w.started || c != nil
+	b := batch{c: w.pending, parts: w.parts}
+	w.pending, w.parts, w.bytes = nil, nil, 0
+	w.started = w.started || b.c != nil
 	w.send.Lock()
 	w.mu.Unlock()
 	defer w.send.Unlock()
-	if c != nil {
-		w.out <- c // the committer always receives, even after a failure
+	if b.c != nil {
+		w.out <- b // the committer always receives, even after a failure
 	}
 }
 
@@ -159,11 +170,14 @@ func (w *writer) timer() {
 const committers = 2
 
 // commits commits the batches until out is closed, in the order they
-// came, except that a batch that shares no partition with the batches
-// before it still committing (and ends no full-refresh pass) may commit
-// beside them: each partition's batches still commit one after the other,
-// so no cursor ever moves past rows that are not committed. Once a batch
-// has failed, no batch starts.
+// came, except that a batch whose pages share no partition with those of
+// the batches before it still committing (and that ends no full-refresh
+// pass) may commit beside them: each partition's batches still commit one
+// after the other, so no cursor ever moves past rows that are not
+// committed and no later record of a partition is overwritten by an
+// earlier one. Pages of partition "" (a stream with one) commit in order.
+// The run's first batch commits alone, so that the tables are analyzed
+// before the large batches come. Once a batch has failed, no batch starts.
 func (w *writer) commits() {
 	defer close(w.done)
 	type flight struct {
@@ -173,7 +187,7 @@ func (w *writer) commits() {
 	}
 	var running []*flight
 	conflicts := func(a, b *flight) bool {
-		if a.complete || b.complete {
+		if a.complete || b.complete || a.parts[""] || b.parts[""] {
 			return true
 		}
 		for p := range a.parts {
@@ -194,14 +208,20 @@ func (w *writer) commits() {
 		}
 		running = kept
 	}
-	for c := range w.out {
-		f := &flight{parts: map[string]bool{}, complete: c.Complete != nil, done: make(chan struct{})}
-		for _, cp := range c.Checkpoints {
-			f.parts[cp.Partition] = true
-		}
+	var first *flight // the run's first batch commits alone (see add)
+	for b := range w.out {
+		c := b.c
+		f := &flight{parts: b.parts, complete: c.Complete != nil, done: make(chan struct{})}
 		for {
 			prune()
 			busy := len(running) >= committers
+			if first != nil {
+				select {
+				case <-first.done:
+				default:
+					busy = busy || len(running) > 0
+				}
+			}
 			for _, r := range running {
 				busy = busy || conflicts(f, r)
 			}
@@ -220,6 +240,9 @@ func (w *writer) commits() {
 			continue // never after a failed batch
 		}
 		running = append(running, f)
+		if first == nil {
+			first = f
+		}
 		go func(c *load.Commit) {
 			defer close(f.done)
 			start := time.Now()
@@ -306,8 +329,9 @@ func merge(b *load.Commit, c load.Commit) {
 	b.SuspectedGaps += c.SuspectedGaps
 }
 
-// laterCheckpoint is the later of two checkpoints of one partition: the
-// later position, the later reread, the later newest record.
+// laterCheckpoint is the later of two checkpoints of one partition, b
+// from the later page: the later position, the later reread, the later
+// newest record, and b's probe.
 func laterCheckpoint(a, b load.Checkpoint) load.Checkpoint {
 	out := b
 	if b.Cursor.Less(a.Cursor) {
@@ -318,6 +342,7 @@ func laterCheckpoint(a, b load.Checkpoint) load.Checkpoint {
 	} else {
 		out.Cursor.Reread = b.Cursor.Reread
 	}
+	out.Cursor.Probe = b.Cursor.Probe // what the later page saw
 	if a.Newest.After(b.Newest) {
 		out.Newest = a.Newest
 	}

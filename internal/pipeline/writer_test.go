@@ -65,7 +65,7 @@ func TestWriterBatchesAcrossPartitions(t *testing.T) {
 	w := newWriter(context.Background(), l, run, Limits{Rows: 25, Delay: time.Hour}, slog.New(slog.DiscardHandler))
 	for i := range 4 {
 		for _, p := range []string{"a", "b", "c"} {
-			if err := w.add(page(p, 10*i, 10), 100); err != nil {
+			if err := w.add(page(p, 10*i, 10), p, 100); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -95,15 +95,15 @@ func TestWriterBatchesAcrossPartitions(t *testing.T) {
 func TestWriterCommitsNothingAfterAFailure(t *testing.T) {
 	db, l, run := writerSetup(t)
 	w := newWriter(context.Background(), l, run, Limits{Rows: 10, Delay: time.Hour}, slog.New(slog.DiscardHandler))
-	if err := w.add(page("a", 0, 10), 100); err != nil {
+	if err := w.add(page("a", 0, 10), "a", 100); err != nil {
 		t.Fatal(err)
 	}
 	bad := page("a", 10, 10)
 	bad.Complete = &load.Completion{Table: "no such table", SeenIDs: []string{"x"}} // the commit refuses it
-	_ = w.add(bad, 100)
+	_ = w.add(bad, "a", 100)
 	var err error
 	for i := 2; i < 6 && err == nil; i++ {
-		err = w.add(page("a", 10*i, 10), 100)
+		err = w.add(page("a", 10*i, 10), "a", 100)
 	}
 	if cerr := w.close(); cerr == nil || !strings.Contains(cerr.Error(), "no full-refresh table") {
 		t.Fatalf("close: %v, want the failed batch's error", cerr)
@@ -122,7 +122,7 @@ func TestWriterCommitsNothingAfterAFailure(t *testing.T) {
 func TestWriterCommitsAfterDelay(t *testing.T) {
 	db, l, run := writerSetup(t)
 	w := newWriter(context.Background(), l, run, Limits{Rows: 1000, Delay: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
-	if err := w.add(page("a", 0, 3), 100); err != nil {
+	if err := w.add(page("a", 0, 3), "a", 100); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -146,5 +146,27 @@ func TestLaterCheckpoint(t *testing.T) {
 		if got.Cursor.ID != "b" || !got.Cursor.Reread.Equal(w0.Add(time.Hour)) || !got.Newest.Equal(w0.Add(2*time.Hour)) {
 			t.Fatalf("%+v", got)
 		}
+	}
+}
+
+// Batches of one partition commit in order even with no cursor (a
+// backfill, a full-refresh pass): a record the later page brings again
+// is not overwritten by the earlier one.
+func TestWriterKeepsAPartitionInOrder(t *testing.T) {
+	db, l, run := writerSetup(t)
+	w := newWriter(context.Background(), l, run, Limits{Rows: 1, Delay: time.Hour}, slog.New(slog.DiscardHandler))
+	for i := range 20 {
+		b := &transform.Batch{Messages: []transform.Message{{ExternalID: "x", ConversationID: "c", Direction: "inbound", Kind: "text",
+			Status: "received", Body: fmt.Sprintf("v%02d", i), SentAt: w0, Raw: []byte(`{"id":"x"}`)}}} // no updated_at: the last write wins
+		if err := w.add(load.Commit{Batch: b, Pages: 1, RowsRead: 1}, "", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	if err := db.Pool.QueryRow(context.Background(), "SELECT body FROM messages WHERE external_id = 'x'").Scan(&body); err != nil || body != "v19" {
+		t.Fatalf("body %q %v, want the last page's", body, err)
 	}
 }

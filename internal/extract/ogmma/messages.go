@@ -246,7 +246,7 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 	// run then writes nothing for the conversation, not even a staged row.
 	var probe string
 	if !full {
-		probe = fingerprint(page.records)
+		probe = fingerprint(req.StartDate, page.records)
 	}
 	records := []json.RawMessage{}
 	if probe == "" || probe != lower.Probe {
@@ -284,9 +284,13 @@ func rereadAfter(partition string) time.Duration {
 	return RereadEvery - time.Duration(h.Sum32()%1000)*(RereadEvery/4)/1000
 }
 
-// fingerprint identifies a probe's records, as the API wrote them.
-func fingerprint(records []json.RawMessage) string {
+// fingerprint identifies a probe's records, as the API wrote them, and
+// the start_date they were read with (a start_date moved back makes
+// records pass that did not).
+func fingerprint(start time.Time, records []json.RawMessage) string {
 	h := sha256.New()
+	h.Write([]byte(start.UTC().Format(time.RFC3339Nano)))
+	h.Write([]byte{0})
 	for _, r := range records {
 		h.Write(r)
 		h.Write([]byte{0})
