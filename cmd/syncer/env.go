@@ -272,7 +272,7 @@ func hostOf(pc *pgxpool.Config) string {
 const connsPerStream = 3
 
 // setMemoryLimit sets the Go runtime's soft memory limit, unless
-// GOMEMLIMIT does: 32 MiB for each stream that may run at once (the
+// GOMEMLIMIT does: 24 MiB for each stream that may run at once (the
 // batches it holds), at least 100 MiB. The garbage collector works harder
 // as the heap nears it, so that batches do not double the process's
 // memory between collections; it is soft, and a process that needs more
@@ -281,7 +281,7 @@ func setMemoryLimit(streams int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(max(100<<20, int64(streams)*32<<20))
+	debug.SetMemoryLimit(max(100<<20, int64(streams)*24<<20))
 }
 
 // webhookConns is the room the pool keeps for the webhook processor's
