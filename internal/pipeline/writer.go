@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -183,9 +184,7 @@ func (w *writer) commits() {
 	type flight struct {
 		parts    map[string]bool
 		complete bool
-		done     chan struct{}
 	}
-	var running []*flight
 	conflicts := func(a, b *flight) bool {
 		if a.complete || b.complete || a.parts[""] || b.parts[""] {
 			return true
@@ -197,54 +196,31 @@ func (w *writer) commits() {
 		}
 		return false
 	}
-	prune := func() {
-		kept := running[:0]
-		for _, f := range running {
-			select {
-			case <-f.done:
-			default:
-				kept = append(kept, f)
-			}
-		}
-		running = kept
+	var running []*flight
+	ended := make(chan *flight, committers)
+	alone := true // the run's first batch commits alone (see add); it is the first to end
+	wait := func() {
+		f := <-ended
+		running = slices.DeleteFunc(running, func(r *flight) bool { return r == f })
+		alone = false
 	}
-	var first *flight // the run's first batch commits alone (see add)
+	busy := func(f *flight) bool {
+		if alone || len(running) >= committers {
+			return true
+		}
+		return slices.ContainsFunc(running, func(r *flight) bool { return conflicts(f, r) })
+	}
 	for b := range w.out {
-		c := b.c
-		f := &flight{parts: b.parts, complete: c.Complete != nil, done: make(chan struct{})}
-		for {
-			prune()
-			busy := len(running) >= committers
-			if first != nil {
-				select {
-				case <-first.done:
-				default:
-					busy = busy || len(running) > 0
-				}
-			}
-			for _, r := range running {
-				busy = busy || conflicts(f, r)
-			}
-			if !busy {
-				break
-			}
-			// Wait for one to end.
-			cases := make([]<-chan struct{}, len(running))
-			for i, r := range running {
-				cases[i] = r.done
-			}
-			waitAny(cases)
+		f := &flight{parts: b.parts, complete: b.c.Complete != nil}
+		for len(running) > 0 && busy(f) {
+			wait()
 		}
 		if w.failed() != nil {
-			close(f.done)
 			continue // never after a failed batch
 		}
 		running = append(running, f)
-		if first == nil {
-			first = f
-		}
 		go func(c *load.Commit) {
-			defer close(f.done)
+			defer func() { ended <- f }()
 			start := time.Now()
 			res, err := w.loader.Commit(w.ctx, w.run, *c)
 			if err != nil {
@@ -258,35 +234,11 @@ func (w *writer) commits() {
 			w.log.Debug("batch committed", slog.Int("pages", c.Pages), slog.Int("records", c.RowsRead),
 				slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined),
 				slog.Duration("took", time.Since(start)))
-		}(c)
+		}(b.c)
 	}
-	for _, f := range running {
-		<-f.done
+	for len(running) > 0 {
+		wait()
 	}
-}
-
-// waitAny returns once one of chans is closed.
-func waitAny(chans []<-chan struct{}) {
-	if len(chans) == 1 {
-		<-chans[0]
-		return
-	}
-	first := make(chan struct{})
-	stop := make(chan struct{})
-	defer close(stop)
-	for _, c := range chans {
-		go func() {
-			select {
-			case <-c:
-				select {
-				case first <- struct{}{}:
-				case <-stop:
-				}
-			case <-stop:
-			}
-		}()
-	}
-	<-first
 }
 
 // close commits what is left and waits for every batch; it returns the
