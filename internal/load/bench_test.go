@@ -31,18 +31,8 @@ func BenchmarkCommitVsCopy(b *testing.B) {
 // again: what a sync with nothing new costs the database per batch (the
 // prefilter leaves every row alone).
 func BenchmarkCommitUnchanged(b *testing.B) {
-	db := dbtest.New(b)
-	store := state.New(db.Pool, nil)
-	l := load.New(store, nil)
+	_, l, run := benchSetup(b)
 	ctx := context.Background()
-	src, err := store.Source(ctx, "bench", "ogmma")
-	if err != nil {
-		b.Fatal(err)
-	}
-	run, err := store.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	bt := benchBatch(0, 10_000)
 	if _, err := l.Commit(ctx, run, load.Commit{Batch: bt}); err != nil {
 		b.Fatal(err)
@@ -58,6 +48,22 @@ func BenchmarkCommitUnchanged(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(bt.Messages))/b.Elapsed().Seconds(), "rows/s")
 }
 
+// benchSetup is a warehouse of its own, a loader and a run to commit on.
+func benchSetup(b *testing.B) (*dbtest.DB, *load.Loader, *state.Run) {
+	db := dbtest.New(b)
+	store := state.New(db.Pool, nil)
+	ctx := context.Background()
+	src, err := store.Source(ctx, "bench", "ogmma")
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := store.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, load.New(store, nil), run
+}
+
 func benchBatch(round, size int) *transform.Batch {
 	bt := &transform.Batch{}
 	for i := range size {
@@ -71,18 +77,8 @@ func benchBatch(round, size int) *transform.Batch {
 }
 
 func benchCommitVsCopy(b *testing.B, batch int) {
-	db := dbtest.New(b)
-	store := state.New(db.Pool, nil)
-	l := load.New(store, nil)
+	db, l, run := benchSetup(b)
 	ctx := context.Background()
-	src, err := store.Source(ctx, "bench", "ogmma")
-	if err != nil {
-		b.Fatal(err)
-	}
-	run, err := store.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	if _, err := db.Pool.Exec(ctx, "CREATE TABLE bare (LIKE messages INCLUDING ALL)"); err != nil {
 		b.Fatal(err)
 	}
@@ -102,7 +98,7 @@ func benchCommitVsCopy(b *testing.B, batch int) {
 		start = time.Now()
 		_, err := db.Pool.CopyFrom(ctx, pgx.Identifier{"bare"}, cols, pgx.CopyFromSlice(len(bt.Messages), func(i int) ([]any, error) {
 			m := &bt.Messages[i]
-			return []any{src.ID, m.ExternalID + "-bare", m.ConversationID, m.ChannelID, m.ContactID, m.Direction, m.Kind, m.Status, m.Body, m.SentAt, m.UpdatedAt, false, []byte(m.Raw)}, nil
+			return []any{run.Source.ID, m.ExternalID + "-bare", m.ConversationID, m.ChannelID, m.ContactID, m.Direction, m.Kind, m.Status, m.Body, m.SentAt, m.UpdatedAt, false, []byte(m.Raw)}, nil
 		}))
 		if err != nil {
 			b.Fatal(err)
