@@ -27,7 +27,22 @@ type Config struct {
 	// them all.
 	RunRetention Duration `yaml:"run_retention"`
 	Schema       string   `yaml:"schema"` // warehouse schema; "" means the search_path (public)
-	Sources      []Source `yaml:"sources"`
+	// ShutdownTimeout is how long syncer run takes to stop on SIGTERM or
+	// SIGINT: streams stop at their next batch and commit what they read;
+	// what is still running at the deadline is cancelled and its job
+	// retried by another replica. Default 30s, 1s..1h.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// UI is the River job UI served under /ui on listen.
+	UI      UI       `yaml:"ui"`
+	Sources []Source `yaml:"sources"`
+}
+
+// UI holds the HTTP basic-auth credentials of the job UI. On a loopback
+// listen address the UI needs none; on any other it is served only with
+// both set.
+type UI struct {
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
 }
 
 // Source is one account on one platform.
@@ -46,6 +61,13 @@ type Source struct {
 	Concurrency int       `yaml:"concurrency"` // requests in flight to this source; default 2, 1..64
 	Timeout     Duration  `yaml:"timeout"`     // per request; default 30s
 	StartDate   time.Time `yaml:"start_date"`  // oldest data to pull; zero means everything
+	// Schedules overrides Schedule for single streams: stream name to
+	// cron spec or descriptor.
+	Schedules map[string]string `yaml:"schedules"`
+	// MaxStreams is how many streams of this source run at once across
+	// the whole fleet (backfill chunks included); its rate_limit is split
+	// evenly among them. Default 1, 1..64.
+	MaxStreams int `yaml:"max_streams"`
 
 	// ogmma
 	Channels []OgmmaChannel `yaml:"channels"`
@@ -121,6 +143,8 @@ const (
 	DefaultSafetyLag         = Duration(2 * time.Minute)
 	DefaultRunRetention      = Duration(90 * 24 * time.Hour)
 	DefaultSchedule          = "@every 5m"
+	DefaultShutdownTimeout   = Duration(30 * time.Second)
+	DefaultMaxStreams        = 1
 	DefaultRateLimit         = 5.0
 	DefaultPageSize          = 500
 	DefaultSourceConcurrency = 2
@@ -208,6 +232,9 @@ func (c *Config) Secrets() []string {
 			}
 		}
 	}
+	if c.UI.Password != "" {
+		out = append(out, c.UI.Password.Reveal())
+	}
 	slices.SortFunc(out, func(a, b string) int {
 		if len(a) != len(b) {
 			return len(b) - len(a)
@@ -215,6 +242,15 @@ func (c *Config) Secrets() []string {
 		return strings.Compare(a, b)
 	})
 	return slices.Compact(out)
+}
+
+// StreamSchedule is the schedule of one of the source's streams: its
+// override in schedules, else schedule.
+func (s *Source) StreamSchedule(stream string) string {
+	if spec, ok := s.Schedules[stream]; ok {
+		return spec
+	}
+	return s.Schedule
 }
 
 // HasStream reports whether the source syncs the stream.

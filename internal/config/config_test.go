@@ -166,7 +166,8 @@ func TestParseGood(t *testing.T) {
 			name: "empty file gives defaults",
 			yaml: "",
 			check: func(t *testing.T, c *Config) {
-				want := &Config{Concurrency: 4, Listen: "127.0.0.1:9090", SafetyLag: Duration(2 * time.Minute), RunRetention: Duration(90 * 24 * time.Hour)}
+				want := &Config{Concurrency: 4, Listen: "127.0.0.1:9090", SafetyLag: Duration(2 * time.Minute), RunRetention: Duration(90 * 24 * time.Hour),
+					ShutdownTimeout: Duration(30 * time.Second)}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got %#v", c)
 				}
@@ -219,7 +220,7 @@ func TestParseGood(t *testing.T) {
 				s := c.Sources[0]
 				want := Source{Name: "d", Platform: "digisac", BaseURL: "https://acme.digisac.app", Token: "tok-digisac",
 					Streams:  []string{"services", "users", "departments", "contacts", "tickets", "messages"},
-					Schedule: "@every 5m", RateLimit: 5, PageSize: 500, Concurrency: 2, Timeout: Duration(30 * time.Second),
+					Schedule: "@every 5m", RateLimit: 5, PageSize: 500, Concurrency: 2, Timeout: Duration(30 * time.Second), MaxStreams: 1,
 					TimeZone: DefaultTimeZone, TranscriptLinePattern: DefaultTranscriptLinePattern, TranscriptTimeLayouts: DefaultTranscriptTimeLayouts()}
 				if !reflect.DeepEqual(s, want) {
 					t.Errorf("got  %#v\nwant %#v", s, want)
@@ -583,6 +584,15 @@ func TestParseBad(t *testing.T) {
 		{"schedule empty", source(with(oxentyLines, "schedule: ''")...), nil, []string{`schedule "" is not a cron spec`}},
 		{"schedule time zone alone", source(with(oxentyLines, "schedule: TZ=UTC")...), nil, []string{`a time zone must be followed by a spec`}},
 		{"schedule unknown time zone", source(with(oxentyLines, "schedule: CRON_TZ=Mars/Base 0 3 * * *")...), nil, []string{`is not a cron spec`}},
+		{"schedules of an unknown stream", source(with(oxentyLines, "schedules: {messages: '@every 1m'}")...), nil, []string{`schedules names stream "messages", which platform oxenty does not have (sessions)`}},
+		{"schedules bad spec", source(with(oxentyLines, "schedules: {sessions: 'every minute'}")...), nil, []string{`sources[0] "x": schedules: stream sessions: schedule "every minute" is not a cron spec`}},
+		{"schedules not a mapping", source(with(oxentyLines, "schedules: [a]")...), nil, []string{`schedules must be a mapping of names to values, not a list`}},
+		{"schedules key twice", source(with(oxentyLines, "schedules: {sessions: '@hourly', sessions: '@daily'}")...), nil, []string{`key "sessions" is given twice`}},
+		{"max_streams 0", source(with(oxentyLines, "max_streams: 0")...), nil, []string{`max_streams must be 1..64, not 0`}},
+		{"max_streams 65", source(with(oxentyLines, "max_streams: 65")...), nil, []string{`max_streams must be 1..64, not 65`}},
+		{"shutdown_timeout too short", "shutdown_timeout: 500ms\n", nil, []string{`shutdown_timeout must be 1s..1h, such as 30s, not 500ms`}},
+		{"ui without password", "ui: {username: ops}\n", nil, []string{`ui needs both username and password, or neither`}},
+		{"ui short password", "ui: {username: ops, password: short}\n", nil, []string{`password must be at least 8 characters`}},
 		{"rate_limit 0", source(with(oxentyLines, "rate_limit: 0")...), nil, []string{`rate_limit must be a number of requests per second above 0, not 0`}},
 		{"rate_limit negative", source(with(oxentyLines, "rate_limit: -1")...), nil, []string{`rate_limit must be a number`}},
 		{"rate_limit word", source(with(oxentyLines, "rate_limit: fast")...), nil, []string{`rate_limit must be a number, not "fast"`}},
@@ -1052,5 +1062,29 @@ func TestRunRetention(t *testing.T) {
 		if _, err := Parse([]byte("run_retention: "+bad+"\n"), env()); err == nil || !strings.Contains(err.Error(), "run_retention") {
 			t.Errorf("run_retention %s: %v, want an error naming run_retention", bad, err)
 		}
+	}
+}
+
+func TestFleetSettings(t *testing.T) {
+	yaml := "shutdown_timeout: 45s\nui: {username: ops, password: ui-secret-1}\n" +
+		source(with(digisacLines, "schedule: '@every 5m'", "schedules: {messages: '@every 1m', users: '@hourly'}", "max_streams: 3")...)
+	c, err := Parse([]byte(yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ShutdownTimeout.Std() != 45*time.Second || c.UI.Username != "ops" || c.UI.Password.Reveal() != "ui-secret-1" {
+		t.Errorf("shutdown_timeout %s, ui %q", c.ShutdownTimeout, c.UI.Username)
+	}
+	s := &c.Sources[0]
+	if s.MaxStreams != 3 {
+		t.Errorf("max_streams %d, want 3", s.MaxStreams)
+	}
+	for stream, want := range map[string]string{"messages": "@every 1m", "users": "@hourly", "tickets": "@every 5m"} {
+		if got := s.StreamSchedule(stream); got != want {
+			t.Errorf("schedule of %s = %q, want %q", stream, got, want)
+		}
+	}
+	if !slices.Contains(c.Secrets(), "ui-secret-1") {
+		t.Error("the UI password is not among the secrets to redact")
 	}
 }

@@ -192,6 +192,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		d.mapping(n, v, path)
 	case v.Kind() == reflect.Slice:
 		d.sequence(n, v, path)
+	case v.Kind() == reflect.Map:
+		d.stringMap(n, v, path)
 	default:
 		d.scalarValue(n, v, path)
 	}
@@ -391,6 +393,36 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 		d.value(item, s.Index(i), ip)
 	}
 	v.Set(s)
+	d.meta.set[path] = true
+}
+
+// stringMap decodes a YAML mapping of names to single values into the
+// map v (a map[string]string, such as a source's schedules).
+func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n.Line, path, "must be a mapping of names to values, not a "+kindName(n))
+		return
+	}
+	out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || isMergeKey(k) {
+			d.failKey(k.Line, path, path, "a key must be a plain name, not a "+kindName(k), "")
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.failKey(k.Line, path, joinPath(path, k.Value), "key "+quoteShort(k.Value)+" is given twice", " (first on line "+strconv.Itoa(first)+")")
+			continue
+		}
+		seen[k.Value] = k.Line
+		fp := joinPath(path, k.Value)
+		d.meta.lines[fp] = k.Line
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.value(val, elem, fp)
+		out.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+	v.Set(out)
 	d.meta.set[path] = true
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
@@ -44,6 +45,9 @@ func (c *Config) applyDefaults(m *meta) {
 	if unset("run_retention", c.RunRetention == 0) {
 		c.RunRetention = DefaultRunRetention
 	}
+	if unset("shutdown_timeout", c.ShutdownTimeout == 0) {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
 	for i := range c.Sources {
 		s, p := &c.Sources[i], indexPath("sources", i)
 		s.Platform = strings.ToLower(s.Platform)
@@ -68,6 +72,9 @@ func (c *Config) applyDefaults(m *meta) {
 		}
 		if unset(p+".concurrency", s.Concurrency == 0) {
 			s.Concurrency = DefaultSourceConcurrency
+		}
+		if unset(p+".max_streams", s.MaxStreams == 0) {
+			s.MaxStreams = DefaultMaxStreams
 		}
 		if unset(p+".timeout", s.Timeout == 0) {
 			s.Timeout = DefaultTimeout
@@ -132,6 +139,18 @@ func (c *Config) validate(m *meta) []Problem {
 	if err := checkListen(c.Listen); err != nil {
 		v.addf("listen", "listen must be host:port such as 127.0.0.1:9090, not %s%s", m.show("listen", c.Listen), v.detail("listen", err))
 	}
+	if c.ShutdownTimeout < Duration(time.Second) || c.ShutdownTimeout > Duration(time.Hour) {
+		v.addf("shutdown_timeout", "shutdown_timeout must be 1s..1h, such as 30s, not %s", v.num("shutdown_timeout", c.ShutdownTimeout))
+	}
+	switch {
+	case (c.UI.Username == "") != (c.UI.Password == ""):
+		v.addf("ui", "ui needs both username and password, or neither")
+	case c.UI.Password != "" && utf8.RuneCountInString(c.UI.Password.Reveal()) < MinSecretLength:
+		// Never the value in the message: it may come from ${VAR}.
+		v.addf("ui.password", "password must be at least %d characters so that syncer can keep it out of logs", MinSecretLength)
+	case strings.ContainsRune(c.UI.Username, ':'):
+		v.addf("ui.username", "username must not contain \":\" (HTTP basic auth separates the two with it)")
+	}
 	if c.Schema != "" && !validSchema(c.Schema) {
 		v.addf("schema", "schema %s is not a plain identifier: lowercase letters, digits and _, not starting with a digit or pg_, at most 63 long", m.show("schema", c.Schema))
 	}
@@ -193,6 +212,20 @@ func (v *validator) source(s *Source, p string) {
 	if _, err := ParseSchedule(s.Schedule); err != nil {
 		v.addf(p+".schedule", "schedule %s is not a cron spec (\"*/10 * * * *\") or descriptor (\"@every 5m\", \"@hourly\")%s",
 			m.show(p+".schedule", s.Schedule), v.detail(p+".schedule", err))
+	}
+	for _, stream := range slices.Sorted(maps.Keys(s.Schedules)) {
+		sp := p + ".schedules." + stream
+		if known && !slices.Contains(PlatformStreams[s.Platform], stream) {
+			v.addf(sp, "schedules names stream %s, which platform %s does not have (%s)", quoteShort(stream), s.Platform, strings.Join(PlatformStreams[s.Platform], ", "))
+			continue
+		}
+		if _, err := ParseSchedule(s.Schedules[stream]); err != nil {
+			v.addf(sp, "schedules: stream %s: schedule %s is not a cron spec (\"*/10 * * * *\") or descriptor (\"@every 5m\", \"@hourly\")%s", stream,
+				m.show(sp, s.Schedules[stream]), v.detail(sp, err))
+		}
+	}
+	if s.MaxStreams < 1 || s.MaxStreams > 64 {
+		v.addf(p+".max_streams", "max_streams must be 1..64, not %s", v.num(p+".max_streams", s.MaxStreams))
 	}
 	if !(s.RateLimit > 0) || math.IsInf(s.RateLimit, 0) {
 		v.addf(p+".rate_limit", "rate_limit must be a number of requests per second above 0, not %s", v.num(p+".rate_limit", s.RateLimit))
