@@ -53,9 +53,12 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if v == "" {
+		switch v {
+		case "":
 			fmt.Fprintln(e.stdout, "no migration to roll back")
-		} else {
+		case migrate.RiverLine:
+			fmt.Fprintln(e.stdout, "removed River's job tables (no warehouse migration was left)")
+		default:
 			fmt.Fprintf(e.stdout, "rolled back migration %s\n", v)
 		}
 	case "status":
@@ -68,7 +71,11 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 			if s.Applied {
 				state = "applied"
 			}
-			fmt.Fprintf(e.stdout, "%05d  %-8s %s\n", s.Version, state, s.Name)
+			if s.Line == migrate.RiverLine {
+				fmt.Fprintf(e.stdout, "river %03d  %-8s %s\n", s.Version, state, s.Name)
+			} else {
+				fmt.Fprintf(e.stdout, "%05d  %-8s %s\n", s.Version, state, s.Name)
+			}
 		}
 	}
 	return nil
