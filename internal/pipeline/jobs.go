@@ -22,6 +22,11 @@ type Job struct {
 	Stream    extract.Stream
 	Transform transform.Func
 	Request   extract.Request
+	// Lease names the lease the run takes instead of the stream's own: a
+	// backfill chunk's, so that the chunks of one stream run at once. ""
+	// is the stream's own, which keeps a manual sync and the fleet from
+	// running the stream at the same time.
+	Lease string
 }
 
 // Options of Jobs.

@@ -32,9 +32,9 @@ type Outcome struct {
 	Duration time.Duration
 }
 
-// drainTimeout is how long a batch in flight may take to commit once
-// shutdown has begun.
-const drainTimeout = 30 * time.Second
+// DefaultDrainTimeout is how long a batch in flight may take to commit
+// once shutdown has begun, unless Runner.DrainTimeout says otherwise.
+const DefaultDrainTimeout = 30 * time.Second
 
 // StatusSkipped is an Outcome status for a stream another process holds.
 const StatusSkipped = "skipped"
@@ -47,6 +47,9 @@ type Runner struct {
 	Now       func() time.Time
 	SafetyLag time.Duration // the saved cursor never passes Now() - SafetyLag
 	Limits    Limits        // of the write batches; zero takes DefaultLimits
+	// DrainTimeout is how long, once ctx ends, the batches already read
+	// may take to commit; zero takes DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
 
 // NewRunner returns a runner on store, with a loader of its own.
@@ -77,7 +80,11 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	if err != nil {
 		return fail(err)
 	}
-	lease, ok, err := r.Store.TryLease(setup, src, name)
+	leaseName := name
+	if job.Lease != "" {
+		leaseName = job.Lease
+	}
+	lease, ok, err := r.Store.TryLease(setup, src, leaseName)
 	if err != nil {
 		return fail(err)
 	}
@@ -87,7 +94,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		return out
 	}
 	defer lease.Release()
-	if n, err := r.Store.FailAbandonedRuns(setup, src, name); err != nil {
+	if n, err := r.Store.FailAbandonedRunsLease(setup, src, name, job.Lease); err != nil {
 		return fail(err)
 	} else if n > 0 {
 		log.WarnContext(ctx, "earlier runs of this stream were interrupted; marked failed, their commits are kept", slog.Int64("runs", n))
@@ -101,7 +108,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		return fail(err)
 	}
 	req.Warehouse = r.Store.View(src)
-	run, err := r.Store.StartRun(setup, src, name, mode, req.Since, req.Until)
+	run, err := r.Store.StartRunLease(setup, src, name, job.Lease, mode, req.Since, req.Until)
 	if err != nil {
 		return fail(err)
 	}
@@ -116,6 +123,10 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	// ctx and stops.
 	drain, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDrain()
+	drainTimeout := r.DrainTimeout
+	if drainTimeout <= 0 {
+		drainTimeout = DefaultDrainTimeout
+	}
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancelDrain) })
 	defer stopDrain()
 	w := newWriter(drain, r.Loader, run, r.Limits, log)

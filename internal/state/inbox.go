@@ -80,3 +80,10 @@ func (s *Store) PruneInbox(ctx context.Context, before time.Time) (int64, error)
 		}
 	}
 }
+
+// PutDeliveryTx is PutDelivery inside tx, so that what else tx writes (the
+// job that will process the delivery) commits with it or not at all.
+func PutDeliveryTx(ctx context.Context, tx pgx.Tx, src Source, payload []byte) (int64, error) {
+	id, err := statedb.New(tx).PutInbox(ctx, statedb.PutInboxParams{SourceID: src.ID, Payload: payload})
+	return id, DBError("keep the webhook delivery", err)
+}

@@ -100,3 +100,44 @@ func (le *Lease) Release() {
 	le.conn.Close(ctx) // the lock dies with the session in any case
 	le.conn = nil
 }
+
+// Slot is one of a source's max_streams places to run a stream, across
+// the fleet: a session advisory lock on a connection of its own, held
+// until Release (or until the process dies).
+type Slot struct {
+	N    int
+	conn *pgx.Conn
+}
+
+// TrySlot takes a free slot of src among slots (0..slots-1), or reports
+// false when every one is taken.
+func (s *Store) TrySlot(ctx context.Context, src Source, slots int) (*Slot, bool, error) {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, false, DBError("open a connection for the source's slot", err)
+	}
+	q := statedb.New(conn)
+	for n := range slots {
+		ok, err := q.TrySlot(ctx, statedb.TrySlotParams{Source: src.Name, Slot: int32(n)})
+		if err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, false, DBError("take a slot of the source", err)
+		}
+		if ok {
+			return &Slot{N: n, conn: conn}, true, nil
+		}
+	}
+	conn.Close(context.WithoutCancel(ctx))
+	return nil, false, nil
+}
+
+// Release frees the slot: its session ends, and the lock with it.
+func (sl *Slot) Release() {
+	if sl == nil || sl.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sl.conn.Close(ctx)
+	sl.conn = nil
+}

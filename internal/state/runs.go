@@ -92,9 +92,15 @@ func (s *Store) Count(ctx context.Context, run *Run, add Totals) {
 // StartRun records a new run. since and until are the backfill window, zero
 // when unbounded.
 func (s *Store) StartRun(ctx context.Context, src Source, stream, mode string, since, until time.Time) (*Run, error) {
+	return s.StartRunLease(ctx, src, stream, "", mode, since, until)
+}
+
+// StartRunLease is StartRun for a run under a lease other than the
+// stream's own (lease ""): a backfill chunk's.
+func (s *Store) StartRunLease(ctx context.Context, src Source, stream, lease, mode string, since, until time.Time) (*Run, error) {
 	r := &Run{Source: src, Stream: stream, Mode: mode, lastFlush: time.Now()}
 	row, err := s.q.StartRun(ctx, statedb.StartRunParams{SourceID: src.ID, Stream: stream, Mode: mode,
-		RangeSince: timePtr(since), RangeUntil: timePtr(until), Worker: &s.worker})
+		RangeSince: timePtr(since), RangeUntil: timePtr(until), Worker: &s.worker, Lease: strPtr(lease)})
 	if err != nil {
 		return nil, DBError("start run", err)
 	}
@@ -105,8 +111,22 @@ func (s *Store) StartRun(ctx context.Context, src Source, stream, mode string, s
 // FailAbandonedRuns marks as failed the runs of a stream that a dead process
 // left running. Call it only while holding the stream's lease.
 func (s *Store) FailAbandonedRuns(ctx context.Context, src Source, stream string) (int64, error) {
-	n, err := s.q.FailAbandonedRuns(ctx, statedb.FailAbandonedRunsParams{SourceID: src.ID, Stream: stream})
+	return s.FailAbandonedRunsLease(ctx, src, stream, "")
+}
+
+// FailAbandonedRunsLease is FailAbandonedRuns for the runs that held lease
+// ("" the stream's own); call it only while holding that lease.
+func (s *Store) FailAbandonedRunsLease(ctx context.Context, src Source, stream, lease string) (int64, error) {
+	n, err := s.q.FailAbandonedRuns(ctx, statedb.FailAbandonedRunsParams{SourceID: src.ID, Stream: stream, Lease: strPtr(lease)})
 	return n, DBError("close abandoned runs", err)
+}
+
+// strPtr is s, or nil when s is empty.
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // FailStaleRuns marks as failed the runs of mode (one without a lease:

@@ -85,3 +85,23 @@ func (q *Queries) TryLease(ctx context.Context, arg TryLeaseParams) (bool, error
 	err := row.Scan(&pg_try_advisory_lock)
 	return pg_try_advisory_lock, err
 }
+
+const trySlot = `-- name: TrySlot :one
+SELECT pg_try_advisory_lock(hashtext(current_schema() || '/slots/' || $1::text), $2::integer)
+`
+
+type TrySlotParams struct {
+	Source string
+	Slot   int32
+}
+
+// Slots: at most max_streams streams of one source run at once across the
+// fleet. Slot n of a source is a session-level advisory lock of the
+// two-key kind (apart from the leases' one-key locks), held on the
+// connection of the run that took it.
+func (q *Queries) TrySlot(ctx context.Context, arg TrySlotParams) (bool, error) {
+	row := q.db.QueryRow(ctx, trySlot, arg.Source, arg.Slot)
+	var pg_try_advisory_lock bool
+	err := row.Scan(&pg_try_advisory_lock)
+	return pg_try_advisory_lock, err
+}

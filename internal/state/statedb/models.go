@@ -210,6 +210,7 @@ type SyncRun struct {
 	RangeUntil      *time.Time
 	Worker          *string
 	Error           *string
+	Lease           *string
 }
 
 type SyncState struct {

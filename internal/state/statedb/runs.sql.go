@@ -14,17 +14,20 @@ const failAbandonedRuns = `-- name: FailAbandonedRuns :execrows
 UPDATE sync_runs SET status = 'failed', finished_at = now(),
                      error = 'interrupted: the process ended before the run finished; what it committed is kept'
 WHERE source_id = $1 AND stream = $2 AND status = 'running'
+  AND lease IS NOT DISTINCT FROM $3
 `
 
 type FailAbandonedRunsParams struct {
 	SourceID int32
 	Stream   string
+	Lease    *string
 }
 
 // Runs left 'running' by a process that died. Called while holding the
-// stream's lease, so no live process owns them.
+// lease the runs held (NULL: the stream's own; a backfill chunk's has its
+// own name), so no live process owns them.
 func (q *Queries) FailAbandonedRuns(ctx context.Context, arg FailAbandonedRunsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, failAbandonedRuns, arg.SourceID, arg.Stream)
+	result, err := q.db.Exec(ctx, failAbandonedRuns, arg.SourceID, arg.Stream, arg.Lease)
 	if err != nil {
 		return 0, err
 	}
@@ -149,8 +152,8 @@ func (q *Queries) PutRunCounts(ctx context.Context, arg PutRunCountsParams) erro
 
 const startRun = `-- name: StartRun :one
 
-INSERT INTO sync_runs (source_id, stream, mode, range_since, range_until, worker)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO sync_runs (source_id, stream, mode, range_since, range_until, worker, lease)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id, started_at
 `
 
@@ -161,6 +164,7 @@ type StartRunParams struct {
 	RangeSince *time.Time
 	RangeUntil *time.Time
 	Worker     *string
+	Lease      *string
 }
 
 type StartRunRow struct {
@@ -177,6 +181,7 @@ func (q *Queries) StartRun(ctx context.Context, arg StartRunParams) (StartRunRow
 		arg.RangeSince,
 		arg.RangeUntil,
 		arg.Worker,
+		arg.Lease,
 	)
 	var i StartRunRow
 	err := row.Scan(&i.ID, &i.StartedAt)

@@ -21,3 +21,10 @@ RETURNING generation;
 -- off) a process that is taking the lease meanwhile.
 -- name: CheckGeneration :one
 SELECT generation FROM sync_leases WHERE source_id = @source_id AND stream = @stream FOR SHARE;
+
+-- Slots: at most max_streams streams of one source run at once across the
+-- fleet. Slot n of a source is a session-level advisory lock of the
+-- two-key kind (apart from the leases' one-key locks), held on the
+-- connection of the run that took it.
+-- name: TrySlot :one
+SELECT pg_try_advisory_lock(hashtext(current_schema() || '/slots/' || @source::text), @slot::integer);

@@ -1,8 +1,8 @@
 -- Runs: one sync_runs row per run of a stream, import or backfill.
 
 -- name: StartRun :one
-INSERT INTO sync_runs (source_id, stream, mode, range_since, range_until, worker)
-VALUES (@source_id, @stream, @mode, @range_since, @range_until, @worker)
+INSERT INTO sync_runs (source_id, stream, mode, range_since, range_until, worker, lease)
+VALUES (@source_id, @stream, @mode, @range_since, @range_until, @worker, sqlc.narg(lease))
 RETURNING id, started_at;
 
 -- Counters are written outside the batch transactions (which then never
@@ -26,11 +26,13 @@ WHERE id = @id
 RETURNING status, finished_at;
 
 -- Runs left 'running' by a process that died. Called while holding the
--- stream's lease, so no live process owns them.
+-- lease the runs held (NULL: the stream's own; a backfill chunk's has its
+-- own name), so no live process owns them.
 -- name: FailAbandonedRuns :execrows
 UPDATE sync_runs SET status = 'failed', finished_at = now(),
                      error = 'interrupted: the process ended before the run finished; what it committed is kept'
-WHERE source_id = @source_id AND stream = @stream AND status = 'running';
+WHERE source_id = @source_id AND stream = @stream AND status = 'running'
+  AND lease IS NOT DISTINCT FROM sqlc.narg(lease);
 
 -- Runs that finished before @before go, except the newest of each stream
 -- and its newest succeeded one (status shows both).
