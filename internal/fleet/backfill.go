@@ -1,0 +1,142 @@
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Chunks splits [since, until) into windows of chunk (the last one
+// shorter), one job's args each, under a new backfill id.
+func Chunks(source, stream string, since, until time.Time, chunk time.Duration) ([]BackfillArgs, error) {
+	if !since.Before(until) {
+		return nil, fmt.Errorf("since %s is not before until %s", since.Format(time.RFC3339), until.Format(time.RFC3339))
+	}
+	if chunk <= 0 {
+		return nil, fmt.Errorf("chunk %s is not a positive duration", chunk)
+	}
+	n := int((until.Sub(since) + chunk - 1) / chunk)
+	if n > MaxChunks {
+		return nil, fmt.Errorf("%s to %s in chunks of %s is %d chunks; at most %d: take a longer --chunk",
+			since.Format(time.RFC3339), until.Format(time.RFC3339), chunk, n, MaxChunks)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	id := since.UTC().Format("20060102") + "-" + hex.EncodeToString(b[:])
+	out := make([]BackfillArgs, 0, n)
+	for i, from := 0, since; from.Before(until); i, from = i+1, from.Add(chunk) {
+		to := from.Add(chunk)
+		if to.After(until) {
+			to = until
+		}
+		out = append(out, BackfillArgs{Backfill: id, Source: source, Stream: stream,
+			Since: from.UTC(), Until: to.UTC(), Chunk: i + 1, Chunks: n})
+	}
+	return out, nil
+}
+
+// MaxChunks bounds the chunks of one backfill.
+const MaxChunks = 10_000
+
+// Tag is the River tag of a backfill's jobs.
+func Tag(id string) string { return "backfill-" + id }
+
+// EnqueueBackfill inserts every chunk's job in one transaction: all or
+// none.
+func EnqueueBackfill(ctx context.Context, client *river.Client[pgx.Tx], tx pgx.Tx, chunks []BackfillArgs) error {
+	params := make([]river.InsertManyParams, len(chunks))
+	for i, c := range chunks {
+		params[i] = river.InsertManyParams{Args: c, InsertOpts: &river.InsertOpts{Tags: []string{Tag(c.Backfill)}}}
+	}
+	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueue the backfill's chunks: %w", err)
+	}
+	return nil
+}
+
+// Progress is where a backfill's chunks stand.
+type Progress struct {
+	ID             string
+	Source, Stream string
+	Since, Until   time.Time
+	Chunks         int
+	Done           int // completed
+	Running        int
+	Waiting        int // available, scheduled, retryable, pending
+	Failed         int // discarded or cancelled: given up
+	Errors         []string
+}
+
+// Finished reports whether no chunk is left to run.
+func (p Progress) Finished() bool { return p.Done+p.Failed == p.Chunks }
+
+// Backfills gives the progress of every backfill whose jobs River still
+// keeps (completed jobs go after River's retention, a day by default),
+// newest first; id "" lists all, else that one.
+func Backfills(ctx context.Context, client *river.Client[pgx.Tx], id string) ([]Progress, error) {
+	params := river.NewJobListParams().Kinds(BackfillArgs{}.Kind()).First(10_000).
+		States(rivertype.JobStates()...).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	if id != "" {
+		params = params.TagsAll(Tag(id))
+	}
+	res, err := client.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("list backfill jobs: %w", err)
+	}
+	byID := map[string]*Progress{}
+	var order []string
+	for _, row := range res.Jobs {
+		a, err := decodeBackfill(row)
+		if err != nil {
+			return nil, err
+		}
+		p := byID[a.Backfill]
+		if p == nil {
+			p = &Progress{ID: a.Backfill, Source: a.Source, Stream: a.Stream, Since: a.Since, Until: a.Until, Chunks: a.Chunks}
+			byID[a.Backfill] = p
+			order = append(order, a.Backfill)
+		}
+		if a.Since.Before(p.Since) {
+			p.Since = a.Since
+		}
+		if a.Until.After(p.Until) {
+			p.Until = a.Until
+		}
+		switch row.State {
+		case rivertype.JobStateCompleted:
+			p.Done++
+		case rivertype.JobStateRunning:
+			p.Running++
+		case rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
+			p.Failed++
+		default:
+			p.Waiting++
+		}
+		if n := len(row.Errors); n > 0 && row.State != rivertype.JobStateCompleted {
+			p.Errors = append(p.Errors, fmt.Sprintf("chunk %d/%d [%s, %s): %s", a.Chunk, a.Chunks,
+				a.Since.Format(time.RFC3339), a.Until.Format(time.RFC3339), row.Errors[n-1].Error))
+		}
+	}
+	out := make([]Progress, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	return out, nil
+}
+
+func decodeBackfill(row *rivertype.JobRow) (BackfillArgs, error) {
+	var a BackfillArgs
+	if err := json.Unmarshal(row.EncodedArgs, &a); err != nil {
+		return a, fmt.Errorf("backfill job %d: %w", row.ID, err)
+	}
+	return a, nil
+}

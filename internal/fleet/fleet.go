@@ -1,0 +1,276 @@
+// Package fleet runs syncer run's work on River, a job queue kept in the
+// warehouse database, so that any number of replicas share it: each
+// (source, stream) schedule is a periodic job, unique while one is queued
+// or running, so ticks never stack and a hundred replicas enqueue it once;
+// a backfill is split into chunk jobs that the whole fleet works at once;
+// every webhook delivery has a job, inserted in the transaction that keeps
+// it. Any replica works any job. It decides what runs where and when, not
+// how: a stream's run is package pipeline's, its rows package load's.
+//
+// Two bounds keep the fleet fair. Per process, at most concurrency streams
+// run at once (the streams queue's workers). Per source, at most
+// max_streams run at once across the fleet: a run first takes one of the
+// source's slots (session advisory locks); when all are taken its job is
+// snoozed, so it waits without holding a worker and one source's long
+// backfill never takes every slot. The streams' leases stay as they were,
+// so a manual syncer sync and the fleet never run one stream at once.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/robfig/cron/v3"
+
+	"syncer/internal/config"
+	"syncer/internal/pipeline"
+	"syncer/internal/state"
+	"syncer/internal/webhook"
+)
+
+// Config of a Fleet.
+type Config struct {
+	Pool   *pgxpool.Pool
+	Schema string // River's tables are in the warehouse's schema ("" the search_path)
+	Store  *state.Store
+	Runner *pipeline.Runner
+	// Sources and Jobs are what this replica can run: every configured
+	// source, and one job per (source, stream).
+	Sources []config.Source
+	Jobs    []pipeline.Job
+	// Inbox processes webhook deliveries; nil takes no delivery jobs.
+	Inbox *webhook.Processor
+	// Concurrency is how many streams this process runs at once.
+	Concurrency int
+	// RescueAfter is how long a job may stay running before River takes
+	// it for dead (its replica was killed) and gives it to another. A live
+	// run that takes longer keeps its stream by its lease: the second try
+	// finds it held and ends as skipped. Default 5m.
+	RescueAfter time.Duration
+	// Schedules enqueues each stream on its schedule (syncer run); off, the
+	// fleet works jobs only.
+	Schedules bool
+	// PollInterval is how often the queue is looked at besides River's
+	// notifications; default River's (1s).
+	PollInterval time.Duration
+	// ID names this replica in River (and its UI); default River's.
+	ID     string
+	Logger *slog.Logger
+	// OnOutcome, if set, sees every run that ends (metrics).
+	OnOutcome func(pipeline.Outcome)
+}
+
+// Fleet is one replica's River client and the jobs it can run.
+type Fleet struct {
+	cfg     Config
+	client  *river.Client[pgx.Tx]
+	sources map[string]*config.Source
+	jobs    map[[2]string]pipeline.Job
+}
+
+// slotWait is about how long a job waits before looking again for a free
+// slot of its source; each wait is jittered by up to half as much again.
+const slotWait = 5 * time.Second
+
+// New builds the replica's River client. It runs nothing before Start.
+func New(cfg Config) (*Fleet, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = 5 * time.Minute
+	}
+	f := &Fleet{cfg: cfg, sources: map[string]*config.Source{}, jobs: map[[2]string]pipeline.Job{}}
+	for i := range cfg.Sources {
+		f.sources[cfg.Sources[i].Name] = &cfg.Sources[i]
+	}
+	for _, j := range cfg.Jobs {
+		f.jobs[[2]string{j.Source, j.Stream.Name()}] = j
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &syncWorker{f: f})
+	river.AddWorker(workers, &backfillWorker{f: f})
+	queues := map[string]river.QueueConfig{QueueStreams: {MaxWorkers: max(cfg.Concurrency, 1)}}
+	if cfg.Inbox != nil {
+		river.AddWorker(workers, &inboxWorker{p: cfg.Inbox})
+		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: 2}
+	}
+	rc := &river.Config{
+		ID:                   cfg.ID,
+		Schema:               cfg.Schema,
+		Queues:               queues,
+		Workers:              workers,
+		JobTimeout:           -1, // a backfill chunk may take hours; shutdown and leases bound runs
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
+	}
+	if cfg.Schedules {
+		for _, j := range cfg.Jobs {
+			pj, err := f.periodic(j)
+			if err != nil {
+				return nil, err
+			}
+			rc.PeriodicJobs = append(rc.PeriodicJobs, pj)
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	f.client = client
+	return f, nil
+}
+
+// Client is the replica's River client (for the UI and for inserts).
+func (f *Fleet) Client() *river.Client[pgx.Tx] { return f.client }
+
+// Run works jobs until ctx ends, then stops within shutdown: no new job
+// is taken, and the runs in flight are cancelled at once; each commits the
+// batches it had read (within the runner's DrainTimeout), records its run
+// as stopped by shutdown, and snoozes its job, which another replica (or
+// this one, restarted) takes at once and resumes from the checkpoint.
+func (f *Fleet) Run(ctx context.Context, shutdown time.Duration) error {
+	if err := f.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start the job queue: %w", err)
+	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.Background(), shutdown)
+	defer cancel()
+	if err := f.client.StopAndCancel(stop); err != nil {
+		f.cfg.Logger.Warn("the job queue did not stop within shutdown_timeout; jobs still running are left to River's rescue",
+			slog.Any("error", err), slog.Duration("shutdown_timeout", shutdown))
+	}
+	return nil
+}
+
+// periodic is the periodic job of one stream, on the stream's schedule
+// shifted by a jitter of its own.
+func (f *Fleet) periodic(j pipeline.Job) (*river.PeriodicJob, error) {
+	src := f.sources[j.Source]
+	if src == nil {
+		return nil, fmt.Errorf("job of source %q, which is not configured", j.Source)
+	}
+	stream := j.Stream.Name()
+	spec := src.StreamSchedule(stream)
+	sched, err := config.ParseSchedule(spec)
+	if err != nil {
+		return nil, fmt.Errorf("source %q stream %s: schedule %q: %w", src.Name, stream, spec, err)
+	}
+	args := SyncArgs{Source: src.Name, Stream: stream}
+	return river.NewPeriodicJob(Jitter(sched, src.Name+"/"+stream, time.Now()),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{ID: src.Name + "/" + stream, RunOnStart: true}), nil
+}
+
+// Schedule tells when something runs next; robfig/cron's Schedule is one.
+type Schedule interface {
+	Next(time.Time) time.Time
+}
+
+// Jitter shifts sched by an offset that key always gets: up to a tenth of
+// its interval (as seen at now), at most 30s, so that a hundred sources on
+// one schedule do not all start in the same second. An @every schedule,
+// which robfig/cron counts from whenever it is asked, gets fixed ticks
+// instead: the offset plus whole intervals since the zero time, the same
+// on every replica.
+func Jitter(sched Schedule, key string, now time.Time) Schedule {
+	first := sched.Next(now)
+	interval := sched.Next(first).Sub(first)
+	limit := min(interval/10, 30*time.Second)
+	var off time.Duration
+	if limit > 0 {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		off = time.Duration(h.Sum64() % uint64(limit))
+	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		return phased{every.Delay, off}
+	}
+	return jittered{sched, off}
+}
+
+type jittered struct {
+	s   Schedule
+	off time.Duration
+}
+
+func (j jittered) Next(t time.Time) time.Time { return j.s.Next(t.Add(-j.off)).Add(j.off) }
+
+// phased ticks at off + k·every.
+type phased struct{ every, off time.Duration }
+
+func (p phased) Next(t time.Time) time.Time {
+	next := t.Truncate(p.every).Add(p.off)
+	for !next.After(t) {
+		next = next.Add(p.every)
+	}
+	return next
+}
+
+// job is the configured job of (source, stream) and its source.
+func (f *Fleet) job(source, stream string) (pipeline.Job, *config.Source, error) {
+	j, ok := f.jobs[[2]string{source, stream}]
+	src := f.sources[source]
+	if !ok || src == nil {
+		return pipeline.Job{}, nil, fmt.Errorf("stream %s of source %q is not in this replica's config; give every replica the same config", stream, source)
+	}
+	return j, src, nil
+}
+
+// run runs j in one of its source's slots. It reports errSlotsTaken when
+// every slot is taken, and what the run did otherwise.
+func (f *Fleet) run(ctx context.Context, src *config.Source, j pipeline.Job) (pipeline.Outcome, error) {
+	s, err := f.cfg.Store.Source(ctx, src.Name, src.Platform)
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	slot, ok, err := f.cfg.Store.TrySlot(ctx, s, src.MaxStreams)
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	if !ok {
+		return pipeline.Outcome{}, errSlotsTaken
+	}
+	defer slot.Release()
+	out := f.cfg.Runner.Run(ctx, j)
+	if f.cfg.OnOutcome != nil {
+		f.cfg.OnOutcome(out)
+	}
+	return out, nil
+}
+
+var errSlotsTaken = errors.New("every slot of the source is taken")
+
+// waitForSlot is the snooze of a job whose source has no free slot.
+func waitForSlot() error {
+	return river.JobSnooze(slotWait + rand.N(slotWait/2))
+}
+
+// minLevel drops records below a level (River's own logging is chatty at
+// info).
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
+}
