@@ -56,7 +56,7 @@ func TestRunSyncsOnScheduleAndServesHealthAndMetrics(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	deadline := time.Now().Add(time.Minute)
-	want := `syncer_runs_total{source="acme-ogmma",stream="messages",status="succeeded"} 1`
+	want := `syncer_runs_total{source="acme-ogmma",status="succeeded",stream="messages"} 1`
 	for {
 		if _, body := get("/metrics"); strings.Contains(body, want) {
 			break

@@ -580,16 +580,16 @@ func (h *leakHarness) daemon(db *dbtest.DB, format string, args []string, addr s
 	var metrics string
 	waitFor("metrics of every run", func() bool {
 		_, metrics = get("/metrics")
-		return strings.Count(metrics, "\nsyncer_runs_total{") == jobs
+		return streamsCounted(metrics) == jobs
 	})
 	for _, want := range []string{
-		`syncer_webhook_deliveries_total{source="acme-digisac",code="200"} 2`,
-		`syncer_webhook_deliveries_total{source="acme-digisac",code="401"} 2`,
-		`syncer_webhook_deliveries_total{source="acme-wavy",code="200"} 2`,
-		`syncer_webhook_deliveries_total{source="acme-wavy",code="401"} 2`,
-		`syncer_webhook_deliveries_total{source="",code="404"} 1`,
-		`syncer_runs_total{source="bad-oxenty",stream="sessions",status="failed"} 1`,
-		`syncer_runs_total{source="acme-wavy",stream="sessions",status="succeeded"} 1`,
+		`syncer_webhook_deliveries_total{code="200",source="acme-digisac"} 2`,
+		`syncer_webhook_deliveries_total{code="401",source="acme-digisac"} 2`,
+		`syncer_webhook_deliveries_total{code="200",source="acme-wavy"} 2`,
+		`syncer_webhook_deliveries_total{code="401",source="acme-wavy"} 2`,
+		`syncer_webhook_deliveries_total{code="404",source=""} 1`,
+		`syncer_runs_total{source="bad-oxenty",status="failed",stream="sessions"} 1`,
+		`syncer_runs_total{source="acme-wavy",status="succeeded",stream="sessions"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("run (%s): /metrics lacks %s:\n%s", format, want, metrics)

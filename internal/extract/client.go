@@ -78,6 +78,9 @@ type ClientConfig struct {
 	// never call it again.
 	Renew  func(ctx context.Context) error
 	Logger *slog.Logger // default discards
+	// Observer, if set, hears of every attempt, retry and rate-limit wait
+	// (metrics); nil: nobody does.
+	Observer Observer
 	// HTTPClient sends the requests; default a client with its own transport.
 	// Its CheckRedirect is replaced; timeouts come from Timeout through ctx.
 	// Tests give one that trusts their TLS servers (httptest's Client()).
@@ -166,6 +169,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.Redactor == nil {
 		cfg.Redactor = redact.New()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 
 	c := &Client{cfg: cfg, base: base}
@@ -322,15 +328,18 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 		if err := c.waitTurn(ctx); err != nil {
 			return nil, fail(err)
 		}
+		began := time.Now()
 		resp, err := c.attempt(ctx, r)
 		if err != nil && ctx.Err() != nil {
-			return nil, fail(ctx.Err())
+			return nil, fail(ctx.Err()) // not the platform's doing: not observed
 		}
+		c.cfg.Observer.Request(codeOf(resp, err), time.Since(began))
 		if err == nil && r.wantJSON && isSuccess(resp.Status) && resp.Status != http.StatusNoContent && !json.Valid(resp.Body) {
 			err = fmt.Errorf("response is not valid JSON (%d bytes; cut off?)", len(resp.Body))
 		}
 
 		var wait time.Duration
+		var reason RetryReason
 		switch status := statusOf(resp); {
 		case err != nil:
 			if perm := (*permanentError)(nil); errors.As(err, &perm) {
@@ -340,7 +349,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 				return nil, fmt.Errorf("source %q: %s %s: %w (gave up after %d attempts)", c.cfg.Source, r.method, target, c.redactErr(err), attempt)
 			}
 			retries++
-			wait = c.backoff(retries)
+			wait, reason = c.backoff(retries), RetryNetwork
 		case isSuccess(status):
 			c.answered.Store(true)
 			return resp, nil
@@ -352,6 +361,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 				return nil, &AuthError{Source: c.cfg.Source, Status: status, Message: c.serverMessage(resp.Body)}
 			}
 			canRenew = false
+			c.cfg.Observer.Retry(RetryCredentials, 0)
 			c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "platform refused the credentials; renewing them",
 				slog.String("source", c.cfg.Source), slog.Int("status", status))
 			if err := c.cfg.Renew(context.WithValue(ctx, renewingKey{}, true)); err != nil {
@@ -370,13 +380,13 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 				return nil, &RateLimitError{Source: c.cfg.Source, Status: status, Attempts: attempt, RetryAfter: after}
 			}
 			rateRetries++
-			wait = max(after, c.cfg.MinRetryAfter)
+			wait, reason = max(after, c.cfg.MinRetryAfter), RetryRateLimited
 			if !ok {
 				wait = c.backoff(rateRetries)
 			}
 		case status >= 500 && retries < c.cfg.MaxRetries:
 			retries++
-			wait = c.backoff(retries)
+			wait, reason = c.backoff(retries), RetryServerError
 		default: // other 4xx, unfollowed 3xx, 5xx past the budget
 			se := &StatusError{Source: c.cfg.Source, Method: r.method, URL: resp.URL, Status: status, Body: snippet(c.Redact(string(resp.Body)))}
 			if status == http.StatusNotFound && !c.answered.Load() && r.dl == nil {
@@ -393,6 +403,7 @@ func (c *Client) send(ctx context.Context, r *request) (*Response, error) {
 			attrs = append(attrs, slog.String("error", c.Redact(err.Error())))
 		}
 		c.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "retrying request to platform", attrs...)
+		c.cfg.Observer.Retry(reason, wait)
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			return nil, fail(err)
 		}
@@ -408,6 +419,15 @@ func statusOf(resp *Response) int {
 	return resp.Status
 }
 
+// codeOf is an attempt's answer as an Observer hears it: the status code,
+// or "error" when there was no complete answer.
+func codeOf(resp *Response, err error) string {
+	if err != nil || resp == nil {
+		return "error"
+	}
+	return strconv.Itoa(resp.Status)
+}
+
 // waitTurn waits for the rate limiter.
 func (c *Client) waitTurn(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -417,6 +437,7 @@ func (c *Client) waitTurn(ctx context.Context) error {
 		return nil
 	}
 	if d := c.limiter.reserve(c.cfg.Now()); d > 0 {
+		c.cfg.Observer.RateLimitWait(d)
 		return c.cfg.Sleep(ctx, d)
 	}
 	return nil

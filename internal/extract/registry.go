@@ -53,6 +53,9 @@ type Env struct {
 	// (tests: one that trusts their TLS servers); nil gives each source a
 	// transport of its own.
 	HTTPClient *http.Client
+	// Observer, when set, hears of the source's requests (metrics); it goes
+	// into the ClientConfig of every client the platform builds.
+	Observer Observer
 }
 
 // Platform is what one platform offers: its streams and the files it

@@ -29,6 +29,7 @@ func (l *Loader) Commit(ctx context.Context, run *state.Run, c Commit) (Result, 
 	b := screen(c.Batch)
 	var res Result
 	var err error
+	began := time.Now()
 	for attempt := 1; ; attempt++ {
 		res, err = l.commitOnce(ctx, run, b, c)
 		if err == nil || !retryable(err) || attempt == 3 {
@@ -47,6 +48,9 @@ func (l *Loader) Commit(ctx context.Context, run *state.Run, c Commit) (Result, 
 	}
 	if err != nil {
 		return Result{}, state.DBError(fmt.Sprintf("commit %s %s batch", run.Source.Name, run.Stream), err)
+	}
+	if l.OnCommit != nil {
+		l.OnCommit(run.Source.Name, run.Stream, time.Since(began))
 	}
 	if res.Written > 0 {
 		l.analyzeNew(ctx, b)

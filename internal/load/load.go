@@ -24,6 +24,12 @@ import (
 
 // Loader writes batches to one warehouse.
 type Loader struct {
+	// OnCommit, if set, hears of every batch Commit wrote: its run's
+	// source and stream, and how long its transaction took (with the
+	// retries after a deadlock, if any). Set it before the first commit;
+	// it is called from every goroutine that commits (metrics).
+	OnCommit func(source, stream string, took time.Duration)
+
 	pool         *pgxpool.Pool
 	store        *state.Store
 	logger       *slog.Logger

@@ -48,6 +48,9 @@ type Options struct {
 	// trusts their TLS servers); nil gives the source a transport of its
 	// own.
 	HTTPClient *http.Client
+	// Observer, when set, gives the Observer of a source's HTTP requests
+	// (metrics), by its platform and name; nil: none.
+	Observer func(platform, source string) extract.Observer
 }
 
 // Jobs returns one job per selected stream of src: its platform's streams
@@ -89,6 +92,9 @@ func Jobs(src *config.Source, opts Options) ([]Job, error) {
 		redactor = redact.New(src.Token.Reveal(), src.Password.Reveal(), src.APIKey.Reveal(), src.WebhookSecret.Reveal())
 	}
 	env := extract.Env{Redactor: redactor, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now, HTTPClient: opts.HTTPClient}
+	if opts.Observer != nil {
+		env.Observer = opts.Observer(src.Platform, src.Name)
+	}
 	streams, err := p.Open(src, names, env)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", src.Name, err)

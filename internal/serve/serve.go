@@ -1,7 +1,8 @@
 // Package serve answers the HTTP endpoints of `syncer run`: /healthz (the
 // process is alive), /readyz (the warehouse answers and its schema is
-// current), /metrics (Prometheus text) and, when a handler is given,
-// /webhooks/{source}. It must not run syncs.
+// current), /metrics (what a Prometheus registry gathers, through
+// client_golang's promhttp) and, when a handler is given,
+// /webhooks/{source}. It must not run syncs nor decide what is measured.
 package serve
 
 import (
@@ -13,15 +14,19 @@ import (
 	"net/http"
 	"time"
 
-	"syncer/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Server is the daemon's HTTP side.
 type Server struct {
 	Listener net.Listener
 	// Ready reports why the daemon is not ready, or nil.
-	Ready   func(ctx context.Context) error
-	Metrics *metrics.Registry
+	Ready func(ctx context.Context) error
+	// Metrics is gathered at every GET /metrics (metrics.Metrics'
+	// Gatherer); a collector that fails is logged and left out, the rest
+	// is served.
+	Metrics prometheus.Gatherer
 	Logger  *slog.Logger
 	// Webhooks, if set, answers /webhooks/{source} (every method: it
 	// answers 405 itself to all but POST).
@@ -49,12 +54,11 @@ func (s *Server) Handler() http.Handler {
 	if s.Webhooks != nil {
 		mux.Handle("/webhooks/{source}", s.Webhooks)
 	}
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		if err := s.Metrics.WriteText(w); err != nil {
-			s.Logger.WarnContext(r.Context(), "write metrics", slog.Any("error", err))
-		}
-	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+		Timeout:       20 * time.Second,
+	}))
 	return mux
 }
 

@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"syncer/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func newServer(ready error) *Server {
-	reg := metrics.New()
-	reg.Define("syncer_up", metrics.Gauge, "1 while syncer run is up.")
-	reg.Set("syncer_up", 1)
+	reg := prometheus.NewRegistry()
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncer_up", Help: "1 while syncer run is up."})
+	up.Set(1)
+	reg.MustRegister(up)
 	return &Server{Metrics: reg, Logger: slog.New(slog.DiscardHandler), Ready: func(context.Context) error { return ready }}
 }
 
@@ -93,5 +94,28 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
 		t.Fatal("still serving after shutdown")
+	}
+}
+
+// failing is a collector whose every collection fails.
+type failing struct{ desc *prometheus.Desc }
+
+func (f failing) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+func (f failing) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.NewInvalidMetric(f.desc, errors.New("the database does not answer"))
+}
+
+func TestMetricsServeWhatCanBeGathered(t *testing.T) {
+	s := newServer(nil)
+	reg := s.Metrics.(*prometheus.Registry)
+	reg.MustRegister(failing{prometheus.NewDesc("syncer_broken", "Always fails.", nil, nil)})
+	var logs strings.Builder
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	code, body, _ := get(t, s.Handler(), http.MethodGet, "/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "syncer_up 1") || strings.Contains(body, "syncer_broken") {
+		t.Fatalf("/metrics with a failing collector: %d %q; want 200 with the rest", code, body)
+	}
+	if !strings.Contains(logs.String(), "the database does not answer") {
+		t.Fatalf("the collector's error was not logged: %q", logs.String())
 	}
 }

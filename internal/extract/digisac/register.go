@@ -58,6 +58,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 			Redactor:   env.Redactor,
 			Logger:     logger,
 			HTTPClient: env.HTTPClient,
+			Observer:   env.Observer,
 		},
 		Token: src.Token.Reveal(), Username: src.Username, Password: src.Password.Reveal(),
 		PageSize: src.PageSize, Now: env.Now, Logger: logger,

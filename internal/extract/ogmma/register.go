@@ -33,6 +33,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 		Redactor:   env.Redactor,
 		Logger:     logger,
 		HTTPClient: env.HTTPClient,
+		Observer:   env.Observer,
 	})
 	if err != nil {
 		return nil, err

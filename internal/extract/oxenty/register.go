@@ -39,6 +39,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 				Redactor:   env.Redactor,
 				Logger:     logger,
 				HTTPClient: env.HTTPClient,
+				Observer:   env.Observer,
 			},
 			APIKey:   src.APIKey.Reveal(),
 			PageSize: src.PageSize,

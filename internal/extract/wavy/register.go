@@ -56,6 +56,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 		Redactor:   env.Redactor,
 		Logger:     logger,
 		HTTPClient: env.HTTPClient,
+		Observer:   env.Observer,
 		Auth:       authHeaders(src.Username, src.Token.Reveal()),
 	})
 	if err != nil {
