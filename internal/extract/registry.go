@@ -56,6 +56,31 @@ type Env struct {
 	// Observer, when set, hears of the source's requests (metrics); it goes
 	// into the ClientConfig of every client the platform builds.
 	Observer Observer
+	// RateShare divides the source's rate_limit: a fleet runs up to
+	// max_streams of its streams at once, each in a process with a limiter
+	// of its own, so each takes its share. 0 or 1: the whole rate.
+	RateShare int
+	// MaxRetryAfter, when set, is the longest Retry-After a client waits
+	// out itself; a longer one stops the stream as rate limited (the
+	// fleet then snoozes its job instead of holding a worker).
+	MaxRetryAfter time.Duration
+}
+
+// ClientConfig is the part of a client's config every platform takes from
+// the source and env alike: name, address, timeout, rate, redaction,
+// logging, transport, observer and the longest Retry-After waited out.
+func (env Env) ClientConfig(src *config.Source, logger *slog.Logger) ClientConfig {
+	return ClientConfig{
+		Source:        src.Name,
+		BaseURL:       src.BaseURL,
+		Timeout:       src.Timeout.Std(),
+		RateLimit:     src.RateLimit / float64(max(env.RateShare, 1)),
+		Redactor:      env.Redactor,
+		Logger:        logger,
+		HTTPClient:    env.HTTPClient,
+		Observer:      env.Observer,
+		MaxRetryAfter: env.MaxRetryAfter,
+	}
 }
 
 // Platform is what one platform offers: its streams and the files it

@@ -51,6 +51,10 @@ type Options struct {
 	// Observer, when set, gives the Observer of a source's HTTP requests
 	// (metrics), by its platform and name; nil: none.
 	Observer func(platform, source string) extract.Observer
+	// RateShare and MaxRetryAfter go into the platform's Env (syncer run:
+	// the source's max_streams, and the fleet's LongRetryAfter).
+	RateShare     int
+	MaxRetryAfter time.Duration
 }
 
 // Jobs returns one job per selected stream of src: its platform's streams
@@ -91,7 +95,8 @@ func Jobs(src *config.Source, opts Options) ([]Job, error) {
 	if redactor == nil {
 		redactor = redact.New(src.Token.Reveal(), src.Password.Reveal(), src.APIKey.Reveal(), src.WebhookSecret.Reveal())
 	}
-	env := extract.Env{Redactor: redactor, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now, HTTPClient: opts.HTTPClient}
+	env := extract.Env{Redactor: redactor, Logger: logger.With(slog.String("source", src.Name)), Now: opts.Now, HTTPClient: opts.HTTPClient,
+		RateShare: opts.RateShare, MaxRetryAfter: opts.MaxRetryAfter}
 	if opts.Observer != nil {
 		env.Observer = opts.Observer(src.Platform, src.Name)
 	}

@@ -50,17 +50,8 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s, err := New(Config{
-		Client: extract.ClientConfig{
-			Source:     src.Name,
-			BaseURL:    src.BaseURL,
-			Timeout:    src.Timeout.Std(),
-			RateLimit:  src.RateLimit,
-			Redactor:   env.Redactor,
-			Logger:     logger,
-			HTTPClient: env.HTTPClient,
-			Observer:   env.Observer,
-		},
-		Token: src.Token.Reveal(), Username: src.Username, Password: src.Password.Reveal(),
+		Client: env.ClientConfig(src, logger),
+		Token:  src.Token.Reveal(), Username: src.Username, Password: src.Password.Reveal(),
 		PageSize: src.PageSize, Now: env.Now, Logger: logger,
 	})
 	if err != nil {

@@ -25,16 +25,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := extract.NewClient(extract.ClientConfig{
-		Source:     src.Name,
-		BaseURL:    src.BaseURL,
-		Timeout:    src.Timeout.Std(),
-		RateLimit:  src.RateLimit,
-		Redactor:   env.Redactor,
-		Logger:     logger,
-		HTTPClient: env.HTTPClient,
-		Observer:   env.Observer,
-	})
+	client, err := extract.NewClient(env.ClientConfig(src, logger))
 	if err != nil {
 		return nil, err
 	}

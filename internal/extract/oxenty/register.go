@@ -31,16 +31,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 			return nil, fmt.Errorf("oxenty has no %s stream", name)
 		}
 		s, err := New(Config{
-			Client: extract.ClientConfig{
-				Source:     src.Name,
-				BaseURL:    src.BaseURL,
-				Timeout:    src.Timeout.Std(),
-				RateLimit:  src.RateLimit,
-				Redactor:   env.Redactor,
-				Logger:     logger,
-				HTTPClient: env.HTTPClient,
-				Observer:   env.Observer,
-			},
+			Client:   env.ClientConfig(src, logger),
 			APIKey:   src.APIKey.Reveal(),
 			PageSize: src.PageSize,
 			Logger:   logger.With(slog.String("stream", name)),

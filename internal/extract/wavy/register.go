@@ -48,17 +48,9 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 	if err != nil {
 		return nil, err
 	}
-	client, err := extract.NewClient(extract.ClientConfig{
-		Source:     src.Name,
-		BaseURL:    src.BaseURL,
-		Timeout:    src.Timeout.Std(),
-		RateLimit:  src.RateLimit,
-		Redactor:   env.Redactor,
-		Logger:     logger,
-		HTTPClient: env.HTTPClient,
-		Observer:   env.Observer,
-		Auth:       authHeaders(src.Username, src.Token.Reveal()),
-	})
+	cc := env.ClientConfig(src, logger)
+	cc.Auth = authHeaders(src.Username, src.Token.Reveal())
+	client, err := extract.NewClient(cc)
 	if err != nil {
 		return nil, err
 	}
