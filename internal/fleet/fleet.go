@@ -28,7 +28,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
 	"syncer/internal/config"
@@ -51,11 +53,10 @@ type Config struct {
 	Inbox *webhook.Processor
 	// Concurrency is how many streams this process runs at once.
 	Concurrency int
-	// RescueAfter is how long a job may stay running before River takes
-	// it for dead (its replica was killed) and gives it to another. A live
-	// run that takes longer keeps its stream by its lease: the second try
-	// finds it held and ends as skipped. Default 5m.
-	RescueAfter time.Duration
+	// DeadAfter is how long a stream's job must have been running with
+	// its lease free, twice in a row, to be taken for the job of a dead
+	// replica and given to another; default 30s.
+	DeadAfter time.Duration
 	// Schedules enqueues each stream on its schedule (syncer run); off, the
 	// fleet works jobs only.
 	Schedules bool
@@ -77,8 +78,8 @@ type Fleet struct {
 	jobs    map[[2]string]pipeline.Job
 }
 
-// slotWait is about how long a job waits before looking again for a free
-// slot of its source; each wait is jittered by up to half as much again.
+// slotWait is the longest a job snoozes before looking again for a free
+// slot of its source (jittered by up to half as much again).
 const slotWait = 5 * time.Second
 
 // New builds the replica's River client. It runs nothing before Start.
@@ -86,8 +87,8 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.RescueAfter <= 0 {
-		cfg.RescueAfter = 5 * time.Minute
+	if cfg.DeadAfter <= 0 {
+		cfg.DeadAfter = 30 * time.Second
 	}
 	f := &Fleet{cfg: cfg, sources: map[string]*config.Source{}, jobs: map[[2]string]pipeline.Job{}}
 	for i := range cfg.Sources {
@@ -105,12 +106,16 @@ func New(cfg Config) (*Fleet, error) {
 		queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: 2}
 	}
 	rc := &river.Config{
-		ID:                   cfg.ID,
-		Schema:               cfg.Schema,
-		Queues:               queues,
-		Workers:              workers,
-		JobTimeout:           -1, // a backfill chunk may take hours; shutdown and leases bound runs
-		RescueStuckJobsAfter: cfg.RescueAfter,
+		ID:      cfg.ID,
+		Schema:  cfg.Schema,
+		Queues:  queues,
+		Workers: workers,
+		// A backfill chunk may take hours: stream jobs have no timeout, so
+		// River's own rescue, which waits for a job's timeout, leaves them
+		// to the fleet's (rescueDead, by their leases). Delivery jobs have
+		// a timeout of their own, and River rescues them.
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: 2 * inboxTimeout,
 		FetchPollInterval:    cfg.PollInterval,
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
 	}
@@ -134,6 +139,38 @@ func New(cfg Config) (*Fleet, error) {
 // Client is the replica's River client (for the UI and for inserts).
 func (f *Fleet) Client() *river.Client[pgx.Tx] { return f.client }
 
+// KeepDelivery keeps a webhook delivery and inserts its job in one
+// transaction: a delivery acknowledged to the platform always has a job,
+// which any replica works, even when the one that received it dies.
+func (f *Fleet) KeepDelivery(ctx context.Context, src state.Source, payload []byte) (int64, error) {
+	var id int64
+	err := pgx.BeginFunc(ctx, f.cfg.Pool, func(tx pgx.Tx) error {
+		var err error
+		if id, err = state.PutDeliveryTx(ctx, tx, src, payload); err != nil {
+			return err
+		}
+		if _, err := f.client.InsertTx(ctx, tx, InboxArgs{Source: src.Name, Delivery: id}, nil); err != nil {
+			return fmt.Errorf("enqueue the webhook delivery's job: %w", err)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// QueueCounts counts the queue's jobs by state, every state listed (with
+// River's own query).
+func (f *Fleet) QueueCounts(ctx context.Context) (map[string]int, error) {
+	counts, err := f.client.Driver().GetExecutor().JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{Schema: f.cfg.Schema})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(counts))
+	for _, st := range rivertype.JobStates() {
+		out[string(st)] = counts[st]
+	}
+	return out, nil
+}
+
 // Run works jobs until ctx ends, then stops within shutdown: no new job
 // is taken, and the runs in flight are cancelled at once; each commits the
 // batches it had read (within the runner's DrainTimeout), records its run
@@ -143,7 +180,7 @@ func (f *Fleet) Run(ctx context.Context, shutdown time.Duration) error {
 	if err := f.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
-	<-ctx.Done()
+	f.watchForDead(ctx)
 	stop, cancel := context.WithTimeout(context.Background(), shutdown)
 	defer cancel()
 	if err := f.client.StopAndCancel(stop); err != nil {
@@ -227,19 +264,31 @@ func (f *Fleet) job(source, stream string) (pipeline.Job, *config.Source, error)
 	return j, src, nil
 }
 
-// run runs j in one of its source's slots. It reports errSlotsTaken when
-// every slot is taken, and what the run did otherwise.
+// run runs j in one of its source's slots. When every slot is taken it
+// looks again for up to slotPatience (a source's streams are often short:
+// the next one need not wait for a snooze) and then reports errSlotsTaken.
 func (f *Fleet) run(ctx context.Context, src *config.Source, j pipeline.Job) (pipeline.Outcome, error) {
 	s, err := f.cfg.Store.Source(ctx, src.Name, src.Platform)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	slot, ok, err := f.cfg.Store.TrySlot(ctx, s, src.MaxStreams)
-	if err != nil {
-		return pipeline.Outcome{}, err
-	}
-	if !ok {
-		return pipeline.Outcome{}, errSlotsTaken
+	var slot *state.Slot
+	for deadline := time.Now().Add(slotPatience); ; {
+		var ok bool
+		if slot, ok, err = f.cfg.Store.TrySlot(ctx, s, src.MaxStreams); err != nil {
+			return pipeline.Outcome{}, err
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return pipeline.Outcome{}, errSlotsTaken
+		}
+		select {
+		case <-ctx.Done():
+			return pipeline.Outcome{}, ctx.Err()
+		case <-time.After(slotPatience / 10):
+		}
 	}
 	defer slot.Release()
 	out := f.cfg.Runner.Run(ctx, j)
@@ -251,9 +300,17 @@ func (f *Fleet) run(ctx context.Context, src *config.Source, j pipeline.Job) (pi
 
 var errSlotsTaken = errors.New("every slot of the source is taken")
 
-// waitForSlot is the snooze of a job whose source has no free slot.
-func waitForSlot() error {
-	return river.JobSnooze(slotWait + rand.N(slotWait/2))
+// slotPatience is how long a job looks for a free slot of its source
+// while holding its worker; then it is snoozed.
+const slotPatience = time.Second
+
+// waitForSlot is the snooze of a job whose source has no free slot: a
+// quarter of the time the job has waited so far, between half a second
+// and slotWait, jittered, so that a short wait is looked at again soon
+// and a long one does not keep asking.
+func waitForSlot(created time.Time) error {
+	d := min(max(time.Since(created)/4, slotWait/10), slotWait)
+	return river.JobSnooze(d + rand.N(d/2+1))
 }
 
 // minLevel drops records below a level (River's own logging is chatty at

@@ -31,11 +31,11 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	out, err := w.f.run(ctx, src, j)
 	switch {
 	case errors.Is(err, errSlotsTaken):
-		return waitForSlot()
-	case err != nil:
-		return err
+		return waitForSlot(job.CreatedAt)
 	case ctx.Err() != nil:
 		return river.JobSnooze(0) // shutdown: the next replica to look resumes it
+	case err != nil:
+		return err
 	}
 	if d, ok := longRateLimit(out.Err); ok {
 		return river.JobSnooze(d)
@@ -64,11 +64,11 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 	out, err := w.f.run(ctx, src, j)
 	switch {
 	case errors.Is(err, errSlotsTaken):
-		return waitForSlot()
-	case err != nil:
-		return err
+		return waitForSlot(job.CreatedAt)
 	case ctx.Err() != nil:
 		return river.JobSnooze(0)
+	case err != nil:
+		return err
 	}
 	if d, ok := longRateLimit(out.Err); ok {
 		return river.JobSnooze(d)
@@ -107,6 +107,13 @@ type inboxWorker struct {
 // maxInboxBatches bounds the batches one delivery's job processes; the
 // deliveries left have jobs of their own.
 const maxInboxBatches = 50
+
+// inboxTimeout bounds a delivery's job; a job of a dead replica is given
+// to another by River after twice as long.
+const inboxTimeout = time.Minute
+
+// Timeout of a delivery's job.
+func (w *inboxWorker) Timeout(*river.Job[InboxArgs]) time.Duration { return inboxTimeout }
 
 func (w *inboxWorker) Work(ctx context.Context, job *river.Job[InboxArgs]) error {
 	for range maxInboxBatches {

@@ -28,6 +28,8 @@ type Server struct {
 	// is served.
 	Metrics prometheus.Gatherer
 	Logger  *slog.Logger
+	// UI, if set, answers /ui/ (River's job UI, behind its own auth).
+	UI http.Handler
 	// Webhooks, if set, answers /webhooks/{source} (every method: it
 	// answers 405 itself to all but POST).
 	Webhooks http.Handler
@@ -53,6 +55,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	if s.Webhooks != nil {
 		mux.Handle("/webhooks/{source}", s.Webhooks)
+	}
+	if s.UI != nil {
+		mux.Handle("/ui/", s.UI)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),

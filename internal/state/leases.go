@@ -141,3 +141,10 @@ func (sl *Slot) Release() {
 	sl.conn.Close(ctx)
 	sl.conn = nil
 }
+
+// LeaseHeld reports whether some session holds the lease named lease of
+// source (a stream's name, or a backfill chunk's lease). It only looks.
+func (s *Store) LeaseHeld(ctx context.Context, source, lease string) (bool, error) {
+	held, err := s.q.LeaseHeld(ctx, statedb.LeaseHeldParams{Source: source, Stream: lease})
+	return held, DBError("look at the lease", err)
+}

@@ -43,6 +43,9 @@ type Handler struct {
 	Store   *state.Store
 	Sources map[string]Source // by source name
 	Logger  *slog.Logger
+	// Keep, if set, keeps a delivery and returns its inbox id (syncer run
+	// keeps it with its job, in one transaction); default Store.PutDelivery.
+	Keep func(ctx context.Context, src state.Source, payload []byte) (int64, error)
 	// Received, if set, is told of every delivery kept (to wake the
 	// processor).
 	Received func()
@@ -112,7 +115,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	id, err := h.Store.PutDelivery(ctx, src.Source, load.StorableJSON(body))
+	keep := h.Keep
+	if keep == nil {
+		keep = h.Store.PutDelivery
+	}
+	id, err := keep(ctx, src.Source, load.StorableJSON(body))
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
 		// JSON that PostgreSQL cannot store as jsonb even once cleaned
 		// (a number out of its range): the same body would be refused on

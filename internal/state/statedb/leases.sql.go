@@ -27,6 +27,34 @@ func (q *Queries) CheckGeneration(ctx context.Context, arg CheckGenerationParams
 	return generation, err
 }
 
+const leaseHeld = `-- name: LeaseHeld :one
+SELECT EXISTS (
+    SELECT FROM pg_catalog.pg_locks l
+    CROSS JOIN (SELECT hashtextextended(current_schema() || '/' || $1::text || '/' || $2::text, 0) AS key) k
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+      AND l.classid = ((k.key >> 32) & 4294967295)::oid
+      AND l.objid = (k.key & 4294967295)::oid
+) AS held
+`
+
+type LeaseHeldParams struct {
+	Source string
+	Stream string
+}
+
+// Whether some session holds the lease of (source, stream): its advisory
+// lock, as pg_locks shows it (a one-key lock is classid = the key's high
+// 32 bits, objid = its low 32 bits, objsubid = 1). It only looks: it never
+// takes the lock, so it never makes a process that is taking the lease
+// find it busy.
+func (q *Queries) LeaseHeld(ctx context.Context, arg LeaseHeldParams) (bool, error) {
+	row := q.db.QueryRow(ctx, leaseHeld, arg.Source, arg.Stream)
+	var held bool
+	err := row.Scan(&held)
+	return held, err
+}
+
 const releaseLease = `-- name: ReleaseLease :one
 SELECT pg_advisory_unlock(hashtextextended(current_schema() || '/' || $1::text || '/' || $2::text, 0))
 `

@@ -28,3 +28,18 @@ SELECT generation FROM sync_leases WHERE source_id = @source_id AND stream = @st
 -- connection of the run that took it.
 -- name: TrySlot :one
 SELECT pg_try_advisory_lock(hashtext(current_schema() || '/slots/' || @source::text), @slot::integer);
+
+-- Whether some session holds the lease of (source, stream): its advisory
+-- lock, as pg_locks shows it (a one-key lock is classid = the key's high
+-- 32 bits, objid = its low 32 bits, objsubid = 1). It only looks: it never
+-- takes the lock, so it never makes a process that is taking the lease
+-- find it busy.
+-- name: LeaseHeld :one
+SELECT EXISTS (
+    SELECT FROM pg_catalog.pg_locks l
+    CROSS JOIN (SELECT hashtextextended(current_schema() || '/' || @source::text || '/' || @stream::text, 0) AS key) k
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+      AND l.classid = ((k.key >> 32) & 4294967295)::oid
+      AND l.objid = (k.key & 4294967295)::oid
+) AS held;
