@@ -39,9 +39,9 @@ help: ## List the targets
 build: ## Build bin/syncer, stamped with VERSION
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) $(PKG)
 
-test: vet fmt-check ## go vet, gofmt check, then every test with -race against PostgreSQL
-	url="$$($(DB) url test)"; \
-	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 ./...
+test: vet fmt-check ## go vet, gofmt check, then every test with -race against PostgreSQL; screenshots go to test-output/
+	url="$$($(DB) url test)"; mkdir -p test-output; \
+	TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -artifacts -outputdir "$(CURDIR)/test-output" ./...
 
 test-short: vet fmt-check ## Like test, with -short (skips the slow tests)
 	url="$$($(DB) url test)"; \

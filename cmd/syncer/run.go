@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"syncer/internal/config"
+	"syncer/internal/fleet"
 	"syncer/internal/load"
 	"syncer/internal/metrics"
 	"syncer/internal/pipeline"
@@ -20,8 +21,10 @@ import (
 	"syncer/internal/webhook"
 )
 
-// run is the daemon: every source on its schedule, and /healthz, /readyz,
-// /metrics on listen.
+// run is the daemon, one replica of a fleet on River: it works the jobs
+// every replica shares in the database (each stream on its schedule,
+// backfill chunks, webhook deliveries), and answers /healthz, /readyz,
+// /metrics, /webhooks/{source} and /ui on listen.
 func (e *env) run(ctx context.Context, args []string) error {
 	if err := e.parseFlags("run", args, nil); err != nil {
 		return err
@@ -33,30 +36,26 @@ func (e *env) run(ctx context.Context, args []string) error {
 		return usagef("%s configures no sources", e.globals.configPath)
 	}
 	m := metrics.New(metrics.Options{Sources: e.cfg.Sources, Logger: e.logger})
-	var entries []schedule.Entry
+	var jobs []pipeline.Job
 	for i := range e.cfg.Sources {
 		src := &e.cfg.Sources[i]
-		sched, err := config.ParseSchedule(src.Schedule)
-		if err != nil {
-			return usagef("source %q: schedule %q: %v", src.Name, src.Schedule, err)
-		}
-		jobs, err := pipeline.Jobs(src, pipeline.Options{Redactor: e.redactor, Logger: e.logger, Observer: m.HTTP})
+		js, err := pipeline.Jobs(src, pipeline.Options{Redactor: e.redactor, Logger: e.logger, Observer: m.HTTP,
+			RateShare: src.MaxStreams, MaxRetryAfter: fleet.LongRetryAfter})
 		if err != nil {
 			return err
 		}
-		entries = append(entries, schedule.Entry{Source: src.Name, Schedule: sched, Jobs: jobs})
+		jobs = append(jobs, js...)
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", e.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (listen in the config): %w", e.cfg.Listen, err)
 	}
+	defer ln.Close()
 	pool, err := e.connect(ctx)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if err := e.checkMigrated(ctx); err != nil {
-		ln.Close()
 		return err
 	}
 
@@ -64,32 +63,48 @@ func (e *env) run(ctx context.Context, args []string) error {
 	m.Watch(store)
 	runner := pipeline.NewRunner(store, e.logger, e.cfg.SafetyLag.Std())
 	runner.Loader.OnCommit = m.ObserveCommit
-	daemon := &schedule.Daemon{
-		Runner:      runner,
-		Entries:     entries,
-		Chores:      e.chores(store),
-		Concurrency: e.cfg.Concurrency,
-		Logger:      e.logger,
-		OnOutcome:   m.RecordOutcome,
-	}
+	// The batches read when shutdown begins must commit before the
+	// deadline, with time left to record the runs.
+	shutdown := e.cfg.ShutdownTimeout.Std()
+	runner.DrainTimeout = max(shutdown-shutdown/5, shutdown-5*time.Second)
 	hooks, err := webhook.Sources(ctx, store, e.logger, e.cfg.Sources)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	processor := &webhook.Processor{Store: store, Loader: load.New(store, e.logger), Logger: e.logger}
-	srv := &serve.Server{Listener: ln, Metrics: m.Gatherer(), Logger: e.logger, Ready: func(ctx context.Context) error {
+	var processor *webhook.Processor
+	if len(hooks) > 0 {
+		// Deliveries are processed by their jobs; the processor's own
+		// look at the inbox, once a minute, only catches what a job gave up.
+		processor = &webhook.Processor{Store: store, Loader: load.New(store, e.logger), Logger: e.logger, Poll: time.Minute}
+	}
+	host, _ := os.Hostname()
+	fl, err := fleet.New(fleet.Config{Pool: pool, Schema: e.cfg.Schema, Store: store, Runner: runner, Sources: e.cfg.Sources,
+		Jobs: jobs, Inbox: processor, Concurrency: e.cfg.Concurrency, Schedules: true,
+		ID: fmt.Sprintf("%s:%d", host, os.Getpid()), Logger: e.logger, OnOutcome: m.RecordOutcome})
+	if err != nil {
+		return err
+	}
+	m.WatchQueue(fl.QueueCounts)
+	ui, err := e.uiHandler(ctx, fl.Client())
+	if err != nil {
+		return fmt.Errorf("job UI: %w", err)
+	}
+	srv := &serve.Server{Listener: ln, Metrics: m.Gatherer(), Logger: e.logger, UI: ui, Ready: func(ctx context.Context) error {
 		if err := pool.Ping(ctx); err != nil {
 			return errors.New("the database does not answer")
 		}
 		return e.checkMigrated(ctx)
-	}, Webhooks: &webhook.Handler{Store: store, Sources: hooks, Logger: e.logger, Received: processor.Wake, Answered: m.WebhookAnswered}}
-	e.logger.InfoContext(ctx, "syncer running", slog.String("listen", ln.Addr().String()), slog.Int("sources", len(entries)),
-		slog.Int("webhook_sources", len(hooks)))
+	}, Webhooks: &webhook.Handler{Store: store, Sources: hooks, Logger: e.logger, Keep: fl.KeepDelivery, Answered: m.WebhookAnswered}}
+	chores := &schedule.Daemon{Chores: e.chores(store), Logger: e.logger}
+	e.logger.InfoContext(ctx, "syncer running", slog.String("listen", ln.Addr().String()), slog.Int("sources", len(e.cfg.Sources)),
+		slog.Int("streams", len(jobs)), slog.Int("webhook_sources", len(hooks)), slog.Bool("ui", ui != nil))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error { return daemon.Run(gctx) })
-	g.Go(func() error { return processor.Run(gctx) })
+	g.Go(func() error { return fl.Run(gctx, shutdown) })
+	g.Go(func() error { return chores.Run(gctx) })
+	if processor != nil {
+		g.Go(func() error { return processor.Run(gctx) })
+	}
 	err = g.Wait()
 	e.logger.Info("syncer stopped")
 	return err

@@ -3,11 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"syncer/internal/fleet"
 	"syncer/internal/state"
 	"syncer/internal/version"
 )
@@ -33,6 +40,10 @@ func (e *env) status(ctx context.Context, args []string) error {
 		return err
 	}
 	st = e.withConfiguredStreams(st)
+	backfills, err := e.backfills(ctx, pool)
+	if err != nil {
+		return err
+	}
 	for _, s := range st {
 		if s.LastRun != nil && s.LastRun.Error != nil {
 			clean := e.redactor.String(*s.LastRun.Error)
@@ -45,8 +56,12 @@ func (e *env) status(ctx context.Context, args []string) error {
 		if st == nil {
 			st = []state.StreamStatus{}
 		}
-		return enc.Encode(map[string]any{"streams": st})
+		if backfills == nil {
+			backfills = []backfillStatus{}
+		}
+		return enc.Encode(map[string]any{"streams": st, "backfills": backfills})
 	}
+	defer e.printBackfills(backfills)
 	if len(st) == 0 {
 		fmt.Fprintln(e.stdout, "nothing synced yet: run `syncer sync`")
 		return nil
@@ -90,6 +105,66 @@ func (e *env) status(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// backfillStatus is a backfill's progress as status prints it.
+type backfillStatus struct {
+	ID      string    `json:"id"`
+	Source  string    `json:"source"`
+	Stream  string    `json:"stream"`
+	Since   time.Time `json:"since"`
+	Until   time.Time `json:"until"`
+	Chunks  int       `json:"chunks"`
+	Done    int       `json:"done"`
+	Running int       `json:"running"`
+	Waiting int       `json:"waiting"`
+	Failed  int       `json:"given_up"`
+	Errors  []string  `json:"errors,omitempty"`
+}
+
+// backfills lists the backfills whose jobs River keeps; none before
+// River's tables exist.
+func (e *env) backfills(ctx context.Context, pool *pgxpool.Pool) ([]backfillStatus, error) {
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: e.cfg.Schema})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	list, err := fleet.Backfills(ctx, client, "")
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "42P01" {
+		return nil, nil // undefined_table: migrate up has not run yet
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backfillStatus, len(list))
+	for i, p := range list {
+		errs := make([]string, len(p.Errors))
+		for j, msg := range p.Errors {
+			errs[j] = e.redactor.String(msg)
+		}
+		out[i] = backfillStatus{ID: p.ID, Source: p.Source, Stream: p.Stream, Since: p.Since, Until: p.Until, Chunks: p.Chunks,
+			Done: p.Done, Running: p.Running, Waiting: p.Waiting, Failed: p.Failed, Errors: errs}
+	}
+	return out, nil
+}
+
+func (e *env) printBackfills(list []backfillStatus) {
+	if len(list) == 0 {
+		return
+	}
+	fmt.Fprintln(e.stdout, "\nBackfills (newest first; River keeps finished jobs for a day):")
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSOURCE\tSTREAM\tWINDOW\tDONE\tRUNNING\tWAITING\tGIVEN UP")
+	for _, b := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s to %s\t%d/%d\t%d\t%d\t%d\n", b.ID, b.Source, b.Stream,
+			b.Since.UTC().Format(time.RFC3339), b.Until.UTC().Format(time.RFC3339), b.Done, b.Chunks, b.Running, b.Waiting, b.Failed)
+	}
+	tw.Flush()
+	for _, b := range list {
+		for _, msg := range b.Errors {
+			fmt.Fprintf(e.stdout, "backfill %s: %s\n", b.ID, msg)
+		}
+	}
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
