@@ -58,6 +58,71 @@ func TestLeaseIsExclusive(t *testing.T) {
 	}
 }
 
+func TestLeaseHeldOnlyLooks(t *testing.T) {
+	_, s, src := setup(t)
+	ctx := context.Background()
+	held := func(lease string) bool {
+		t.Helper()
+		ok, err := s.LeaseHeld(ctx, src.Name, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if held("messages") {
+		t.Fatal("a lease nobody took is held")
+	}
+	a, ok, err := s.TryLease(ctx, src, "messages")
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	if !held("messages") || held("tickets") {
+		t.Fatal("LeaseHeld does not see the lease taken, or sees another")
+	}
+	// Looking never takes it: the holder keeps it, and nobody else gets it.
+	if _, ok, _ := s.TryLease(ctx, src, "messages"); ok {
+		t.Fatal("the lease was taken twice")
+	}
+	a.Release()
+	if held("messages") {
+		t.Fatal("a released lease is still held")
+	}
+}
+
+func TestSlotsBoundTheSource(t *testing.T) {
+	_, s, src := setup(t)
+	ctx := context.Background()
+	var slots []*state.Slot
+	for i := range 3 {
+		sl, ok, err := s.TrySlot(ctx, src, 3)
+		if err != nil || !ok {
+			t.Fatalf("slot %d of 3: %v %v", i, ok, err)
+		}
+		slots = append(slots, sl)
+	}
+	if sl, ok, err := s.TrySlot(ctx, src, 3); err != nil || ok {
+		sl.Release()
+		t.Fatalf("a fourth slot of 3 was taken (%v)", err)
+	}
+	other, err := s.Source(ctx, "acme-digisac", "digisac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sl, ok, err := s.TrySlot(ctx, other, 1); err != nil || !ok {
+		t.Fatalf("another source's slot: %v %v", ok, err)
+	} else {
+		sl.Release()
+	}
+	slots[1].Release()
+	sl, ok, err := s.TrySlot(ctx, src, 3)
+	if err != nil || !ok || sl.N != 1 {
+		t.Fatalf("after releasing slot 1: %v %v, got slot %v", ok, err, sl)
+	}
+	sl.Release()
+	slots[0].Release()
+	slots[2].Release()
+}
+
 func TestSourcePlatformCannotChange(t *testing.T) {
 	_, s, _ := setup(t)
 	_, err := s.Source(context.Background(), "acme-ogmma", "digisac")
