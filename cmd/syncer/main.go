@@ -38,7 +38,7 @@ func commands() []command {
 		{"migrate", "up|down|status", "apply, roll back or list the warehouse schema migrations", (*env).migrate},
 		{"sync", "[--source NAME]... [--stream S]... [--since T] [--until T] [--full]", "run every selected stream once, then print a summary", (*env).sync},
 		{"import", "--source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")", "load export files of a configured source", (*env).importFiles},
-		{"run", "", "the daemon: every source on its schedule; /healthz /readyz /metrics on listen", (*env).run},
+		{"run", "", "the daemon, one replica of a fleet: every stream on its schedule, backfill chunks, webhooks; /healthz /readyz /metrics /ui on listen", (*env).run},
 		{"backfill", "--source NAME --stream S --since T --until T [--chunk 720h] [--wait]", "split a window of a stream into jobs that the syncer run fleet works at once", (*env).backfill},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
 		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
