@@ -36,7 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"migrate", "up|down|status", "apply, roll back or list the warehouse schema migrations", (*env).migrate},
-		{"sync", "[--source NAME]... [--stream S]... [--since T] [--until T] [--full]", "run every selected stream once, then print a summary", (*env).sync},
+		{"sync", "[--source NAME]... [--stream S]... [--since T] [--until T] [--full] [--json]", "run every selected stream once, then print a summary (a table, or JSON)", (*env).sync},
 		{"import", "--source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")", "load export files of a configured source", (*env).importFiles},
 		{"run", "", "the daemon, one replica of a fleet: every stream on its schedule, backfill chunks, webhooks; /healthz /readyz /metrics /ui on listen", (*env).run},
 		{"backfill", "--source NAME --stream S --since T --until T [--chunk 720h] [--wait]", "split a window of a stream into jobs that the syncer run fleet works at once", (*env).backfill},

@@ -313,3 +313,40 @@ func TestMigrateCreatesTheConfiguredSchema(t *testing.T) {
 		t.Fatalf("status in the new schema: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
 }
+
+// TestSyncJSON: sync --json prints one JSON document that a script can
+// read: every stream with its counts, the exit code, and totals.
+func TestSyncJSON(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := ogmmasim.New(ogmmasim.Config{Seed: 6, ConversationsPerChannel: 2, MessagesPerConversation: 50, BadShare: 0.05})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+	code, stdout, stderr := cli(t, "sync", "--json", "--config", cfg, "--database-url", db.URL, "--log-level", "error")
+	var got struct {
+		Status  string `json:"status"`
+		Exit    int    `json:"exit_code"`
+		Streams []struct {
+			Source, Stream, Status       string
+			RunID                        int64 `json:"run_id"`
+			RowsRead                     int64 `json:"rows_read"`
+			RowsWritten, RowsQuarantined int64
+		} `json:"streams"`
+		Totals struct {
+			RowsRead        int64 `json:"rows_read"`
+			RowsQuarantined int64 `json:"rows_quarantined"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s\nstderr: %s", err, stdout, stderr)
+	}
+	if code != exitPartial || got.Exit != exitPartial || got.Status != "partial" || len(got.Streams) != 1 {
+		t.Fatalf("exit %d, summary %+v", code, got)
+	}
+	s := got.Streams[0]
+	if s.Source != "acme-ogmma" || s.Stream != "messages" || s.Status != "partial" || s.RunID == 0 || s.RowsRead != 100 ||
+		got.Totals.RowsRead != 100 || got.Totals.RowsQuarantined == 0 {
+		t.Fatalf("summary %+v", got)
+	}
+}

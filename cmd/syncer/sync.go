@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,7 +39,7 @@ func (l *listFlag) Set(s string) error {
 type syncFlags struct {
 	sources, streams listFlag
 	since, until     string
-	full             bool
+	full, json       bool
 }
 
 func (e *env) sync(ctx context.Context, args []string) error {
@@ -49,6 +50,7 @@ func (e *env) sync(ctx context.Context, args []string) error {
 		fs.StringVar(&f.since, "since", "", "backfill from time `T` (RFC 3339 or YYYY-MM-DD, UTC); moves no cursor")
 		fs.StringVar(&f.until, "until", "", "backfill up to time `T`, exclusive; moves no cursor")
 		fs.BoolVar(&f.full, "full", false, "ignore the saved cursors and read again from start_date")
+		fs.BoolVar(&f.json, "json", false, "print one JSON summary on stdout instead of the table (errors stay on stderr)")
 	})
 	if err != nil {
 		return err
@@ -73,8 +75,15 @@ func (e *env) sync(ctx context.Context, args []string) error {
 	}
 	runner := pipeline.NewRunner(state.New(pool, e.logger), e.logger, e.cfg.SafetyLag.Std())
 	outcomes := schedule.RunAll(ctx, runner, jobs, e.cfg.Concurrency)
-	e.printOutcomes(outcomes)
-	return &exitError{code: outcomeCode(outcomes)}
+	code := outcomeCode(outcomes)
+	if f.json {
+		if err := e.printOutcomesJSON(outcomes, code); err != nil {
+			return err
+		}
+	} else {
+		e.printOutcomes(outcomes)
+	}
+	return &exitError{code: code}
 }
 
 func (f *syncFlags) request() (extract.Request, error) {
@@ -218,6 +227,63 @@ func (e *env) printOutcomes(outcomes []pipeline.Outcome) {
 			fmt.Fprintf(e.stderr, "%s: %d partition(s) may have missed older records (suspected gaps: %s); sync more often\n", src.source, n, where)
 		}
 	}
+}
+
+// streamSummary is one stream's line of sync --json.
+type streamSummary struct {
+	Source          string  `json:"source"`
+	Stream          string  `json:"stream"`
+	RunID           int64   `json:"run_id,omitempty"`
+	Status          string  `json:"status"`
+	Pages           int64   `json:"pages"`
+	RowsRead        int64   `json:"rows_read"`
+	RowsWritten     int64   `json:"rows_written"`
+	RowsQuarantined int64   `json:"rows_quarantined"`
+	SuspectedGaps   int64   `json:"suspected_gaps"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Error           string  `json:"error,omitempty"`
+}
+
+// syncTotals adds up the streams of sync --json.
+type syncTotals struct {
+	Pages           int64   `json:"pages"`
+	RowsRead        int64   `json:"rows_read"`
+	RowsWritten     int64   `json:"rows_written"`
+	RowsQuarantined int64   `json:"rows_quarantined"`
+	SuspectedGaps   int64   `json:"suspected_gaps"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// printOutcomesJSON prints sync --json's summary: every stream, the exit
+// code it leads to, and totals. Errors are redacted like everywhere else.
+func (e *env) printOutcomesJSON(outcomes []pipeline.Outcome, code int) error {
+	out := struct {
+		Status  string          `json:"status"`
+		Exit    int             `json:"exit_code"`
+		Streams []streamSummary `json:"streams"`
+		Totals  syncTotals      `json:"totals"`
+	}{Exit: code, Streams: make([]streamSummary, 0, len(outcomes))}
+	out.Status = map[int]string{exitOK: "succeeded", exitFailed: "failed", exitPartial: "partial"}[code]
+	// Skipped streams (another process runs them) change no exit code.
+	for _, o := range outcomes {
+		t := o.Totals
+		s := streamSummary{Source: o.Source, Stream: o.Stream, RunID: o.RunID, Status: o.Status, Pages: t.Pages, RowsRead: t.RowsRead,
+			RowsWritten: t.RowsWritten, RowsQuarantined: t.RowsQuarantined, SuspectedGaps: t.SuspectedGaps,
+			DurationSeconds: o.Duration.Seconds()}
+		if o.Err != nil && o.Status != pipeline.StatusSkipped {
+			s.Error = e.redactor.String(o.Err.Error())
+		}
+		out.Streams = append(out.Streams, s)
+		out.Totals.Pages += s.Pages
+		out.Totals.RowsRead += s.RowsRead
+		out.Totals.RowsWritten += s.RowsWritten
+		out.Totals.RowsQuarantined += s.RowsQuarantined
+		out.Totals.SuspectedGaps += s.SuspectedGaps
+		out.Totals.DurationSeconds = max(out.Totals.DurationSeconds, s.DurationSeconds) // the streams run at once
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // failure is the streams of one source that ended with the same status
