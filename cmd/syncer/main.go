@@ -40,6 +40,7 @@ func commands() []command {
 		{"import", "--source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")", "load export files of a configured source", (*env).importFiles},
 		{"run", "", "the daemon, one replica of a fleet: every stream on its schedule, backfill chunks, webhooks; /healthz /readyz /metrics /ui on listen", (*env).run},
 		{"backfill", "--source NAME --stream S --since T --until T [--chunk 720h] [--wait]", "split a window of a stream into jobs that the syncer run fleet works at once", (*env).backfill},
+		{"streams", "[--source NAME]... [--json]", "the catalog: each source's streams, how they read, schedule, cursor, last run", (*env).streams},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
 		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
 		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma, Digisac, Wavy and Oxenty simulators, for trying things by hand", (*env).simulate},
