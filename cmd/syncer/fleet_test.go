@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -473,5 +474,88 @@ func TestFleetSIGTERM(t *testing.T) {
 	// reads again), not everything again.
 	if rest >= int64(total) {
 		t.Errorf("the restart wrote %d rows of %d messages: it began again instead of going on", rest, total)
+	}
+}
+
+// TestFleetWebhookDeliveriesOutliveTheirReplica: deliveries acknowledged by
+// a replica that is then killed with SIGKILL before it could process them
+// are processed by another replica, each exactly once, because each was
+// kept with its job in one transaction.
+func TestFleetWebhookDeliveriesOutliveTheirReplica(t *testing.T) {
+	t.Parallel()
+	bin := buildSyncer(t)
+	db := dbtest.New(t)
+	ds := digisacsim.New(digisacsim.Config{Seed: 91, Contacts: 5, Tickets: 5, MessagesPerTicket: 2})
+	srv := httptest.NewServer(sim.NewServers(sim.Simulators{Digisac: ds}))
+	defer srv.Close()
+	const secret = "fleet-webhook-secret"
+	config := fmt.Sprintf("shutdown_timeout: 10s\nsources:\n  - name: acme-digisac\n    platform: digisac\n    base_url: %s/digisac\n"+
+		"    token: %s\n    rate_limit: 1000\n    schedule: \"@every 1h\"\n    webhook_secret: %s\n", srv.URL, ds.Token(), secret)
+	a := startReplica(t, bin, config, db.URL, "receiver")
+	waitFor(t, time.Minute, "the receiver answering", func() bool {
+		resp, err := http.Get("http://" + a.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	// The receiver keeps deliveries (webhook_inbox and river_job) but
+	// cannot process them: the test holds a lock on messages meanwhile.
+	// Then it is killed, with none processed.
+	hold, err := db.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(context.Background()) //nolint:errcheck // rolled back below
+	if _, err := hold.Exec(context.Background(), "LOCK TABLE messages IN EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := range n {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+a.addr+"/webhooks/acme-digisac", bytes.NewReader(digisacDelivery(fmt.Sprintf("fw%04d", i))))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Webhook-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %d: %d", i, resp.StatusCode)
+		}
+	}
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-a.exited
+	if err := hold.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var jobs, waiting int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM river_job WHERE kind = 'webhook_delivery'),
+		(SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL)`).Scan(&jobs, &waiting); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != n || waiting != n {
+		t.Fatalf("%d delivery jobs and %d deliveries waiting for %d deliveries kept; want all waiting, each with its job", jobs, waiting, n)
+	}
+	t.Logf("receiver killed with %d of %d deliveries not processed yet", waiting, n)
+
+	b := startReplica(t, bin, config, db.URL, "other")
+	waitFor(t, 3*time.Minute, "every delivery processed", func() bool {
+		var left int
+		err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM webhook_inbox WHERE processed_at IS NULL").Scan(&left)
+		return err == nil && left == 0
+	})
+	var msgs, distinct int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT external_id) FROM messages WHERE external_id LIKE 'fw%'`).
+		Scan(&msgs, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if msgs != n || distinct != n {
+		t.Fatalf("%d message rows (%d distinct) for %d deliveries", msgs, distinct, n)
+	}
+	if code, _ := b.stop(t, time.Minute); code != exitOK {
+		t.Fatalf("other replica exited %d:\n%s", code, b.stderr.String())
 	}
 }
