@@ -212,11 +212,13 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		return err
 	}
 	// For each stream running at once, its two committers and its reads
-	// of the warehouse (its lease holds one more connection, outside the
-	// pool); and for syncer run, the webhook processor's workers and the
-	// deliveries being kept. The pool opens connections only as they are
-	// needed.
-	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*connsPerStream+2+webhookConns)
+	// of the warehouse (its lease and its source's slot hold two more
+	// connections, outside the pool); for syncer run, the webhook
+	// processor's workers and the deliveries being kept; and River's own
+	// (its fetches, completions, leader election and maintenance; its
+	// LISTEN connection comes from the pool too). The pool opens
+	// connections only as they are needed.
+	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*connsPerStream+2+webhookConns+riverConns)
 	setMemoryLimit(e.cfg.Concurrency)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -270,6 +272,11 @@ func hostOf(pc *pgxpool.Config) string {
 // connsPerStream is the room the pool keeps for each stream running at
 // once: two batches committing and a read of the warehouse.
 const connsPerStream = 3
+
+// riverConns is the room for River's client in syncer run (and its
+// insert-only client in backfill and status): its LISTEN connection, a
+// fetch of each queue, the completer, the elector and a maintenance task.
+const riverConns = 5
 
 // setMemoryLimit sets the Go runtime's soft memory limit, unless
 // GOMEMLIMIT does: 24 MiB for each stream that may run at once (the

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
+
+	"syncer/internal/logging"
 )
 
 // uiHandler is River's UI under /ui, started (it polls the queue while
@@ -25,7 +27,7 @@ func (e *env) uiHandler(ctx context.Context, client *river.Client[pgx.Tx]) (http
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: riverui.NewEndpoints(client, nil),
 		Prefix:    "/ui",
-		Logger:    e.logger.With(slog.String("component", "ui")),
+		Logger:    logging.AtLeast(e.logger.With(slog.String("component", "ui")), slog.LevelWarn),
 	})
 	if err != nil {
 		return nil, err

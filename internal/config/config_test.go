@@ -585,6 +585,7 @@ func TestParseBad(t *testing.T) {
 		{"schedule time zone alone", source(with(oxentyLines, "schedule: TZ=UTC")...), nil, []string{`a time zone must be followed by a spec`}},
 		{"schedule unknown time zone", source(with(oxentyLines, "schedule: CRON_TZ=Mars/Base 0 3 * * *")...), nil, []string{`is not a cron spec`}},
 		{"schedules of an unknown stream", source(with(oxentyLines, "schedules: {messages: '@every 1m'}")...), nil, []string{`schedules names stream "messages", which platform oxenty does not have (sessions)`}},
+		{"schedules of a stream not synced", source(with(digisacLines, "streams: [messages]", "schedules: {tickets: '@every 1m'}")...), nil, []string{`schedules names stream "tickets", which the source does not sync (its streams: messages)`}},
 		{"schedules bad spec", source(with(oxentyLines, "schedules: {sessions: 'every minute'}")...), nil, []string{`sources[0] "x": schedules: stream sessions: schedule "every minute" is not a cron spec`}},
 		{"schedules not a mapping", source(with(oxentyLines, "schedules: [a]")...), nil, []string{`schedules must be a mapping of names to values, not a list`}},
 		{"schedules key twice", source(with(oxentyLines, "schedules: {sessions: '@hourly', sessions: '@daily'}")...), nil, []string{`key "sessions" is given twice`}},

@@ -219,6 +219,10 @@ func (v *validator) source(s *Source, p string) {
 			v.addf(sp, "schedules names stream %s, which platform %s does not have (%s)", quoteShort(stream), s.Platform, strings.Join(PlatformStreams[s.Platform], ", "))
 			continue
 		}
+		if known && !slices.Contains(s.Streams, stream) {
+			v.addf(sp, "schedules names stream %s, which the source does not sync (its streams: %s)", quoteShort(stream), strings.Join(s.Streams, ", "))
+			continue
+		}
 		if _, err := ParseSchedule(s.Schedules[stream]); err != nil {
 			v.addf(sp, "schedules: stream %s: schedule %s is not a cron spec (\"*/10 * * * *\") or descriptor (\"@every 5m\", \"@hourly\")%s", stream,
 				m.show(sp, s.Schedules[stream]), v.detail(sp, err))

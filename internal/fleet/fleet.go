@@ -34,6 +34,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"syncer/internal/config"
+	"syncer/internal/logging"
 	"syncer/internal/pipeline"
 	"syncer/internal/state"
 	"syncer/internal/webhook"
@@ -117,7 +118,7 @@ func New(cfg Config) (*Fleet, error) {
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: 2 * inboxTimeout,
 		FetchPollInterval:    cfg.PollInterval,
-		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
+		Logger:               logging.AtLeast(cfg.Logger, slog.LevelWarn), // River is chatty at info
 	}
 	if cfg.Schedules {
 		for _, j := range cfg.Jobs {
@@ -184,7 +185,7 @@ func (f *Fleet) Run(ctx context.Context, shutdown time.Duration) error {
 	stop, cancel := context.WithTimeout(context.Background(), shutdown)
 	defer cancel()
 	if err := f.client.StopAndCancel(stop); err != nil {
-		f.cfg.Logger.Warn("the job queue did not stop within shutdown_timeout; jobs still running are left to River's rescue",
+		f.cfg.Logger.Warn("the job queue did not stop within shutdown_timeout; the jobs still running go to another replica once it is gone",
 			slog.Any("error", err), slog.Duration("shutdown_timeout", shutdown))
 	}
 	return nil
@@ -272,23 +273,12 @@ func (f *Fleet) run(ctx context.Context, src *config.Source, j pipeline.Job) (pi
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	var slot *state.Slot
-	for deadline := time.Now().Add(slotPatience); ; {
-		var ok bool
-		if slot, ok, err = f.cfg.Store.TrySlot(ctx, s, src.MaxStreams); err != nil {
-			return pipeline.Outcome{}, err
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return pipeline.Outcome{}, errSlotsTaken
-		}
-		select {
-		case <-ctx.Done():
-			return pipeline.Outcome{}, ctx.Err()
-		case <-time.After(slotPatience / 10):
-		}
+	slot, ok, err := f.cfg.Store.AcquireSlot(ctx, s, src.MaxStreams, slotPatience)
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	if !ok {
+		return pipeline.Outcome{}, errSlotsTaken
 	}
 	defer slot.Release()
 	out := f.cfg.Runner.Run(ctx, j)
@@ -311,23 +301,4 @@ const slotPatience = time.Second
 func waitForSlot(created time.Time) error {
 	d := min(max(time.Since(created)/4, slotWait/10), slotWait)
 	return river.JobSnooze(d + rand.N(d/2+1))
-}
-
-// minLevel drops records below a level (River's own logging is chatty at
-// info).
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.min}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.min}
 }

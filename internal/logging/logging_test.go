@@ -68,3 +68,18 @@ func TestBadOptions(t *testing.T) {
 		t.Error("level loud accepted")
 	}
 }
+
+func TestAtLeastDropsWhatIsBelow(t *testing.T) {
+	var b bytes.Buffer
+	l, err := New(&b, "text", "debug", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := AtLeast(l.With("component", "x"), slog.LevelWarn)
+	quiet.Info("chatty")
+	quiet.Debug("chattier")
+	quiet.Warn("worth saying")
+	if out := b.String(); strings.Contains(out, "chatty") || !strings.Contains(out, "worth saying") || !strings.Contains(out, "component=x") {
+		t.Fatalf("got:\n%s", out)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"syncer/internal/logging"
 	"syncer/migrations"
 )
 
@@ -68,7 +69,7 @@ func New(pool *pgxpool.Pool, schema string, logger *slog.Logger) (*Migrator, err
 	}
 	// River's tables go where the warehouse's go: schema, else the
 	// connection's search_path.
-	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger, Schema: schema})
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logging.AtLeast(logger, slog.LevelWarn), Schema: schema})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: river: %w", err)

@@ -112,23 +112,40 @@ type Slot struct {
 // TrySlot takes a free slot of src among slots (0..slots-1), or reports
 // false when every one is taken.
 func (s *Store) TrySlot(ctx context.Context, src Source, slots int) (*Slot, bool, error) {
+	return s.AcquireSlot(ctx, src, slots, 0)
+}
+
+// AcquireSlot is TrySlot that, while every slot is taken, looks again
+// every patience/10 for up to patience, on the one connection it opened.
+func (s *Store) AcquireSlot(ctx context.Context, src Source, slots int, patience time.Duration) (*Slot, bool, error) {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, false, DBError("open a connection for the source's slot", err)
 	}
 	q := statedb.New(conn)
-	for n := range slots {
-		ok, err := q.TrySlot(ctx, statedb.TrySlotParams{Source: src.Name, Slot: int32(n)})
-		if err != nil {
-			conn.Close(context.WithoutCancel(ctx))
-			return nil, false, DBError("take a slot of the source", err)
+	deadline := time.Now().Add(patience)
+	for {
+		for n := range slots {
+			ok, err := q.TrySlot(ctx, statedb.TrySlotParams{Source: src.Name, Slot: int32(n)})
+			if err != nil {
+				conn.Close(context.WithoutCancel(ctx))
+				return nil, false, DBError("take a slot of the source", err)
+			}
+			if ok {
+				return &Slot{N: n, conn: conn}, true, nil
+			}
 		}
-		if ok {
-			return &Slot{N: n, conn: conn}, true, nil
+		if !time.Now().Before(deadline) {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, false, ctx.Err()
+		case <-time.After(patience / 10):
 		}
 	}
-	conn.Close(context.WithoutCancel(ctx))
-	return nil, false, nil
 }
 
 // Release frees the slot: its session ends, and the lock with it.
