@@ -84,12 +84,12 @@ func (e *env) backfill(ctx context.Context, args []string) error {
 		fmt.Fprintln(e.stdout, "The syncer run replicas work them; follow with `syncer status`.")
 		return nil
 	}
-	return e.followBackfill(ctx, client, id)
+	return e.followBackfill(ctx, client, id, len(chunks))
 }
 
 // followBackfill prints the backfill's progress whenever it changes, until
 // every chunk has ended.
-func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], id string) error {
+func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], id string, chunks int) error {
 	start, last := time.Now(), ""
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -98,10 +98,10 @@ func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], 
 		if err != nil {
 			return err
 		}
-		if len(list) == 0 {
-			return fmt.Errorf("backfill %s: its jobs are gone", id)
+		p := fleet.Progress{ID: id, Chunks: chunks, Gone: chunks} // River keeps none of its jobs any more: all ended
+		if len(list) > 0 {
+			p = list[0]
 		}
-		p := list[0]
 		line := progressLine(p)
 		if line != last {
 			fmt.Fprintf(e.stdout, "%s  %s\n", humanDuration(time.Since(start)), line)
@@ -126,5 +126,9 @@ func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], 
 }
 
 func progressLine(p fleet.Progress) string {
-	return fmt.Sprintf("%d/%d chunks done, %d running, %d waiting, %d given up", p.Done, p.Chunks, p.Running, p.Waiting, p.Failed)
+	line := fmt.Sprintf("%d/%d chunks done, %d running, %d waiting, %d given up", p.Done, p.Chunks, p.Running, p.Waiting, p.Failed)
+	if p.Gone > 0 {
+		line += fmt.Sprintf(", %d ended and no longer kept by River", p.Gone)
+	}
+	return line
 }

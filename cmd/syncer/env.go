@@ -216,8 +216,9 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	// connections, outside the pool); for syncer run, the webhook
 	// processor's workers and the deliveries being kept; and River's own
 	// (its fetches, completions, leader election and maintenance; its
-	// LISTEN connection comes from the pool too). The pool opens
-	// connections only as they are needed.
+	// LISTEN connection is taken out of the pool, and the pool opens
+	// another in its place). The pool opens connections only as they are
+	// needed.
 	pc.MaxConns = max(4, int32(e.cfg.Concurrency)*connsPerStream+2+webhookConns+riverConns)
 	setMemoryLimit(e.cfg.Concurrency)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
@@ -274,8 +275,9 @@ func hostOf(pc *pgxpool.Config) string {
 const connsPerStream = 3
 
 // riverConns is the room for River's client in syncer run (and its
-// insert-only client in backfill and status): its LISTEN connection, a
-// fetch of each queue, the completer, the elector and a maintenance task.
+// insert-only client in backfill and status): a fetch of each queue, the
+// completer, the elector, a maintenance task, and the connection its
+// LISTEN took out of the pool.
 const riverConns = 5
 
 // setMemoryLimit sets the Go runtime's soft memory limit, unless

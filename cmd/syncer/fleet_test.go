@@ -559,3 +559,46 @@ func TestFleetWebhookDeliveriesOutliveTheirReplica(t *testing.T) {
 		t.Fatalf("other replica exited %d:\n%s", code, b.stderr.String())
 	}
 }
+
+// TestFleetShutdownIsBounded: SIGTERM while the database keeps the run
+// from being recorded (its sync_runs row is locked): the replica still
+// exits 0 within shutdown_timeout, and another replica finishes the stream
+// later with nothing lost or doubled.
+func TestFleetShutdownIsBounded(t *testing.T) {
+	t.Parallel()
+	bin := buildSyncer(t)
+	db := dbtest.New(t)
+	og := ogmmasim.New(ogmmasim.Config{Seed: 63, Channels: 5, ConversationsPerChannel: 40, MessagesPerConversation: 400})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	total := og.MessageCount()
+	config := strings.Replace(fleetConfig(og, srv.URL, "    schedule: \"@every 1h\"\n"), "shutdown_timeout: 10s", "shutdown_timeout: 4s", 1)
+	r := startReplica(t, bin, config, db.URL, "replica")
+	waitFor(t, 3*time.Minute, "a fifth of the messages committed", func() bool { return countRows(t, db, "messages") >= total/5 })
+	hold, err := db.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(context.Background()) //nolint:errcheck // rolled back below
+	if _, err := hold.Exec(context.Background(), "SELECT FROM sync_runs FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	code, took := r.stop(t, 20*time.Second)
+	if code != exitOK || took > 4*time.Second+time.Second {
+		t.Fatalf("exit %d after %s; want 0 within shutdown_timeout (4s):\n%s", code, took, r.stderr.String())
+	}
+	t.Logf("exit 0 after %s with the run's row locked", took.Round(time.Millisecond))
+	if err := hold.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r2 := startReplica(t, bin, config, db.URL, "next")
+	waitFor(t, 3*time.Minute, "the next replica finishing", func() bool {
+		var n int
+		err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM sync_runs WHERE status = 'succeeded'").Scan(&n)
+		return err == nil && n > 0
+	})
+	if code, _ := r2.stop(t, time.Minute); code != exitOK {
+		t.Fatalf("next replica exited %d:\n%s", code, r2.stderr.String())
+	}
+	compareWithSimulator(t, db, og)
+}

@@ -66,7 +66,13 @@ func commandNames() []string {
 	return names
 }
 
+// hardExit, when set (by main: not in tests, which run commands in their
+// own process), ends the process at once: syncer run uses it when
+// shutdown_timeout has passed and work is still in flight.
+var hardExit func(code int)
+
 func main() {
+	hardExit = os.Exit
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

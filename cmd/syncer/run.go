@@ -67,6 +67,21 @@ func (e *env) run(ctx context.Context, args []string) error {
 	// deadline, with time left to record the runs.
 	shutdown := e.cfg.ShutdownTimeout.Std()
 	runner.DrainTimeout = max(shutdown-shutdown/5, shutdown-5*time.Second)
+	// shutdown_timeout is a hard bound. What still runs at the deadline (a
+	// commit, or the record of a run, waiting on a slow database) is left
+	// behind: its transaction rolls back with the connection, the next
+	// process to take the stream marks its run interrupted, and another
+	// replica takes its job (see fleet.rescueDead).
+	if hardExit != nil {
+		stopTimer := context.AfterFunc(ctx, func() {
+			time.AfterFunc(shutdown, func() {
+				e.logger.Warn("shutdown_timeout passed with work still in flight; exiting now (its streams go to another replica)",
+					slog.Duration("shutdown_timeout", shutdown))
+				hardExit(exitOK)
+			})
+		})
+		defer stopTimer()
+	}
 	hooks, err := webhook.Sources(ctx, store, e.logger, e.cfg.Sources)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -36,9 +37,28 @@ func (e *env) uiHandler(ctx context.Context, client *river.Client[pgx.Tx]) (http
 		return nil, err
 	}
 	if pass == "" {
-		return h, nil
+		return loopbackHostOnly(h), nil
 	}
 	return basicAuth(h, user, pass), nil
+}
+
+// loopbackHostOnly answers only requests addressed to a loopback name: the
+// UI can cancel and delete jobs, and without credentials a web page could
+// otherwise reach it through a name of its own that resolves to 127.0.0.1
+// (DNS rebinding).
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		ip := net.ParseIP(strings.Trim(host, "[]"))
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "the job UI without ui.username and ui.password answers only at localhost, 127.0.0.1 or [::1]", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // basicAuth lets through requests with the credentials, compared in

@@ -76,3 +76,24 @@ func TestJobUIListsTheFleetsJobs(t *testing.T) {
 		t.Fatal("run did not stop within 30s")
 	}
 }
+
+func TestUIWithoutCredentialsAnswersLoopbackNamesOnly(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h := loopbackHostOnly(ok)
+	for host, want := range map[string]int{"127.0.0.1:9090": 204, "localhost:9090": 204, "[::1]:9090": 204, "localhost": 204,
+		"evil.example:9090": 403, "10.0.0.5:9090": 403, "127.0.0.1.nip.io:9090": 403} {
+		req := httptest.NewRequest(http.MethodGet, "/ui/", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
+		}
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:9090": true, "localhost:9090": true, "[::1]:9090": true,
+		"0.0.0.0:9090": false, ":9090": false, "10.1.2.3:9090": false} {
+		if got := loopbackListen(addr); got != want {
+			t.Errorf("loopbackListen(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}

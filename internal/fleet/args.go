@@ -37,7 +37,7 @@ func (SyncArgs) Kind() string { return "sync" }
 // recorded in sync_runs, and the next tick is its retry; the job shows the
 // error in the UI as discarded).
 func (SyncArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueStreams, MaxAttempts: 1,
+	return river.InsertOpts{Queue: QueueStreams, MaxAttempts: 1, Priority: prioritySchedule,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waitingOrRunning}}
 }
 
@@ -60,9 +60,18 @@ func (BackfillArgs) Kind() string { return "backfill" }
 const BackfillAttempts = 10
 
 // InsertOpts: a chunk that fails is retried alone, with River's backoff.
+// Chunks come after scheduled runs: River takes the jobs of a higher
+// priority first, so a backfill of thousands of chunks never holds back
+// the sources' ticks.
 func (BackfillArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueStreams, MaxAttempts: BackfillAttempts}
+	return river.InsertOpts{Queue: QueueStreams, MaxAttempts: BackfillAttempts, Priority: priorityBackfill}
 }
+
+// River's priorities (1 is taken first).
+const (
+	prioritySchedule = 1
+	priorityBackfill = 3
+)
 
 // Lease is the chunk's own lease name, so that the chunks of one stream
 // (and its incremental runs) run at once.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +23,12 @@ func Chunks(source, stream string, since, until time.Time, chunk time.Duration) 
 	if chunk <= 0 {
 		return nil, fmt.Errorf("chunk %s is not a positive duration", chunk)
 	}
-	n := int((until.Sub(since) + chunk - 1) / chunk)
-	if n > MaxChunks {
+	window := until.Sub(since) // saturates past about 292 years: then far more than MaxChunks
+	n := window / chunk
+	if window%chunk != 0 {
+		n++
+	}
+	if n > MaxChunks || window == math.MaxInt64 {
 		return nil, fmt.Errorf("%s to %s in chunks of %s is %d chunks; at most %d: take a longer --chunk",
 			since.Format(time.RFC3339), until.Format(time.RFC3339), chunk, n, MaxChunks)
 	}
@@ -32,14 +37,14 @@ func Chunks(source, stream string, since, until time.Time, chunk time.Duration) 
 		return nil, err
 	}
 	id := since.UTC().Format("20060102") + "-" + hex.EncodeToString(b[:])
-	out := make([]BackfillArgs, 0, n)
+	out := make([]BackfillArgs, 0, int(n))
 	for i, from := 0, since; from.Before(until); i, from = i+1, from.Add(chunk) {
 		to := from.Add(chunk)
 		if to.After(until) {
 			to = until
 		}
 		out = append(out, BackfillArgs{Backfill: id, Source: source, Stream: stream,
-			Since: from.UTC(), Until: to.UTC(), Chunk: i + 1, Chunks: n})
+			Since: from.UTC(), Until: to.UTC(), Chunk: i + 1, Chunks: int(n)})
 	}
 	return out, nil
 }
@@ -73,11 +78,15 @@ type Progress struct {
 	Running        int
 	Waiting        int // available, scheduled, retryable, pending
 	Failed         int // discarded or cancelled: given up
-	Errors         []string
+	// Gone counts the chunks whose jobs River no longer keeps: it deletes
+	// finished ones (completed ones after a day), so they ended, most
+	// likely done (River keeps given-up ones a week).
+	Gone   int
+	Errors []string
 }
 
 // Finished reports whether no chunk is left to run.
-func (p Progress) Finished() bool { return p.Done+p.Failed == p.Chunks }
+func (p Progress) Finished() bool { return p.Running+p.Waiting == 0 }
 
 // Backfills gives the progress of every backfill whose jobs River still
 // keeps (completed jobs go after River's retention, a day by default),
@@ -128,7 +137,9 @@ func Backfills(ctx context.Context, client *river.Client[pgx.Tx], id string) ([]
 	}
 	out := make([]Progress, 0, len(order))
 	for _, id := range order {
-		out = append(out, *byID[id])
+		p := byID[id]
+		p.Gone = max(p.Chunks-p.Done-p.Running-p.Waiting-p.Failed, 0)
+		out = append(out, *p)
 	}
 	return out, nil
 }

@@ -7,13 +7,16 @@
 // it. Any replica works any job. It decides what runs where and when, not
 // how: a stream's run is package pipeline's, its rows package load's.
 //
-// Two bounds keep the fleet fair. Per process, at most concurrency streams
-// run at once (the streams queue's workers). Per source, at most
+// Three things keep the fleet fair. Per process, at most concurrency
+// streams run at once (the streams queue's workers). Per source, at most
 // max_streams run at once across the fleet: a run first takes one of the
-// source's slots (session advisory locks); when all are taken its job is
-// snoozed, so it waits without holding a worker and one source's long
-// backfill never takes every slot. The streams' leases stay as they were,
-// so a manual syncer sync and the fleet never run one stream at once.
+// source's slots (session advisory locks); a scheduled run that finds them
+// all taken looks again for a second, then its job is snoozed, and a
+// backfill chunk is snoozed at once, so neither holds a worker while it
+// waits. And chunks have a lower priority than scheduled runs: River takes
+// every due tick before any chunk, so a backfill of thousands of chunks
+// never holds back the other sources. The streams' leases stay as they
+// were, so a manual syncer sync and the fleet never run one stream at once.
 package fleet
 
 import (
@@ -158,16 +161,19 @@ func (f *Fleet) KeepDelivery(ctx context.Context, src state.Source, payload []by
 	return id, err
 }
 
-// QueueCounts counts the queue's jobs by state, every state listed (with
-// River's own query).
+// QueueCounts counts the queue's unfinished jobs by state (with River's
+// own query, one state at a time, by its index on state): what waits and
+// what runs. Finished jobs (kept a day or more) are not counted.
 func (f *Fleet) QueueCounts(ctx context.Context) (map[string]int, error) {
-	counts, err := f.client.Driver().GetExecutor().JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{Schema: f.cfg.Schema})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(counts))
-	for _, st := range rivertype.JobStates() {
-		out[string(st)] = counts[st]
+	exec := f.client.Driver().GetExecutor()
+	out := map[string]int{}
+	for _, st := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled} {
+		n, err := exec.JobCountByState(ctx, &riverdriver.JobCountByStateParams{Schema: f.cfg.Schema, State: st})
+		if err != nil {
+			return nil, err
+		}
+		out[string(st)] = n
 	}
 	return out, nil
 }
@@ -176,7 +182,8 @@ func (f *Fleet) QueueCounts(ctx context.Context) (map[string]int, error) {
 // is taken, and the runs in flight are cancelled at once; each commits the
 // batches it had read (within the runner's DrainTimeout), records its run
 // as stopped by shutdown, and snoozes its job, which another replica (or
-// this one, restarted) takes at once and resumes from the checkpoint.
+// this one, restarted) takes at once: a scheduled run resumes from its
+// stream's checkpoint, a backfill chunk reads its window again.
 func (f *Fleet) Run(ctx context.Context, shutdown time.Duration) error {
 	if err := f.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
@@ -266,14 +273,14 @@ func (f *Fleet) job(source, stream string) (pipeline.Job, *config.Source, error)
 }
 
 // run runs j in one of its source's slots. When every slot is taken it
-// looks again for up to slotPatience (a source's streams are often short:
-// the next one need not wait for a snooze) and then reports errSlotsTaken.
-func (f *Fleet) run(ctx context.Context, src *config.Source, j pipeline.Job) (pipeline.Outcome, error) {
+// looks again for up to patience (a source's streams are often short: the
+// next one need not wait for a snooze) and then reports errSlotsTaken.
+func (f *Fleet) run(ctx context.Context, src *config.Source, j pipeline.Job, patience time.Duration) (pipeline.Outcome, error) {
 	s, err := f.cfg.Store.Source(ctx, src.Name, src.Platform)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	slot, ok, err := f.cfg.Store.AcquireSlot(ctx, s, src.MaxStreams, slotPatience)
+	slot, ok, err := f.cfg.Store.AcquireSlot(ctx, s, src.MaxStreams, patience)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}

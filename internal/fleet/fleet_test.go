@@ -35,7 +35,8 @@ func TestChunksCoverTheWindowOnce(t *testing.T) {
 	for _, bad := range []struct {
 		since, until time.Time
 		chunk        time.Duration
-	}{{until, since, time.Hour}, {since, since, time.Hour}, {since, until, 0}, {since, until, time.Second}} {
+	}{{until, since, time.Hour}, {since, since, time.Hour}, {since, until, 0}, {since, until, time.Second},
+		{time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), until, 720 * time.Hour}} { // a window past time.Duration's range
 		if _, err := Chunks("acme", "messages", bad.since, bad.until, bad.chunk); err == nil {
 			t.Errorf("Chunks(%s, %s, %s) gave no error", bad.since, bad.until, bad.chunk)
 		}

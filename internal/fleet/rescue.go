@@ -19,7 +19,8 @@ import (
 // with the session: a job running for a while whose lease is free, seen so
 // twice in a row, belongs to a dead replica. Every replica looks, every
 // DeadAfter/2; the first to see one makes it available again, and the
-// next replica to take it resumes the stream from its last checkpoint.
+// next replica to take it resumes the stream from its last checkpoint (a
+// backfill chunk reads its window again).
 
 // watchForDead looks for the jobs of dead replicas until ctx ends.
 func (f *Fleet) watchForDead(ctx context.Context) {

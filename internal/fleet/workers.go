@@ -2,10 +2,14 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"syncer/internal/extract"
 	"syncer/internal/pipeline"
@@ -26,18 +30,18 @@ type syncWorker struct {
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	j, src, err := w.f.job(job.Args.Source, job.Args.Stream)
 	if err != nil {
-		return river.JobCancel(err)
+		return err // discarded; the leader's next tick enqueues it again, for a replica that knows it
 	}
-	out, err := w.f.run(ctx, src, j)
+	out, err := w.f.run(ctx, src, j, slotPatience)
 	switch {
 	case errors.Is(err, errSlotsTaken):
 		return waitForSlot(job.CreatedAt)
 	case ctx.Err() != nil:
-		return river.JobSnooze(0) // shutdown: the next replica to look resumes it
+		return river.JobSnooze(0) // shutdown: the next replica to look takes it, from the stream's checkpoint
 	case err != nil:
 		return err
 	}
-	if d, ok := longRateLimit(out.Err); ok {
+	if d, ok := w.f.longRateLimit(ctx, job.JobRow, out.Err); ok {
 		return river.JobSnooze(d)
 	}
 	if out.Status == state.StatusFailed {
@@ -56,27 +60,35 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 	a := job.Args
 	j, src, err := w.f.job(a.Source, a.Stream)
 	if err != nil {
-		return river.JobCancel(err)
+		return err // retried, perhaps by a replica that knows the source
 	}
 	j.Lease = a.Lease()
 	j.Request.Backfill, j.Request.Since, j.Request.Until = true, a.Since, a.Until
 	j.Request.Full = false
-	out, err := w.f.run(ctx, src, j)
+	// A chunk does not wait for a slot holding its worker: it snoozes at
+	// once, for longer than a scheduled run would.
+	out, err := w.f.run(ctx, src, j, 0)
 	switch {
 	case errors.Is(err, errSlotsTaken):
-		return waitForSlot(job.CreatedAt)
+		return river.JobSnooze(slotWait + rand.N(slotWait))
 	case ctx.Err() != nil:
 		return river.JobSnooze(0)
 	case err != nil:
 		return err
 	}
-	if d, ok := longRateLimit(out.Err); ok {
-		return river.JobSnooze(d)
+	if d, ok := w.f.longRateLimit(ctx, job.JobRow, out.Err); ok {
+		// A chunk has no checkpoint: each try reads its window again. One
+		// that the platform keeps sending away is given up in the end
+		// (snoozes count no attempt).
+		if snoozes(job.JobRow) < maxChunkSnoozes {
+			return river.JobSnooze(d)
+		}
+		return out.Err
 	}
 	switch {
 	case out.Status == pipeline.StatusSkipped:
-		// Another process holds this chunk's lease: a try River rescued
-		// while the first still runs. Look again later.
+		// Another process holds this chunk's lease: a try given to this
+		// replica while the first still runs. Look again later.
 		return river.JobSnooze(time.Minute)
 	case out.Err != nil:
 		// Failed, or stopped early (rate limited, lease lost): the chunk
@@ -86,14 +98,37 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 	return nil // whole (partial only for quarantined records or suspected gaps)
 }
 
+// MaxSnooze bounds the snooze a Retry-After asks for: a platform that
+// asks for days (or years) is asked again after this.
+const MaxSnooze = time.Hour
+
+// maxChunkSnoozes is how many times a chunk is snoozed (for its source's
+// slots or a Retry-After) before a Retry-After counts as a failed try.
+const maxChunkSnoozes = 200
+
 // longRateLimit reports how long to snooze for a run the platform stopped
-// with a long Retry-After.
-func longRateLimit(err error) (time.Duration, bool) {
+// with a long Retry-After: that long, at most MaxSnooze.
+func (f *Fleet) longRateLimit(ctx context.Context, job *rivertype.JobRow, err error) (time.Duration, bool) {
 	var rl *extract.RateLimitError
-	if errors.As(err, &rl) && rl.RetryAfter >= LongRetryAfter {
-		return rl.RetryAfter, true
+	if !errors.As(err, &rl) || rl.RetryAfter < LongRetryAfter {
+		return 0, false
 	}
-	return 0, false
+	d := rl.RetryAfter
+	if d > MaxSnooze {
+		f.cfg.Logger.WarnContext(ctx, "the platform asked to wait longer than syncer waits; asking again sooner",
+			slog.String("kind", job.Kind), slog.Int64("job_id", job.ID), slog.Duration("retry_after", d), slog.Duration("asking_again_in", MaxSnooze))
+		d = MaxSnooze
+	}
+	return d, true
+}
+
+// snoozes is how many times River has snoozed the job.
+func snoozes(job *rivertype.JobRow) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &m) // no such key, or none at all: 0
+	return m.Snoozes
 }
 
 // inboxWorker processes webhook deliveries. Each job stands for one

@@ -10,8 +10,8 @@ import (
 )
 
 var descQueueJobs = prometheus.NewDesc("syncer_queue_jobs",
-	"Jobs in River's queue by state (the whole fleet's; from river_job): available and scheduled ones wait, "+
-		"retryable ones wait to be tried again, running ones run.",
+	"Unfinished jobs in River's queue by state (the whole fleet's; from river_job): available, pending and scheduled "+
+		"ones wait, retryable ones wait to be tried again, running ones run.",
 	[]string{"state"}, nil)
 
 // QueueCounts reads how many jobs the queue holds in each state.
