@@ -41,6 +41,7 @@ func commands() []command {
 		{"run", "", "the daemon, one replica of a fleet: every stream on its schedule, backfill chunks, webhooks; /healthz /readyz /metrics /ui on listen", (*env).run},
 		{"backfill", "--source NAME --stream S --since T --until T [--chunk 720h] [--wait]", "split a window of a stream into jobs that the syncer run fleet works at once", (*env).backfill},
 		{"streams", "[--source NAME]... [--json]", "the catalog: each source's streams, how they read, schedule, cursor, last run", (*env).streams},
+		{"state", "show|reset --source NAME --stream S [--partition P] [--to T] [--yes] [--json]", "show a stream's saved cursors, or reset them (recorded in sync_runs)", (*env).stateCmd},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
 		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
 		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma, Digisac, Wavy and Oxenty simulators, for trying things by hand", (*env).simulate},

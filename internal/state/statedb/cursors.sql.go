@@ -7,7 +7,29 @@ package statedb
 
 import (
 	"context"
+	"time"
 )
+
+const deleteCursors = `-- name: DeleteCursors :execrows
+DELETE FROM sync_state
+WHERE source_id = $1 AND stream = $2
+  AND ($3::text IS NULL OR partition_key = $3)
+`
+
+type DeleteCursorsParams struct {
+	SourceID  int32
+	Stream    string
+	Partition *string
+}
+
+// syncer state reset to nothing: the next run reads from start_date.
+func (q *Queries) DeleteCursors(ctx context.Context, arg DeleteCursorsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteCursors, arg.SourceID, arg.Stream, arg.Partition)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
 
 const getCursors = `-- name: GetCursors :many
 
@@ -35,6 +57,115 @@ func (q *Queries) GetCursors(ctx context.Context, arg GetCursorsParams) ([]GetCu
 	for rows.Next() {
 		var i GetCursorsRow
 		if err := rows.Scan(&i.PartitionKey, &i.Cursor); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recordReset = `-- name: RecordReset :one
+INSERT INTO sync_runs (source_id, stream, mode, status, finished_at, rows_written, range_until, worker, note)
+VALUES ($1, $2, 'reset', 'succeeded', now(), $3, $4, $5, $6)
+RETURNING id
+`
+
+type RecordResetParams struct {
+	SourceID int32
+	Stream   string
+	Rows     int64
+	ToTs     *time.Time
+	Worker   *string
+	Note     *string
+}
+
+// The record of a reset, in the reset's transaction.
+func (q *Queries) RecordReset(ctx context.Context, arg RecordResetParams) (int64, error) {
+	row := q.db.QueryRow(ctx, recordReset,
+		arg.SourceID,
+		arg.Stream,
+		arg.Rows,
+		arg.ToTs,
+		arg.Worker,
+		arg.Note,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const rewindCursors = `-- name: RewindCursors :execrows
+UPDATE sync_state
+SET cursor = jsonb_build_object('ts', $1::timestamptz), updated_at = now()
+WHERE source_id = $2 AND stream = $3
+  AND ($4::text IS NULL OR partition_key = $4)
+  AND (cursor->>'ts')::timestamptz > $1::timestamptz
+`
+
+type RewindCursorsParams struct {
+	ToTs      time.Time
+	SourceID  int32
+	Stream    string
+	Partition *string
+}
+
+// syncer state reset --to T: every cursor past T goes back to T, without
+// what it remembered of the last read (an Ogmma conversation is then read
+// in full); a cursor at or before T stays.
+func (q *Queries) RewindCursors(ctx context.Context, arg RewindCursorsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, rewindCursors,
+		arg.ToTs,
+		arg.SourceID,
+		arg.Stream,
+		arg.Partition,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const streamCursors = `-- name: StreamCursors :many
+SELECT partition_key, cursor, newest_at, updated_at
+FROM sync_state
+WHERE source_id = $1 AND stream = $2
+  AND ($3::text IS NULL OR partition_key = $3)
+ORDER BY partition_key
+`
+
+type StreamCursorsParams struct {
+	SourceID  int32
+	Stream    string
+	Partition *string
+}
+
+type StreamCursorsRow struct {
+	PartitionKey string
+	Cursor       []byte
+	NewestAt     *time.Time
+	UpdatedAt    time.Time
+}
+
+// The cursors of a stream, of one partition when @partition is given
+// (syncer state show).
+func (q *Queries) StreamCursors(ctx context.Context, arg StreamCursorsParams) ([]StreamCursorsRow, error) {
+	rows, err := q.db.Query(ctx, streamCursors, arg.SourceID, arg.Stream, arg.Partition)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StreamCursorsRow
+	for rows.Next() {
+		var i StreamCursorsRow
+		if err := rows.Scan(
+			&i.PartitionKey,
+			&i.Cursor,
+			&i.NewestAt,
+			&i.UpdatedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -211,6 +211,7 @@ type SyncRun struct {
 	Worker          *string
 	Error           *string
 	Lease           *string
+	Note            *string
 }
 
 type SyncState struct {

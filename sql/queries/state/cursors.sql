@@ -33,3 +33,34 @@ WHERE (coalesce((excluded.cursor->>'ts')::timestamptz, '-infinity'), coalesce(ex
    OR (excluded.cursor->'probe') IS DISTINCT FROM (s.cursor->'probe')
    OR excluded.newest_at > s.newest_at
    OR (s.newest_at IS NULL AND excluded.newest_at IS NOT NULL);
+
+-- The cursors of a stream, of one partition when @partition is given
+-- (syncer state show).
+-- name: StreamCursors :many
+SELECT partition_key, cursor, newest_at, updated_at
+FROM sync_state
+WHERE source_id = @source_id AND stream = @stream
+  AND (sqlc.narg(partition)::text IS NULL OR partition_key = sqlc.narg(partition))
+ORDER BY partition_key;
+
+-- syncer state reset to nothing: the next run reads from start_date.
+-- name: DeleteCursors :execrows
+DELETE FROM sync_state
+WHERE source_id = @source_id AND stream = @stream
+  AND (sqlc.narg(partition)::text IS NULL OR partition_key = sqlc.narg(partition));
+
+-- syncer state reset --to T: every cursor past T goes back to T, without
+-- what it remembered of the last read (an Ogmma conversation is then read
+-- in full); a cursor at or before T stays.
+-- name: RewindCursors :execrows
+UPDATE sync_state
+SET cursor = jsonb_build_object('ts', @to_ts::timestamptz), updated_at = now()
+WHERE source_id = @source_id AND stream = @stream
+  AND (sqlc.narg(partition)::text IS NULL OR partition_key = sqlc.narg(partition))
+  AND (cursor->>'ts')::timestamptz > @to_ts::timestamptz;
+
+-- The record of a reset, in the reset's transaction.
+-- name: RecordReset :one
+INSERT INTO sync_runs (source_id, stream, mode, status, finished_at, rows_written, range_until, worker, note)
+VALUES (@source_id, @stream, 'reset', 'succeeded', now(), @rows, sqlc.narg(to_ts), @worker, @note)
+RETURNING id;
