@@ -67,20 +67,26 @@ func (e *env) run(ctx context.Context, args []string) error {
 	// deadline, with time left to record the runs.
 	shutdown := e.cfg.ShutdownTimeout.Std()
 	runner.DrainTimeout = max(shutdown-shutdown/5, shutdown-5*time.Second)
-	// shutdown_timeout is a hard bound. What still runs at the deadline (a
-	// commit, or the record of a run, waiting on a slow database) is left
-	// behind: its transaction rolls back with the connection, the next
-	// process to take the stream marks its run interrupted, and another
-	// replica takes its job (see fleet.rescueDead).
+	// shutdown_timeout is a hard bound. The job queue stops a second (or a
+	// tenth) before it; what still runs at the deadline (a commit, or the
+	// record of a run, waiting on a slow database) is left behind: the
+	// next process to take the stream marks its run interrupted, another
+	// replica takes its job (see fleet.rescueDead), and a statement that
+	// still reaches the database after the exit is fenced by the stream's
+	// lease generation.
+	queueStop := shutdown - min(time.Second, shutdown/10)
 	if hardExit != nil {
-		stopTimer := context.AfterFunc(ctx, func() {
+		stopWatch := context.AfterFunc(ctx, func() {
 			time.AfterFunc(shutdown, func() {
 				e.logger.Warn("shutdown_timeout passed with work still in flight; exiting now (its streams go to another replica)",
 					slog.Duration("shutdown_timeout", shutdown))
 				hardExit(exitOK)
 			})
 		})
-		defer stopTimer()
+		// A start that fails has no deadline. Once shutdown has begun, the
+		// deadline also bounds what comes after this function: closing the
+		// pool waits for connections still in use.
+		defer stopWatch()
 	}
 	hooks, err := webhook.Sources(ctx, store, e.logger, e.cfg.Sources)
 	if err != nil {
@@ -115,7 +121,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		slog.Int("streams", len(jobs)), slog.Int("webhook_sources", len(hooks)), slog.Bool("ui", ui != nil))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error { return fl.Run(gctx, shutdown) })
+	g.Go(func() error { return fl.Run(gctx, queueStop) })
 	g.Go(func() error { return chores.Run(gctx) })
 	if processor != nil {
 		g.Go(func() error { return processor.Run(gctx) })

@@ -53,6 +53,9 @@ func (e *env) stateCmd(ctx context.Context, args []string) error {
 	if action == "show" && (to != "" || yes) {
 		return usagef("--to and --yes are for state reset")
 	}
+	if action == "reset" && asJSON {
+		return usagef("--json is for state show")
+	}
 	when, err := parseWhen("--to", to)
 	if err != nil {
 		return err

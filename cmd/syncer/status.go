@@ -88,6 +88,9 @@ func (e *env) status(ctx context.Context, args []string) error {
 		if r := s.LastRun; r != nil {
 			last = r.StartedAt.UTC().Format(time.RFC3339)
 			status = r.Status
+			if r.Mode == state.ModeReset {
+				status = "reset" // a record of syncer state reset, not a run
+			}
 			read, written, quarantined, gaps = r.RowsRead, r.RowsWritten, r.RowsQuarantined, r.SuspectedGaps
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Source, s.Stream, success, behind, cur, last, status,

@@ -126,7 +126,11 @@ func (e *env) streams(ctx context.Context, args []string) error {
 			cur = c.Cursor.UTC().Format(time.RFC3339)
 		}
 		if r := c.LastRun; r != nil {
-			last = r.Status + " " + r.StartedAt.UTC().Format(time.RFC3339)
+			st := r.Status
+			if r.Mode == state.ModeReset {
+				st = "reset" // a record of syncer state reset, not a run
+			}
+			last = st + " " + r.StartedAt.UTC().Format(time.RFC3339)
 		}
 		parts := "-"
 		if c.Partitions > 0 {

@@ -52,6 +52,9 @@ func Chunks(source, stream string, since, until time.Time, chunk time.Duration) 
 // MaxChunks bounds the chunks of one backfill.
 const MaxChunks = 10_000
 
+// maxListed is the most jobs River lists at once (its limit).
+const maxListed = 10_000
+
 // Tag is the River tag of a backfill's jobs.
 func Tag(id string) string { return "backfill-" + id }
 
@@ -92,7 +95,7 @@ func (p Progress) Finished() bool { return p.Running+p.Waiting == 0 }
 // keeps (completed jobs go after River's retention, a day by default),
 // newest first; id "" lists all, else that one.
 func Backfills(ctx context.Context, client *river.Client[pgx.Tx], id string) ([]Progress, error) {
-	params := river.NewJobListParams().Kinds(BackfillArgs{}.Kind()).First(10_000).
+	params := river.NewJobListParams().Kinds(BackfillArgs{}.Kind()).First(maxListed).
 		States(rivertype.JobStates()...).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
 	if id != "" {
 		params = params.TagsAll(Tag(id))
@@ -135,10 +138,15 @@ func Backfills(ctx context.Context, client *river.Client[pgx.Tx], id string) ([]
 				a.Since.Format(time.RFC3339), a.Until.Format(time.RFC3339), row.Errors[n-1].Error))
 		}
 	}
+	// A chunk not listed has ended and River no longer keeps it, unless
+	// the list was cut at its limit: then it may merely be past it.
+	whole := len(res.Jobs) < maxListed
 	out := make([]Progress, 0, len(order))
 	for _, id := range order {
 		p := byID[id]
-		p.Gone = max(p.Chunks-p.Done-p.Running-p.Waiting-p.Failed, 0)
+		if whole {
+			p.Gone = max(p.Chunks-p.Done-p.Running-p.Waiting-p.Failed, 0)
+		}
 		out = append(out, *p)
 	}
 	return out, nil

@@ -70,21 +70,20 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 	out, err := w.f.run(ctx, src, j, 0)
 	switch {
 	case errors.Is(err, errSlotsTaken):
-		return river.JobSnooze(slotWait + rand.N(slotWait))
+		// Each look opens a connection: a chunk that keeps finding the
+		// slots taken looks less often, up to about once a minute.
+		d := slotWait + min(time.Duration(snoozes(job.JobRow))*time.Second, time.Minute)
+		return river.JobSnooze(d + rand.N(d/2))
 	case ctx.Err() != nil:
 		return river.JobSnooze(0)
 	case err != nil:
 		return err
 	}
-	if d, ok := w.f.longRateLimit(ctx, job.JobRow, out.Err); ok {
-		// A chunk has no checkpoint: each try reads its window again. One
-		// that the platform keeps sending away is given up in the end
-		// (snoozes count no attempt).
-		if snoozes(job.JobRow) < maxChunkSnoozes {
-			return river.JobSnooze(d)
-		}
-		return out.Err
-	}
+	// A chunk stopped by a rate limit, however long the Retry-After, is a
+	// failed try: River tries it again with its backoff (1 s, 16 s, 81 s,
+	// ... 1.8 h: 4.3 hours over the 10 attempts), and gives it up in the
+	// end, since a chunk has no checkpoint and each try reads its window
+	// again.
 	switch {
 	case out.Status == pipeline.StatusSkipped:
 		// Another process holds this chunk's lease: a try given to this
@@ -92,7 +91,7 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 		return river.JobSnooze(time.Minute)
 	case out.Err != nil:
 		// Failed, or stopped early (rate limited, lease lost): the chunk
-		// is not whole; it is tried again, alone.
+		// is not whole; it is tried again, alone, with River's backoff.
 		return out.Err
 	}
 	return nil // whole (partial only for quarantined records or suspected gaps)
@@ -101,10 +100,6 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 // MaxSnooze bounds the snooze a Retry-After asks for: a platform that
 // asks for days (or years) is asked again after this.
 const MaxSnooze = time.Hour
-
-// maxChunkSnoozes is how many times a chunk is snoozed (for its source's
-// slots or a Retry-After) before a Retry-After counts as a failed try.
-const maxChunkSnoozes = 200
 
 // longRateLimit reports how long to snooze for a run the platform stopped
 // with a long Retry-After: that long, at most MaxSnooze.

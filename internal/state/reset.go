@@ -26,6 +26,8 @@ type SavedCursor struct {
 // StreamCursors lists the saved cursors of a stream, of one partition
 // when partition is not nil.
 func (s *Store) StreamCursors(ctx context.Context, src Source, stream string, partition *string) ([]SavedCursor, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	rows, err := s.q.StreamCursors(ctx, statedb.StreamCursorsParams{SourceID: src.ID, Stream: stream, Partition: partition})
 	if err != nil {
 		return nil, DBError("read cursors", err)
@@ -56,6 +58,8 @@ var ErrStreamBusy = errors.New("a run of the stream is going on (another process
 // would save its cursor over the reset). It returns how many cursors
 // changed and the id of the record.
 func (s *Store) ResetCursors(ctx context.Context, r Reset) (changed int64, runID int64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	lease, ok, err := s.TryLease(ctx, r.Source, r.Stream)
 	if err != nil {
 		return 0, 0, err
@@ -88,7 +92,9 @@ func (s *Store) ResetCursors(ctx context.Context, r Reset) (changed int64, runID
 			}
 			note = fmt.Sprintf("cursors reset by %s: %d set back to %s (%s); the next run reads from there", r.Who, changed, t.Format(time.RFC3339), where)
 		}
-		runID, err = q.RecordReset(ctx, statedb.RecordResetParams{SourceID: r.Source.ID, Stream: r.Stream, Rows: changed, ToTs: to,
+		// rows_written stays 0: no warehouse row changed; the note counts
+		// the cursors.
+		runID, err = q.RecordReset(ctx, statedb.RecordResetParams{SourceID: r.Source.ID, Stream: r.Stream, Rows: 0, ToTs: to,
 			Worker: &r.Who, Note: &note})
 		return err
 	})

@@ -260,6 +260,41 @@ func TestPruneRunsKeepsTheNewestOfEachStream(t *testing.T) {
 	}
 }
 
+// A reset is no success: after a success, a reset and a failure, pruning
+// keeps the success, and status still says when it was.
+func TestPruneRunsKeepsTheSuccessBehindAReset(t *testing.T) {
+	db, s, src := setup(t)
+	ctx := context.Background()
+	ok, err := s.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, ok, state.StatusSucceeded, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ResetCursors(ctx, state.Reset{Source: src, Stream: "messages", Who: "ana@ops"}); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := s.StartRun(ctx, src, "messages", state.ModeIncremental, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, failed, state.StatusFailed, errors.New("source down")); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, `UPDATE sync_runs SET finished_at = now() - interval '40 days'`)
+	if n, err := s.PruneRuns(ctx, time.Now().Add(-30*24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1 (the reset)", n, err)
+	}
+	st, err := s.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].LastSuccessAt == nil || st[0].LastRun == nil || st[0].LastRun.ID != failed.ID {
+		t.Fatalf("status after the prune: %+v", st)
+	}
+}
+
 // The status query reads the newest run of each stream through the index
 // on (source_id, stream, id DESC), not by sorting every run.
 func TestStatusReadsTheNewestRunByIndex(t *testing.T) {

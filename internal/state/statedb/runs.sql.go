@@ -107,11 +107,17 @@ DELETE FROM sync_runs r
 WHERE r.finished_at < $1
   AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream)
   AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
-                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded')
+                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded'
+                               AND n.mode <> 'reset')
+  AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
+                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.mode = 'incremental'
+                               AND (n.status = 'succeeded' OR (n.status = 'partial' AND n.error IS NULL)))
 `
 
-// Runs that finished before @before go, except the newest of each stream
-// and its newest succeeded one (status shows both).
+// Runs that finished before @before go, except, of each stream, the
+// newest, the newest succeeded one (status shows both; a reset is no
+// success) and the newest complete incremental one (the freshness gauge
+// counts from it, as freshness.sql says complete).
 func (q *Queries) PruneRuns(ctx context.Context, before *time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, pruneRuns, before)
 	if err != nil {

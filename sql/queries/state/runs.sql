@@ -34,14 +34,20 @@ UPDATE sync_runs SET status = 'failed', finished_at = now(),
 WHERE source_id = @source_id AND stream = @stream AND status = 'running'
   AND lease IS NOT DISTINCT FROM sqlc.narg(lease);
 
--- Runs that finished before @before go, except the newest of each stream
--- and its newest succeeded one (status shows both).
+-- Runs that finished before @before go, except, of each stream, the
+-- newest, the newest succeeded one (status shows both; a reset is no
+-- success) and the newest complete incremental one (the freshness gauge
+-- counts from it, as freshness.sql says complete).
 -- name: PruneRuns :execrows
 DELETE FROM sync_runs r
 WHERE r.finished_at < @before
   AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream)
   AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
-                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded');
+                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded'
+                               AND n.mode <> 'reset')
+  AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
+                             WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.mode = 'incremental'
+                               AND (n.status = 'succeeded' OR (n.status = 'partial' AND n.error IS NULL)));
 
 -- Runs of a mode without a lease (webhook) left 'running' by a process
 -- that died: no live one is @age_seconds old. The age is measured by the
