@@ -2,12 +2,14 @@ package extract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,6 +98,12 @@ type Platform struct {
 	// (the body of POST /webhooks/{source}) into its records; nil when it
 	// sends none.
 	Webhook *WebhookSpec
+	// Check, when set, reaches a configured source of this platform with
+	// its credentials (syncer check): one cheap request per kind of stream
+	// the source syncs, sent through a Prober, and nothing written. It
+	// gives one result per request, none when the source syncs nothing
+	// that syncer asks the platform for.
+	Check func(ctx context.Context, src *config.Source, env Env) []CheckResult
 }
 
 // WebhookSpec reads a platform's webhook deliveries.
@@ -225,3 +233,174 @@ type NotBuiltError struct{ What string }
 func (e *NotBuiltError) Error() string {
 	return fmt.Sprintf("%s is not built yet in this version of syncer", e.What)
 }
+
+// Credentials is what a check learned of a source's credentials.
+type Credentials string
+
+// What a check learns of the credentials.
+const (
+	// CredentialsAccepted: the platform answered the request (2xx).
+	CredentialsAccepted Credentials = "accepted"
+	// CredentialsRefused: the platform answered 401 or 403.
+	CredentialsRefused Credentials = "refused"
+	// CredentialsUnknown: no answer said (the platform unreachable, rate
+	// limited, or answering something else).
+	CredentialsUnknown Credentials = "unknown"
+)
+
+// CheckResult is what one request of a platform's Check found.
+type CheckResult struct {
+	// Check says what was asked: "token" (a password grant) or what a
+	// kind of stream reads ("messages", "sessions"...).
+	Check string
+	// Reachable: the platform answered, with anything but a 5xx.
+	Reachable   bool
+	Credentials Credentials
+	// RateLimited: the platform answered 429 or 420; it is reachable, and
+	// whether it accepts the credentials is unknown.
+	RateLimited bool
+	// RateLimit lists the rate-limit headers of the platform's last answer,
+	// named as Go canonicalises them ("X-Ratelimit-Remaining: 98",
+	// "Retry-After: 1"), sorted.
+	RateLimit []string
+	Took      time.Duration
+	// Err says what went wrong, redacted; nil when the platform answered
+	// as a sync needs.
+	Err error
+}
+
+// Failed reports whether the check failed: the platform unreachable, the
+// credentials refused, or an answer a sync could not use (a 404 from a
+// wrong base_url, say). Being rate limited alone is no failure.
+func (r CheckResult) Failed() bool {
+	return !r.Reachable || r.Credentials == CredentialsRefused || (r.Err != nil && !r.RateLimited)
+}
+
+// checkTimeout bounds each attempt of a check, whatever the source's
+// timeout (a check asks for little).
+const checkTimeout = 10 * time.Second
+
+// Prober sends the requests of a platform's Check and watches what comes
+// back: the status and rate-limit headers of each answer, which the
+// Client's errors do not carry. It runs one check at a time.
+type Prober struct {
+	redactor *redact.Redactor
+
+	mu     sync.Mutex
+	status int      // of the current check's last answer; 0: none came
+	header []string // its rate-limit headers
+}
+
+// NewProber returns a Prober and cc made for checks, on which the check
+// builds its client: every answer passes the prober's watch, and the
+// retry budget is short (a 5xx or a network error is retried once, a
+// Retry-After is not waited out, a 429 without one is retried once: the
+// Client takes no fewer) with attempts of at most 10s, so that a check is
+// quick.
+func NewProber(cc ClientConfig) (*Prober, ClientConfig) {
+	p := &Prober{redactor: cc.Redactor}
+	hc := cc.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	watched := *hc
+	next := watched.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	watched.Transport = &watchingTransport{next: next, p: p}
+	cc.HTTPClient = &watched
+	cc.MaxRetries = 1
+	cc.MaxRateLimitRetries = 1 // 0 would take the Client's default of 10
+	cc.MaxRetryAfter = time.Millisecond
+	cc.MinBackoff, cc.MaxBackoff = 200*time.Millisecond, time.Second
+	if cc.Timeout <= 0 || cc.Timeout > checkTimeout {
+		cc.Timeout = checkTimeout
+	}
+	return p, cc
+}
+
+// Probe runs the check named check: ask sends its request through a
+// client built on the config NewProber returned, and its error (nil when
+// the platform answered as a sync needs) and the answer the prober saw
+// make the result.
+func (p *Prober) Probe(ctx context.Context, check string, ask func(ctx context.Context) error) CheckResult {
+	p.mu.Lock()
+	p.status, p.header = 0, nil
+	p.mu.Unlock()
+	began := time.Now()
+	err := ask(ctx)
+	r := CheckResult{Check: check, Took: time.Since(began), Credentials: CredentialsUnknown}
+	p.mu.Lock()
+	status := p.status
+	r.RateLimit = p.header
+	p.mu.Unlock()
+	r.Reachable = status != 0 && status < 500
+	var authErr *AuthError
+	var rateErr *RateLimitError
+	switch {
+	case err == nil:
+		r.Reachable, r.Credentials = true, CredentialsAccepted
+	case errors.As(err, &authErr):
+		r.Credentials = CredentialsRefused
+	case errors.As(err, &rateErr):
+		r.RateLimited = rateErr.Status != http.StatusServiceUnavailable
+		err = &busyCheck{rateErr}
+	}
+	r.Err = p.redactor.Error(err)
+	return r
+}
+
+// saw notes an answer of the current check.
+func (p *Prober) saw(resp *http.Response) {
+	var header []string
+	for name, values := range resp.Header {
+		if isRateLimitHeader(name) {
+			header = append(header, name+": "+p.redactor.String(strings.Join(values, ", ")))
+		}
+	}
+	sort.Strings(header)
+	p.mu.Lock()
+	p.status, p.header = resp.StatusCode, header
+	p.mu.Unlock()
+}
+
+// isRateLimitHeader reports whether a header says something of the rate
+// limit: X-RateLimit-Remaining, RateLimit-Policy, X-Rate-Limit-Reset,
+// Retry-After and the like.
+func isRateLimitHeader(name string) bool {
+	n := strings.ToLower(name)
+	return n == "retry-after" || strings.Contains(n, "ratelimit") || strings.Contains(n, "rate-limit")
+}
+
+// watchingTransport shows every answer to its Prober.
+type watchingTransport struct {
+	next http.RoundTripper
+	p    *Prober
+}
+
+func (t *watchingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err == nil {
+		t.p.saw(resp)
+	}
+	return resp, err
+}
+
+// busyCheck is a check that the platform rate-limited (429, 420) or said
+// it was unavailable (503), said for a check rather than for a run.
+type busyCheck struct{ err *RateLimitError }
+
+func (e *busyCheck) Error() string {
+	status := fmt.Sprintf("HTTP %d", e.err.Status)
+	if e.err.RetryAfter > 0 {
+		status += fmt.Sprintf(", Retry-After %s", e.err.RetryAfter)
+	}
+	if e.err.Status == http.StatusServiceUnavailable {
+		return fmt.Sprintf("source %q: the platform is unavailable (%s); check again later", e.err.Source, status)
+	}
+	return fmt.Sprintf("source %q: rate limited by the platform (%s): it is reachable, but did not say whether it accepts the credentials; check again later",
+		e.err.Source, status)
+}
+
+func (e *busyCheck) Unwrap() error { return e.err }

@@ -39,6 +39,7 @@ func init() {
 			{Name: FormatTranscriptTXT, Read: readTranscriptTXT},
 		},
 		Webhook: &extract.WebhookSpec{Decode: DecodeWebhook},
+		Check:   check,
 	})
 }
 

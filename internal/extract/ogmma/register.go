@@ -16,6 +16,7 @@ func init() {
 		Name:    Platform,
 		Streams: []extract.StreamSpec{{Name: "messages", Mode: extract.ModeIncremental}},
 		Open:    open,
+		Check:   check,
 	})
 }
 

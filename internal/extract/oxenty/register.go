@@ -16,6 +16,7 @@ func init() {
 		Name:    Platform,
 		Streams: []extract.StreamSpec{{Name: "sessions", Mode: extract.ModeFullRefresh, Table: "channels"}},
 		Open:    open,
+		Check:   check,
 	})
 }
 

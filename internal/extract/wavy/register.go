@@ -30,6 +30,7 @@ func init() {
 		// full refresh.
 		Streams: []extract.StreamSpec{{Name: "sessions", Mode: extract.ModeExport}},
 		Open:    open,
+		Check:   check,
 		Formats: []extract.FileFormat{
 			{Name: FormatSessionsCSV, Read: readSessionsCSV},
 			{Name: FormatMOJSON, Read: readMOJSON},
