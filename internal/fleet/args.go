@@ -60,9 +60,10 @@ func (BackfillArgs) Kind() string { return "backfill" }
 const BackfillAttempts = 10
 
 // InsertOpts: a chunk that fails is retried alone, with River's backoff.
-// Chunks come after scheduled runs: River takes the jobs of a higher
-// priority first, so a backfill of thousands of chunks never holds back
-// the sources' ticks.
+// Chunks come after scheduled runs: River takes every due tick before any
+// chunk, so thousands of waiting chunks do not hold back the sources'
+// ticks (chunks already running keep their workers until their window is
+// read).
 func (BackfillArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueStreams, MaxAttempts: BackfillAttempts, Priority: priorityBackfill}
 }
