@@ -40,6 +40,7 @@ func commands() []command {
 		{"import", "--source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")", "load export files of a configured source", (*env).importFiles},
 		{"run", "", "the daemon, one replica of a fleet: every stream on its schedule, backfill chunks, webhooks; /healthz /readyz /metrics /ui on listen", (*env).run},
 		{"backfill", "--source NAME --stream S --since T --until T [--chunk 720h] [--wait]", "split a window of a stream into jobs that the syncer run fleet works at once", (*env).backfill},
+		{"check", "[--source NAME]... [--json]", "reach each source's platform with its credentials, one cheap request per kind of stream; needs no database, writes nothing", (*env).check},
 		{"streams", "[--source NAME]... [--json]", "the catalog: each source's streams, how they read, schedule, cursor, last run", (*env).streams},
 		{"state", "show|reset --source NAME --stream S [--partition P] [--to T] [--yes] [--json]", "show a stream's saved cursors, or reset them (recorded in sync_runs)", (*env).stateCmd},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
