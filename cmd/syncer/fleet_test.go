@@ -456,16 +456,7 @@ func TestFleetSIGTERM(t *testing.T) {
 		t.Fatalf("the sync had finished before SIGTERM took effect (%d of %d); the test proved nothing", afterStop, total)
 	}
 
-	r2 := startReplica(t, bin, config, db.URL, "restarted")
-	waitFor(t, 3*time.Minute, "the restarted replica finishing", func() bool {
-		var n int
-		err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM sync_runs WHERE status = 'succeeded'").Scan(&n)
-		return err == nil && n > 0
-	})
-	if code, _ := r2.stop(t, time.Minute); code != exitOK {
-		t.Fatalf("restarted replica exited %d:\n%s", code, r2.stderr.String())
-	}
-	compareWithSimulator(t, db, og)
+	finishWithAnotherReplica(t, bin, config, db, og)
 	var rest int64
 	if err := db.Pool.QueryRow(context.Background(), "SELECT rows_written FROM sync_runs WHERE status = 'succeeded'").Scan(&rest); err != nil {
 		t.Fatal(err)
@@ -591,14 +582,22 @@ func TestFleetShutdownIsBounded(t *testing.T) {
 	if err := hold.Rollback(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r2 := startReplica(t, bin, config, db.URL, "next")
+	finishWithAnotherReplica(t, bin, config, db, og)
+}
+
+// finishWithAnotherReplica starts a replica, waits until a run of the
+// stream has succeeded, stops it, and compares the warehouse with the
+// simulator.
+func finishWithAnotherReplica(t *testing.T, bin, config string, db *dbtest.DB, og *ogmmasim.Simulator) {
+	t.Helper()
+	r := startReplica(t, bin, config, db.URL, "next")
 	waitFor(t, 3*time.Minute, "the next replica finishing", func() bool {
 		var n int
 		err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM sync_runs WHERE status = 'succeeded'").Scan(&n)
 		return err == nil && n > 0
 	})
-	if code, _ := r2.stop(t, time.Minute); code != exitOK {
-		t.Fatalf("next replica exited %d:\n%s", code, r2.stderr.String())
+	if code, _ := r.stop(t, time.Minute); code != exitOK {
+		t.Fatalf("next replica exited %d:\n%s", code, r.stderr.String())
 	}
 	compareWithSimulator(t, db, og)
 }
