@@ -4,3 +4,121 @@
 // source: quarantine.sql
 
 package statedb
+
+import (
+	"context"
+	"time"
+)
+
+const deleteQuarantined = `-- name: DeleteQuarantined :execrows
+DELETE FROM quarantine WHERE id = $1
+`
+
+// A retried record that now maps leaves the quarantine, in the
+// transaction that writes its rows.
+func (q *Queries) DeleteQuarantined(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteQuarantined, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const listQuarantine = `-- name: ListQuarantine :many
+SELECT q.id, s.name AS source, s.platform, q.stream, q.run_id, q.external_id, q.reason, q.payload,
+       q.first_seen_at, q.seen_at
+FROM quarantine q JOIN sources s ON s.id = q.source_id
+WHERE ($1::text IS NULL OR s.name = $1::text)
+  AND ($2::text IS NULL OR q.stream = $2::text)
+  AND ($3::timestamptz IS NULL OR q.seen_at >= $3::timestamptz)
+  AND ($4::bigint IS NULL OR q.id = $4::bigint)
+ORDER BY q.id
+`
+
+type ListQuarantineParams struct {
+	Source *string
+	Stream *string
+	Since  *time.Time
+	ID     *int64
+}
+
+type ListQuarantineRow struct {
+	ID          int64
+	Source      string
+	Platform    string
+	Stream      string
+	RunID       *int64
+	ExternalID  *string
+	Reason      string
+	Payload     []byte
+	FirstSeenAt time.Time
+	SeenAt      time.Time
+}
+
+// Quarantined records for syncer quarantine, oldest first. Each filter is
+// off when NULL; since compares with the last time the record was seen.
+func (q *Queries) ListQuarantine(ctx context.Context, arg ListQuarantineParams) ([]ListQuarantineRow, error) {
+	rows, err := q.db.Query(ctx, listQuarantine,
+		arg.Source,
+		arg.Stream,
+		arg.Since,
+		arg.ID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListQuarantineRow
+	for rows.Next() {
+		var i ListQuarantineRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Source,
+			&i.Platform,
+			&i.Stream,
+			&i.RunID,
+			&i.ExternalID,
+			&i.Reason,
+			&i.Payload,
+			&i.FirstSeenAt,
+			&i.SeenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const requarantineReason = `-- name: RequarantineReason :execrows
+UPDATE quarantine q SET reason = $1, fingerprint = $2, run_id = $3, seen_at = now()
+WHERE q.id = $4
+  AND NOT EXISTS (SELECT 1 FROM quarantine o
+                  WHERE o.source_id = q.source_id AND o.stream = q.stream AND o.fingerprint = $2)
+`
+
+type RequarantineReasonParams struct {
+	Reason      string
+	Fingerprint string
+	RunID       *int64
+	ID          int64
+}
+
+// A retried record that still fails, for another reason than before. It
+// keeps its row (and first_seen_at) unless another row already holds the
+// new reason for the same payload.
+func (q *Queries) RequarantineReason(ctx context.Context, arg RequarantineReasonParams) (int64, error) {
+	result, err := q.db.Exec(ctx, requarantineReason,
+		arg.Reason,
+		arg.Fingerprint,
+		arg.RunID,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

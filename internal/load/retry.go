@@ -1,0 +1,93 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"syncer/internal/state"
+	"syncer/internal/transform"
+)
+
+// ErrNotRetryable is returned by Retry for a quarantined record whose
+// stream has no mapping over single JSON records (a file format's lines,
+// a webhook delivery, a Wavy sessions page): it cannot be retried yet.
+var ErrNotRetryable = errors.New("records of this stream cannot be retried yet")
+
+// Retried is what Retry did with one quarantined record.
+type Retried struct {
+	Mapped  bool   // it now maps: its rows are written and it left the quarantine
+	Written int64  // rows written
+	Reason  string // why it still fails, when it does
+	Changed bool   // the reason is not the one it was quarantined with
+}
+
+// Retry maps a quarantined record again with today's transform of its
+// platform and stream. When it now maps, its rows are written and its
+// quarantine row deleted in one transaction; when it still fails, its row
+// stays, with its reason updated if it changed. No cursor moves. run is
+// the retry's run, of rec's source and stream; Retry counts into it.
+func (l *Loader) Retry(ctx context.Context, run *state.Run, rec state.Quarantined) (Retried, error) {
+	f, ok := transform.Lookup(rec.Platform, rec.Stream)
+	if !ok {
+		return Retried{}, ErrNotRetryable
+	}
+	mapped, _, err := f([]json.RawMessage{rec.Payload})
+	if err != nil {
+		return Retried{}, ErrNotRetryable
+	}
+	b := screen(&mapped)
+	if len(b.Rejections) > 0 {
+		reason := cleanText(b.Rejections[0].Reason)
+		out := Retried{Reason: reason, Changed: reason != rec.Reason}
+		if out.Changed {
+			if _, err := l.store.Requarantine(ctx, run, rec.ID, reason, fingerprint(reason, cleanJSON(rec.Payload))); err != nil {
+				return Retried{}, err
+			}
+		}
+		l.store.Count(ctx, run, state.Totals{RowsRead: 1, RowsQuarantined: 1})
+		return out, nil
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, l.batchTimeout)
+	defer cancel()
+	var res Result
+	for attempt := 1; ; attempt++ {
+		res = Result{}
+		err = pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+			if err := l.write(ctx, tx, run, b, Commit{Batch: b, RowsRead: 1}, &res); err != nil {
+				return err
+			}
+			_, err := state.ReleaseQuarantined(ctx, tx, rec.ID)
+			return err
+		})
+		if err == nil || !retryable(err) || attempt == 3 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Retried{}, ctx.Err()
+		case <-time.After(time.Duration(attempt*50) * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return Retried{}, state.DBError(fmt.Sprintf("retry quarantined record %d of %s %s", rec.ID, rec.Source, rec.Stream), err)
+	}
+	l.store.Count(ctx, run, state.Totals{RowsRead: 1, RowsWritten: res.Written})
+	return Retried{Mapped: true, Written: res.Written}, nil
+}
+
+// Retryable reports whether Retry can map the quarantined records of a
+// platform's stream: its mapping takes single JSON records.
+func Retryable(platform, stream string) bool {
+	f, ok := transform.Lookup(platform, stream)
+	if !ok {
+		return false
+	}
+	_, _, err := f([]json.RawMessage{})
+	return err == nil
+}
