@@ -43,6 +43,7 @@ func commands() []command {
 		{"check", "[--source NAME]... [--json]", "reach each source's platform with its credentials, one cheap request per kind of stream; needs no database, writes nothing", (*env).check},
 		{"streams", "[--source NAME]... [--json]", "the catalog: each source's streams, how they read, schedule, cursor, last run", (*env).streams},
 		{"state", "show|reset --source NAME --stream S [--partition P] [--to T] [--yes] [--json]", "show a stream's saved cursors, or reset them (recorded in sync_runs)", (*env).stateCmd},
+		{"quarantine", "list|show|retry [--source NAME] [--stream S] [--since T] [--id N] [--json]", "list quarantined records, show one whole, or map them again with today's transform (a retry is recorded in sync_runs)", (*env).quarantine},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
 		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
 		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma, Digisac, Wavy and Oxenty simulators, for trying things by hand", (*env).simulate},

@@ -88,8 +88,8 @@ func (e *env) status(ctx context.Context, args []string) error {
 		if r := s.LastRun; r != nil {
 			last = r.StartedAt.UTC().Format(time.RFC3339)
 			status = r.Status
-			if r.Mode == state.ModeReset {
-				status = "reset" // a record of syncer state reset, not a run
+			if r.Mode == state.ModeReset || r.Mode == state.ModeRetry {
+				status = r.Mode + " " + r.Status // syncer state reset, or syncer quarantine retry: not a sync
 			}
 			read, written, quarantined, gaps = r.RowsRead, r.RowsWritten, r.RowsQuarantined, r.SuspectedGaps
 		}

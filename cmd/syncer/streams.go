@@ -127,8 +127,8 @@ func (e *env) streams(ctx context.Context, args []string) error {
 		}
 		if r := c.LastRun; r != nil {
 			st := r.Status
-			if r.Mode == state.ModeReset {
-				st = "reset" // a record of syncer state reset, not a run
+			if r.Mode == state.ModeReset || r.Mode == state.ModeRetry {
+				st = r.Mode + " " + r.Status // syncer state reset, or syncer quarantine retry: not a sync
 			}
 			last = st + " " + r.StartedAt.UTC().Format(time.RFC3339)
 		}

@@ -247,7 +247,8 @@ func (p *Processor) commit(ctx context.Context, tx pgx.Tx, run *state.Run, c loa
 // a limit such as an index row too large (54). Those go to quarantine.
 // Anything else (a deadlock, a lock or statement timeout, a lost
 // connection, a shutdown, a full disk) says nothing about the delivery: it
-// stays in the inbox and is tried again, since nothing replays quarantine.
+// stays in the inbox and is tried again, since quarantine keeps a record
+// for good (syncer quarantine retry replays only the API streams').
 func writeFailure(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {

@@ -61,7 +61,7 @@ LEFT JOIN LATERAL (
 ) last ON true
 LEFT JOIN LATERAL (
     SELECT r.finished_at FROM sync_runs r
-    WHERE r.source_id = st.source_id AND r.stream = st.stream AND r.status = 'succeeded' AND r.mode <> 'reset'
+    WHERE r.source_id = st.source_id AND r.stream = st.stream AND r.status = 'succeeded' AND r.mode NOT IN ('reset', 'retry')
     ORDER BY r.id DESC LIMIT 1
 ) ok ON true
 LEFT JOIN q ON q.source_id = st.source_id AND q.stream = st.stream

@@ -35,8 +35,8 @@ WHERE source_id = @source_id AND stream = @stream AND status = 'running'
   AND lease IS NOT DISTINCT FROM sqlc.narg(lease);
 
 -- Runs that finished before @before go, except, of each stream, the
--- newest, the newest succeeded one (status shows both; a reset is no
--- success) and the newest complete incremental one (the freshness gauge
+-- newest, the newest succeeded one (status shows both; a reset or a
+-- quarantine retry is no sync) and the newest complete incremental one (the freshness gauge
 -- counts from it, as freshness.sql says complete).
 -- name: PruneRuns :execrows
 DELETE FROM sync_runs r
@@ -44,7 +44,7 @@ WHERE r.finished_at < @before
   AND r.id <> (SELECT max(n.id) FROM sync_runs n WHERE n.source_id = r.source_id AND n.stream = r.stream)
   AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
                              WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.status = 'succeeded'
-                               AND n.mode <> 'reset')
+                               AND n.mode NOT IN ('reset', 'retry'))
   AND r.id IS DISTINCT FROM (SELECT max(n.id) FROM sync_runs n
                              WHERE n.source_id = r.source_id AND n.stream = r.stream AND n.mode = 'incremental'
                                AND (n.status = 'succeeded' OR (n.status = 'partial' AND n.error IS NULL)));
