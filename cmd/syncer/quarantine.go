@@ -140,6 +140,10 @@ func (e *env) showQuarantined(r state.Quarantined, asJSON bool) error {
 	return nil
 }
 
+// retryLease names the runs of quarantine retries in sync_runs.lease: not
+// a stream's lease (a retry takes none).
+const retryLease = "quarantine retry"
+
 // retryQuarantine maps recs again, one run (mode retry) per source and
 // stream, and prints what became of them.
 func (e *env) retryQuarantine(ctx context.Context, store *state.Store, recs []state.Quarantined) error {
@@ -148,9 +152,15 @@ func (e *env) retryQuarantine(ctx context.Context, store *state.Store, recs []st
 	runs := map[key]*state.Run{}
 	var order []key
 	skipped := map[key]int{}
-	var tried, mapped, failing int
+	var tried, mapped, superseded, failing int
 	var written int64
 	var firstErr error
+	var failedKey key
+	// Retry runs left running by a process that died (they hold no lease)
+	// are failed after an hour.
+	if _, err := store.FailStaleRuns(ctx, state.ModeRetry, time.Hour); err != nil {
+		return err
+	}
 	for _, r := range recs {
 		k := key{r.Source, r.Stream}
 		if !load.Retryable(r.Platform, r.Stream) {
@@ -164,10 +174,13 @@ func (e *env) retryQuarantine(ctx context.Context, store *state.Store, recs []st
 		if run == nil {
 			src, err := store.Source(ctx, r.Source, r.Platform)
 			if err == nil {
-				run, err = store.StartRun(ctx, src, r.Stream, state.ModeRetry, time.Time{}, time.Time{})
+				// Under a lease name of its own, so that a sync taking the
+				// stream's lease does not take this live run for one a dead
+				// process left.
+				run, err = store.StartRunLease(ctx, src, r.Stream, retryLease, state.ModeRetry, time.Time{}, time.Time{})
 			}
 			if err != nil {
-				firstErr = err
+				firstErr, failedKey = err, k
 				break
 			}
 			runs[k] = run
@@ -175,12 +188,16 @@ func (e *env) retryQuarantine(ctx context.Context, store *state.Store, recs []st
 		tried++
 		res, err := loader.Retry(ctx, run, r)
 		if err != nil {
-			firstErr = fmt.Errorf("%s/%s record %d: %w", r.Source, r.Stream, r.ID, err)
+			firstErr, failedKey = fmt.Errorf("%s/%s record %d: %w", r.Source, r.Stream, r.ID, err), k
 			break
 		}
 		if res.Mapped {
 			mapped++
 			written += res.Written
+			continue
+		}
+		if res.Superseded {
+			superseded++
 			continue
 		}
 		failing++
@@ -190,7 +207,7 @@ func (e *env) retryQuarantine(ctx context.Context, store *state.Store, recs []st
 	}
 	for k, run := range runs {
 		status, runErr := state.StatusSucceeded, error(nil)
-		if firstErr != nil {
+		if firstErr != nil && k == failedKey {
 			status, runErr = state.StatusFailed, firstErr
 		}
 		if _, err := store.FinishRun(context.WithoutCancel(ctx), run, status, runErr); err != nil {
@@ -205,6 +222,9 @@ func (e *env) retryQuarantine(ctx context.Context, store *state.Store, recs []st
 		nSkipped += n
 	}
 	fmt.Fprintf(e.stdout, "Tried %d, now mapped %d (rows written %d), still failing %d", tried, mapped, written, failing)
+	if superseded > 0 {
+		fmt.Fprintf(e.stdout, ", superseded %d (a newer version was already in the warehouse: left as it is, the record left the quarantine)", superseded)
+	}
 	if nSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", skipped %d", nSkipped)
 	}

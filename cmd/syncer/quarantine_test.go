@@ -241,3 +241,42 @@ func TestQuarantineUsage(t *testing.T) {
 		t.Fatalf("--help: exit %d\n%s", code, out)
 	}
 }
+
+// TestQuarantineRetryNeverWritesOverANewerVersion: a quarantined record
+// whose record has been read since (its row is in the warehouse) is not
+// written over that row, even when its old payload now maps; it leaves
+// the quarantine as superseded.
+func TestQuarantineRetryNeverWritesOverANewerVersion(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := ogmmasim.New(ogmmasim.Config{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+	if code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error"); code != exitPartial {
+		t.Fatalf("sync: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	base := []string{"--config", cfg, "--database-url", db.URL, "--log-level", "error"}
+	ctx := context.Background()
+	first := listQuarantineJSON(t, base...).Records[0]
+	// The quarantined payload is an old version of a stored message: the
+	// same id, another body.
+	var id, body string
+	if err := db.Pool.QueryRow(ctx, `SELECT external_id, body FROM messages WHERE body IS NOT NULL ORDER BY external_id LIMIT 1`).Scan(&id, &body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE quarantine SET payload = (SELECT raw FROM messages WHERE external_id = $2) || jsonb_build_object('content', 'an old version') - 'updatedAt' WHERE id = $1`, first.ID, id); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := quarantineCLI(t, append([]string{"retry", "--id", fmt.Sprint(first.ID)}, base...)...)
+	if code != exitOK || !strings.Contains(out, "now mapped 0 (rows written 0)") || !strings.Contains(out, "superseded 1") {
+		t.Fatalf("retry: exit %d\n%s\n%s", code, out, errs)
+	}
+	var now string
+	if err := db.Pool.QueryRow(ctx, `SELECT body FROM messages WHERE external_id = $1`, id).Scan(&now); err != nil || now != body {
+		t.Fatalf("the stored message's body is %q (%v), want %q: the old payload went over it", now, err, body)
+	}
+	if got := listQuarantineJSON(t, append([]string{"--id", fmt.Sprint(first.ID)}, base...)...); got.Count != 0 {
+		t.Fatalf("the superseded record is still quarantined: %+v", got)
+	}
+}

@@ -467,3 +467,16 @@ FROM (
 WHERE NOT EXISTS (SELECT FROM conversations c WHERE c.source_id = n.source_id AND c.protocol = n.protocol)
 ORDER BY n.source_id, n.protocol
 ON CONFLICT (source_id, external_id) DO NOTHING;
+
+-- Whether any record a quarantine retry would write ($2 messages, $3
+-- conversations, $4 contacts, $5 channels, $6 agents, $7 departments, all
+-- of source $1) is already in the warehouse: then a version of it was read
+-- since it was quarantined, and the old payload must not go over it (the
+-- merges let a record without updated_at through).
+-- name: retry_superseded
+SELECT EXISTS (SELECT FROM messages WHERE source_id = $1 AND external_id = ANY ($2::text[]))
+    OR EXISTS (SELECT FROM conversations WHERE source_id = $1 AND external_id = ANY ($3::text[]))
+    OR EXISTS (SELECT FROM contacts WHERE source_id = $1 AND external_id = ANY ($4::text[]))
+    OR EXISTS (SELECT FROM channels WHERE source_id = $1 AND external_id = ANY ($5::text[]))
+    OR EXISTS (SELECT FROM agents WHERE source_id = $1 AND external_id = ANY ($6::text[]))
+    OR EXISTS (SELECT FROM departments WHERE source_id = $1 AND external_id = ANY ($7::text[]));
