@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,12 +46,9 @@ func (e *env) backfill(ctx context.Context, args []string) error {
 	if err := e.loadConfig(true); err != nil {
 		return err
 	}
-	src, ok := e.cfg.Source(source)
-	if !ok {
-		return usagef("--source %q is not in %s (configured: %s)", source, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
-	}
-	if !src.HasStream(stream) {
-		return usagef("--stream %s is not among the streams of source %q (%s)", stream, source, strings.Join(src.Streams, ", "))
+	src, err := e.configuredStream(source, stream)
+	if err != nil {
+		return err
 	}
 	if p, ok := extract.Lookup(src.Platform); ok {
 		if spec, ok := p.Stream(stream); ok && spec.Mode != extract.ModeIncremental {

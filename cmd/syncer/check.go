@@ -53,9 +53,12 @@ func (e *env) check(ctx context.Context, args []string) error {
 	if err := e.loadConfig(true); err != nil {
 		return err
 	}
-	selected, err := e.sourcesToCheck(sources)
+	selected, err := e.selectSources(sources)
 	if err != nil {
 		return err
+	}
+	if len(selected) == 0 {
+		return usagef("%s configures no sources: there is nothing to check", e.globals.configPath)
 	}
 	perSource := make([][]checkRow, len(selected))
 	var g errgroup.Group
@@ -92,29 +95,6 @@ func (e *env) check(ctx context.Context, args []string) error {
 		return &exitError{code: exitFailed}
 	}
 	return nil
-}
-
-// sourcesToCheck is the sources named by --source, or all of them.
-func (e *env) sourcesToCheck(names []string) ([]*config.Source, error) {
-	var out []*config.Source
-	for _, name := range names {
-		s, ok := e.cfg.Source(name)
-		if !ok {
-			return nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
-		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	if len(names) == 0 {
-		for i := range e.cfg.Sources {
-			out = append(out, &e.cfg.Sources[i])
-		}
-	}
-	if len(out) == 0 {
-		return nil, usagef("%s configures no sources: there is nothing to check", e.globals.configPath)
-	}
-	return out, nil
 }
 
 // checkSource runs the check of src's platform.

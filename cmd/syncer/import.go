@@ -32,9 +32,9 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 	if err := e.loadConfig(true); err != nil {
 		return err
 	}
-	src, ok := e.cfg.Source(source)
-	if !ok {
-		return usagef("--source %q is not in %s (configured: %s)", source, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
+	src, err := e.configuredSource(source)
+	if err != nil {
+		return err
 	}
 	if err := importer.CheckFormat(src.Platform, format); err != nil {
 		return usagef("--format: %v", err)

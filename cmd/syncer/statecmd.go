@@ -67,12 +67,9 @@ func (e *env) stateCmd(ctx context.Context, args []string) error {
 	if err := e.loadConfig(false); err != nil {
 		return err
 	}
-	src, ok := e.cfg.Source(source)
-	if !ok {
-		return usagef("--source %q is not in %s (configured: %s)", source, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
-	}
-	if !src.HasStream(stream) {
-		return usagef("--stream %s is not among the streams of source %q (%s)", stream, source, strings.Join(src.Streams, ", "))
+	src, err := e.configuredStream(source, stream)
+	if err != nil {
+		return err
 	}
 	pool, err := e.connect(ctx)
 	if err != nil {

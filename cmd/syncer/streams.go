@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	"syncer/internal/config"
 	"syncer/internal/extract"
 	"syncer/internal/state"
 )
@@ -49,20 +46,9 @@ func (e *env) streams(ctx context.Context, args []string) error {
 	if err := e.loadConfig(false); err != nil {
 		return err
 	}
-	var selected []*config.Source
-	for _, name := range sources {
-		s, ok := e.cfg.Source(name)
-		if !ok {
-			return usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
-		}
-		if !slices.Contains(selected, s) {
-			selected = append(selected, s)
-		}
-	}
-	if len(sources) == 0 {
-		for i := range e.cfg.Sources {
-			selected = append(selected, &e.cfg.Sources[i])
-		}
+	selected, err := e.selectSources(sources)
+	if err != nil {
+		return err
 	}
 	pool, err := e.connect(ctx)
 	if err != nil {

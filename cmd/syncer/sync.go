@@ -125,22 +125,9 @@ func parseWhen(flagName, s string) (time.Time, error) {
 // to the config contract), so a source that cannot be opened is an error
 // for the whole command, not one source skipped.
 func (e *env) plan(f syncFlags, req extract.Request) ([]pipeline.Job, error) {
-	var selected []*config.Source
-	for _, name := range f.sources {
-		s, ok := e.cfg.Source(name)
-		if !ok {
-			return nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
-		}
-		// A source named twice runs once: its second jobs would find the
-		// leases taken by the first.
-		if !slices.Contains(selected, s) {
-			selected = append(selected, s)
-		}
-	}
-	if len(f.sources) == 0 {
-		for i := range e.cfg.Sources {
-			selected = append(selected, &e.cfg.Sources[i])
-		}
+	selected, err := e.selectSources(f.sources)
+	if err != nil {
+		return nil, err
 	}
 	if len(selected) == 0 {
 		return nil, usagef("%s configures no sources", e.globals.configPath)
@@ -176,6 +163,50 @@ func streamNames(sources []*config.Source) []string {
 		}
 	}
 	return out
+}
+
+// configuredSource is the source named by --source, or a usage error that
+// lists the configured ones.
+func (e *env) configuredSource(name string) (*config.Source, error) {
+	s, ok := e.cfg.Source(name)
+	if !ok {
+		return nil, usagef("--source %q is not in %s (configured: %s)", name, e.globals.configPath, strings.Join(sourceNames(e.cfg), ", "))
+	}
+	return s, nil
+}
+
+// configuredStream is configuredSource's source, when it syncs stream.
+func (e *env) configuredStream(source, stream string) (*config.Source, error) {
+	s, err := e.configuredSource(source)
+	if err != nil {
+		return nil, err
+	}
+	if !s.HasStream(stream) {
+		return nil, usagef("--stream %s is not among the streams of source %q (%s)", stream, source, strings.Join(s.Streams, ", "))
+	}
+	return s, nil
+}
+
+// selectSources is the sources named by --source, each once (a source named
+// twice would find its own leases taken), or every configured source when
+// none is named.
+func (e *env) selectSources(names []string) ([]*config.Source, error) {
+	var selected []*config.Source
+	for _, name := range names {
+		s, err := e.configuredSource(name)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(selected, s) {
+			selected = append(selected, s)
+		}
+	}
+	if len(names) == 0 {
+		for i := range e.cfg.Sources {
+			selected = append(selected, &e.cfg.Sources[i])
+		}
+	}
+	return selected, nil
 }
 
 func sourceNames(c *config.Config) []string {
@@ -231,29 +262,32 @@ func (e *env) printOutcomes(outcomes []pipeline.Outcome) {
 	}
 }
 
-// streamSummary is one stream's line of sync --json.
-type streamSummary struct {
-	Source          string  `json:"source"`
-	Stream          string  `json:"stream"`
-	RunID           int64   `json:"run_id,omitempty"`
-	Status          string  `json:"status"`
+// syncCounts are the counts of sync --json, for one stream or in total.
+type syncCounts struct {
 	Pages           int64   `json:"pages"`
 	RowsRead        int64   `json:"rows_read"`
 	RowsWritten     int64   `json:"rows_written"`
 	RowsQuarantined int64   `json:"rows_quarantined"`
 	SuspectedGaps   int64   `json:"suspected_gaps"`
 	DurationSeconds float64 `json:"duration_seconds"`
-	Error           string  `json:"error,omitempty"`
 }
 
-// syncTotals adds up the streams of sync --json.
-type syncTotals struct {
-	Pages           int64   `json:"pages"`
-	RowsRead        int64   `json:"rows_read"`
-	RowsWritten     int64   `json:"rows_written"`
-	RowsQuarantined int64   `json:"rows_quarantined"`
-	SuspectedGaps   int64   `json:"suspected_gaps"`
-	DurationSeconds float64 `json:"duration_seconds"`
+func (c *syncCounts) add(o syncCounts) {
+	c.Pages += o.Pages
+	c.RowsRead += o.RowsRead
+	c.RowsWritten += o.RowsWritten
+	c.RowsQuarantined += o.RowsQuarantined
+	c.SuspectedGaps += o.SuspectedGaps
+}
+
+// streamSummary is one stream's line of sync --json.
+type streamSummary struct {
+	Source string `json:"source"`
+	Stream string `json:"stream"`
+	RunID  int64  `json:"run_id,omitempty"`
+	Status string `json:"status"`
+	syncCounts
+	Error string `json:"error,omitempty"`
 }
 
 // printOutcomesJSON prints sync --json's summary: every stream, the exit
@@ -263,24 +297,20 @@ func (e *env) printOutcomesJSON(outcomes []pipeline.Outcome, code int, took time
 		Status  string          `json:"status"`
 		Exit    int             `json:"exit_code"`
 		Streams []streamSummary `json:"streams"`
-		Totals  syncTotals      `json:"totals"`
+		Totals  syncCounts      `json:"totals"`
 	}{Exit: code, Streams: make([]streamSummary, 0, len(outcomes))}
 	out.Status = map[int]string{exitOK: "succeeded", exitFailed: "failed", exitPartial: "partial"}[code]
 	// Skipped streams (another process runs them) change no exit code.
 	for _, o := range outcomes {
 		t := o.Totals
-		s := streamSummary{Source: o.Source, Stream: o.Stream, RunID: o.RunID, Status: o.Status, Pages: t.Pages, RowsRead: t.RowsRead,
-			RowsWritten: t.RowsWritten, RowsQuarantined: t.RowsQuarantined, SuspectedGaps: t.SuspectedGaps,
-			DurationSeconds: o.Duration.Seconds()}
+		s := streamSummary{Source: o.Source, Stream: o.Stream, RunID: o.RunID, Status: o.Status, syncCounts: syncCounts{
+			Pages: t.Pages, RowsRead: t.RowsRead, RowsWritten: t.RowsWritten, RowsQuarantined: t.RowsQuarantined,
+			SuspectedGaps: t.SuspectedGaps, DurationSeconds: o.Duration.Seconds()}}
 		if o.Err != nil && o.Status != pipeline.StatusSkipped {
 			s.Error = e.redactor.String(o.Err.Error())
 		}
 		out.Streams = append(out.Streams, s)
-		out.Totals.Pages += s.Pages
-		out.Totals.RowsRead += s.RowsRead
-		out.Totals.RowsWritten += s.RowsWritten
-		out.Totals.RowsQuarantined += s.RowsQuarantined
-		out.Totals.SuspectedGaps += s.SuspectedGaps
+		out.Totals.add(s.syncCounts)
 	}
 	out.Totals.DurationSeconds = took.Seconds() // the streams run at once: the whole sync's time
 	enc := json.NewEncoder(e.stdout)
