@@ -62,15 +62,7 @@ func listQuarantineJSON(t *testing.T, args ...string) quarantineList {
 // still fail; with all mapping it exits 0.
 func TestQuarantineListShowRetry(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
-	og := ogmmasim.New(ogmmasim.Config{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
-	srv := httptest.NewServer(sim.NewServer(og))
-	defer srv.Close()
-	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
-	if code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error"); code != exitPartial {
-		t.Fatalf("sync: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	base := []string{"--config", cfg, "--database-url", db.URL, "--log-level", "error"}
+	db, base := quarantinedWarehouse(t)
 	ctx := context.Background()
 
 	all := listQuarantineJSON(t, base...)
@@ -184,15 +176,7 @@ func TestQuarantineListShowRetry(t *testing.T) {
 // another reason keeps its row, with the new reason.
 func TestQuarantineStillFailingReason(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
-	og := ogmmasim.New(ogmmasim.Config{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
-	srv := httptest.NewServer(sim.NewServer(og))
-	defer srv.Close()
-	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
-	if code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error"); code != exitPartial {
-		t.Fatalf("sync: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	base := []string{"--config", cfg, "--database-url", db.URL, "--log-level", "error"}
+	db, base := quarantinedWarehouse(t)
 	// A record quarantined for another reason than the direction (the
 	// simulator's bad direction is "SIDEWAYS" too).
 	var first struct{ ID int64 }
@@ -248,15 +232,7 @@ func TestQuarantineUsage(t *testing.T) {
 // the quarantine as superseded.
 func TestQuarantineRetryNeverWritesOverANewerVersion(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
-	og := ogmmasim.New(ogmmasim.Config{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
-	srv := httptest.NewServer(sim.NewServer(og))
-	defer srv.Close()
-	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
-	if code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error"); code != exitPartial {
-		t.Fatalf("sync: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	base := []string{"--config", cfg, "--database-url", db.URL, "--log-level", "error"}
+	db, base := quarantinedWarehouse(t)
 	ctx := context.Background()
 	first := listQuarantineJSON(t, base...).Records[0]
 	// The quarantined payload is an old version of a stored message: the
@@ -279,4 +255,20 @@ func TestQuarantineRetryNeverWritesOverANewerVersion(t *testing.T) {
 	if got := listQuarantineJSON(t, append([]string{"--id", fmt.Sprint(first.ID)}, base...)...); got.Count != 0 {
 		t.Fatalf("the superseded record is still quarantined: %+v", got)
 	}
+}
+
+// quarantinedWarehouse is a warehouse synced once from an Ogmma simulator
+// that serves 5% bad records, so that some are quarantined, and the flags
+// that point a command at it.
+func quarantinedWarehouse(t *testing.T) (*dbtest.DB, []string) {
+	t.Helper()
+	db := dbtest.New(t)
+	og := ogmmasim.New(ogmmasim.Config{Seed: 5, ConversationsPerChannel: 2, MessagesPerConversation: 100, BadShare: 0.05})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+	if code, stdout, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL, "--log-level", "error"); code != exitPartial {
+		t.Fatalf("sync: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	return db, []string{"--config", cfg, "--database-url", db.URL, "--log-level", "error"}
 }
