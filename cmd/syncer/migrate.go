@@ -32,7 +32,7 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
 		}
 	}
-	m, err := migrate.New(pool, e.cfg.Schema, e.logger)
+	m, err := migrate.New(pool, e.schema, e.logger)
 	if err != nil {
 		return err
 	}
@@ -43,10 +43,17 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		changed, err := m.ApplyTimeZone(ctx, e.cfg.TimeZone)
+		if err != nil {
+			return err
+		}
 		if n == 0 {
 			fmt.Fprintln(e.stdout, "warehouse schema is up to date")
 		} else {
 			fmt.Fprintf(e.stdout, "applied %d migration(s); warehouse schema is up to date\n", n)
+		}
+		if changed {
+			fmt.Fprintf(e.stdout, "the views count days and hours in time zone %s\n", e.cfg.TimeZone)
 		}
 	case "down":
 		v, err := m.Down(ctx)

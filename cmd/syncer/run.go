@@ -16,6 +16,7 @@ import (
 	"syncer/internal/metrics"
 	"syncer/internal/pipeline"
 	"syncer/internal/schedule"
+	"syncer/internal/schemas"
 	"syncer/internal/serve"
 	"syncer/internal/state"
 	"syncer/internal/webhook"
@@ -99,7 +100,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		processor = &webhook.Processor{Store: store, Loader: load.New(store, e.logger), Logger: e.logger, Poll: time.Minute}
 	}
 	host, _ := os.Hostname()
-	fl, err := fleet.New(fleet.Config{Pool: pool, Schema: e.cfg.Schema, Store: store, Runner: runner, Sources: e.cfg.Sources,
+	fl, err := fleet.New(fleet.Config{Pool: pool, Schema: schemas.State(e.schema), Store: store, Runner: runner, Sources: e.cfg.Sources,
 		Jobs: jobs, Inbox: processor, Concurrency: e.cfg.Concurrency, Schedules: true,
 		ID: fmt.Sprintf("%s:%d", host, os.Getpid()), Logger: e.logger, OnOutcome: m.RecordOutcome})
 	if err != nil {

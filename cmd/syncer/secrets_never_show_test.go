@@ -26,6 +26,7 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
+	"syncer/internal/schemas"
 	"syncer/internal/sim"
 	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/sim/fault"
@@ -231,22 +232,23 @@ func TestSecretsNeverShow(t *testing.T) {
 		t.Errorf("base_url with a password: exit %d, stderr %q", code, stderr)
 	}
 
-	// The warehouse, every table.
-	tables, err := db.Pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1`, db.Schema)
+	// The warehouse, every table, the bookkeeping's too.
+	tables, err := db.Pool.Query(ctx, `SELECT table_schema, table_name FROM information_schema.tables
+		WHERE table_schema IN ($1, $2) AND table_type = 'BASE TABLE' ORDER BY 1, 2`, db.Schema, schemas.State(db.Schema))
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+	names, err := pgx.CollectRows(tables, pgx.RowToStructByPos[struct{ Schema, Name string }])
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range names {
+	for _, n := range names {
 		var rows string
-		q := fmt.Sprintf(`SELECT coalesce(string_agg(row_to_json(t)::text, E'\n'), '') FROM %q.%q t`, db.Schema, name)
+		q := fmt.Sprintf(`SELECT coalesce(string_agg(row_to_json(t)::text, E'\n'), '') FROM %q.%q t`, n.Schema, n.Name)
 		if err := db.Pool.QueryRow(ctx, q).Scan(&rows); err != nil {
 			t.Fatal(err)
 		}
-		h.add("table "+name, rows)
+		h.add("table "+n.Schema+"."+n.Name, rows)
 	}
 	var redactedRuns, quarantined int
 	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM sync_runs WHERE error LIKE '%[REDACTED]%'), (SELECT count(*) FROM quarantine)`).

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"syncer/internal/fleet"
+	"syncer/internal/schemas"
 	"syncer/internal/state"
 	"syncer/internal/version"
 )
@@ -130,7 +131,7 @@ type backfillStatus struct {
 // backfills lists the backfills whose jobs River keeps; none before
 // River's tables exist.
 func (e *env) backfills(ctx context.Context, pool *pgxpool.Pool) ([]backfillStatus, error) {
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: e.cfg.Schema})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: schemas.State(e.schema)})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}

@@ -26,7 +26,13 @@ type Config struct {
 	// sync_runs (the newest of each stream stays); default 90d, 0 keeps
 	// them all.
 	RunRetention Duration `yaml:"run_retention"`
-	Schema       string   `yaml:"schema"` // warehouse schema; "" means the search_path (public)
+	// Schema is the warehouse's schema; "" means the connection's
+	// search_path (public). The bookkeeping tables live beside it in
+	// StateSchema(Schema).
+	Schema string `yaml:"schema"`
+	// TimeZone is the warehouse's time zone: the analysts' views count
+	// days and hours in it. An IANA name; default "UTC".
+	TimeZone string `yaml:"time_zone"`
 	// ShutdownTimeout is how long syncer run takes to stop on SIGTERM or
 	// SIGINT: streams stop at their next batch and commit what they read;
 	// what is still running at the deadline is cancelled and its job
@@ -150,6 +156,9 @@ const (
 	DefaultSourceConcurrency = 2
 	DefaultTimeout           = Duration(30 * time.Second)
 	DefaultTimeZone          = "America/Sao_Paulo"
+	// DefaultWarehouseTimeZone is the views' time zone when time_zone is
+	// not set at the top of the config.
+	DefaultWarehouseTimeZone = "UTC"
 	// DefaultTranscriptLinePattern reads "[15/01/2024 10:28:00] Ana Souza: Olá".
 	DefaultTranscriptLinePattern = `^\[(?P<time>\d{2}/\d{2}/\d{4} \d{2}:\d{2}(?::\d{2})?)\] (?P<author>[^:\]]{1,120}): (?P<text>.*)$`
 )

@@ -167,7 +167,7 @@ func TestParseGood(t *testing.T) {
 			yaml: "",
 			check: func(t *testing.T, c *Config) {
 				want := &Config{Concurrency: 4, Listen: "127.0.0.1:9090", SafetyLag: Duration(2 * time.Minute), RunRetention: Duration(90 * 24 * time.Hour),
-					ShutdownTimeout: Duration(30 * time.Second)}
+					ShutdownTimeout: Duration(30 * time.Second), TimeZone: "UTC"}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got %#v", c)
 				}
@@ -555,6 +555,9 @@ func TestParseBad(t *testing.T) {
 		{"schema with capitals", "schema: Warehouse\n", nil, []string{`schema "Warehouse" is not a plain identifier`}},
 		{"schema with a dot", "schema: a.b\n", nil, []string{`schema "a.b" is not a plain identifier`}},
 		{"schema pg_", "schema: pg_stuff\n", nil, []string{`schema "pg_stuff" is not a plain identifier`}},
+		{"schema too long for its bookkeeping", "schema: " + strings.Repeat("x", 57) + "\n", nil, []string{`at most 56 long`}},
+		{"warehouse time zone", "time_zone: Mars/Olympus\n", nil, []string{`time_zone "Mars/Olympus" is not an IANA time zone name`}},
+		{"warehouse time zone empty", "time_zone: ''\n", nil, []string{`time_zone must be an IANA time zone name`}},
 		{"database_url not postgres", "database_url: mysql://u:hunter2@db/x\n", nil, []string{"database_url must start with postgres://"}},
 		{"database_url neither URL nor pairs", "database_url: localhost\n", nil, []string{"database_url must be a postgres:// URL or key=value pairs"}},
 

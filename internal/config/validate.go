@@ -48,6 +48,9 @@ func (c *Config) applyDefaults(m *meta) {
 	if unset("shutdown_timeout", c.ShutdownTimeout == 0) {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if unset("time_zone", c.TimeZone == "") {
+		c.TimeZone = DefaultWarehouseTimeZone
+	}
 	for i := range c.Sources {
 		s, p := &c.Sources[i], indexPath("sources", i)
 		s.Platform = strings.ToLower(s.Platform)
@@ -152,7 +155,12 @@ func (c *Config) validate(m *meta) []Problem {
 		v.addf("ui.username", "username must not contain \":\" (HTTP basic auth separates the two with it)")
 	}
 	if c.Schema != "" && !validSchema(c.Schema) {
-		v.addf("schema", "schema %s is not a plain identifier: lowercase letters, digits and _, not starting with a digit or pg_, at most 63 long", m.show("schema", c.Schema))
+		v.addf("schema", "schema %s is not a plain identifier: lowercase letters, digits and _, not starting with a digit or pg_, at most %d long (the bookkeeping goes in <schema>_syncer)", m.show("schema", c.Schema), maxSchemaLen)
+	}
+	if c.TimeZone == "" {
+		v.addf("time_zone", "time_zone must be an IANA time zone name such as %s or UTC, not empty", DefaultTimeZone)
+	} else if _, err := time.LoadLocation(c.TimeZone); err != nil || strings.EqualFold(c.TimeZone, "local") {
+		v.addf("time_zone", "time_zone %s is not an IANA time zone name such as %s or UTC", m.show("time_zone", c.TimeZone), DefaultTimeZone)
 	}
 	if msg := checkDatabaseURL(c.DatabaseURL.Reveal()); msg != "" {
 		v.addf("database_url", "database_url %s", msg)
@@ -566,10 +574,14 @@ func validSourceName(s string) bool {
 	return true
 }
 
+// maxSchemaLen leaves room in Postgres's 63 bytes for "_syncer", the
+// suffix of the bookkeeping schema.
+const maxSchemaLen = 63 - len("_syncer")
+
 // validSchema reports whether s is a Postgres identifier that needs no
 // quoting and that CREATE SCHEMA accepts.
 func validSchema(s string) bool {
-	if len(s) > 63 || strings.HasPrefix(s, "pg_") {
+	if len(s) > maxSchemaLen || strings.HasPrefix(s, "pg_") {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

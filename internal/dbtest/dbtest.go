@@ -1,6 +1,6 @@
 // Package dbtest gives each test a warehouse of its own: a fresh schema in
-// the database named by TEST_DATABASE_URL, migrated and dropped again when
-// the test ends, so tests run in parallel without sharing rows. It is used
+// the database named by TEST_DATABASE_URL (and its bookkeeping schema
+// beside it), migrated and dropped again when the test ends, so tests run in parallel without sharing rows. It is used
 // only from tests.
 package dbtest
 
@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"syncer/internal/migrate"
+	"syncer/internal/schemas"
 )
 
 // Env is the variable that names the test database.
@@ -27,7 +27,8 @@ const Env = "TEST_DATABASE_URL"
 type DB struct {
 	Pool   *pgxpool.Pool
 	Schema string
-	// URL connects to the same schema (search_path set), for subprocesses.
+	// URL connects to the same warehouse (search_path set to the schema
+	// and its bookkeeping schema), for subprocesses.
 	URL string
 }
 
@@ -64,7 +65,7 @@ func New(t testing.TB) *DB {
 			return
 		}
 		defer admin.Close()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if _, err := admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+schemas.State(schema)+", "+schema+" CASCADE"); err != nil {
 			t.Errorf("dbtest: drop schema %s: %v", schema, err)
 		}
 	})
@@ -92,16 +93,14 @@ func New(t testing.TB) *DB {
 	return &DB{Pool: pool, Schema: schema, URL: u}
 }
 
-// WithSearchPath returns the URL with search_path set to schema.
+// WithSearchPath returns the URL with search_path set to the warehouse in
+// schema and its bookkeeping schema.
 func WithSearchPath(rawURL, schema string) (string, error) {
-	u, err := url.Parse(rawURL)
+	u, err := schemas.WithSearchPath(rawURL, schema)
 	if err != nil {
 		return "", fmt.Errorf("dbtest: %s is not a URL: %w", Env, err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return u, nil
 }
 
 // CheckReleased fails the test when connections of pool stay acquired

@@ -46,7 +46,7 @@ import (
 // Config of a Fleet.
 type Config struct {
 	Pool   *pgxpool.Pool
-	Schema string // River's tables are in the warehouse's schema ("" the search_path)
+	Schema string // River's tables are in the bookkeeping schema (internal/schemas)
 	Store  *state.Store
 	Runner *pipeline.Runner
 	// Sources and Jobs are what this replica can run: every configured

@@ -15,7 +15,7 @@ var (
 	agentColumns   = []string{"source_id", "external_id", "name", "email", "created_at", "updated_at", "deleted_at", "raw"}
 	deptColumns    = []string{"source_id", "external_id", "name", "created_at", "updated_at", "deleted_at", "raw"}
 	convColumns    = []string{"source_id", "external_id", "kind", "channel_external_id", "contact_external_id", "protocol", "is_open", "opened_at", "closed_at", "agent_external_id", "department_external_id", "topics", "created_at", "updated_at", "raw"}
-	messageColumns = []string{"source_id", "external_id", "conversation_external_id", "channel_external_id", "contact_external_id", "direction", "kind", "status", "body", "media_url", "from_addr", "to_addr", "sent_at", "updated_at", "is_bot", "from_transcript", "raw"}
+	messageColumns = []string{"source_id", "external_id", "conversation_external_id", "channel_external_id", "contact_external_id", "direction", "kind", "status", "body", "media_url", "from_addr", "to_addr", "sent_at", "updated_at", "is_bot", "from_transcript", "agent_external_id", "raw"}
 )
 
 // text is a nullable text value: empty is NULL, the rest is cleaned.
@@ -82,7 +82,7 @@ func messageRow(src int32, m *transform.Message, convOf map[string]string) []any
 	if conv == "" && m.ConversationProtocol != "" {
 		conv = convOf[cleanText(m.ConversationProtocol)]
 	}
-	return []any{src, cleanText(m.ExternalID), text(conv), text(m.ChannelID), text(m.ContactID), m.Direction, m.Kind, text(m.Status), text(m.Body), text(m.MediaURL), text(m.From), text(m.To), m.SentAt.UTC(), ts(m.UpdatedAt), m.IsBot, m.FromTranscript, jsonb(m.Raw)}
+	return []any{src, cleanText(m.ExternalID), text(conv), text(m.ChannelID), text(m.ContactID), m.Direction, m.Kind, text(m.Status), text(m.Body), text(m.MediaURL), text(m.From), text(m.To), m.SentAt.UTC(), ts(m.UpdatedAt), m.IsBot, m.FromTranscript, text(m.AgentID), jsonb(m.Raw)}
 }
 
 // The checks below mirror the tables' constraints, so that one bad row is

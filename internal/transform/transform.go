@@ -127,7 +127,11 @@ type Message struct {
 	SentAt         time.Time
 	UpdatedAt      time.Time
 	IsBot          bool
-	Raw            json.RawMessage
+	// AgentID is the platform's id of the user (agent) who wrote the
+	// message, where the platform says: outbound messages and internal
+	// notes; "" for the contact's messages and where it is not known.
+	AgentID string
+	Raw     json.RawMessage
 	// FromTranscript marks a message read from an exported transcript
 	// rather than the API: a stand-in, stored only for a conversation that
 	// has no API messages, and removed when API messages for it arrive.

@@ -230,10 +230,10 @@ WHERE (t.channel_external_id IS NULL AND excluded.channel_external_id IS NOT NUL
 -- from missing each other.)
 -- name: merge_messages
 INSERT INTO messages AS t (source_id, external_id, conversation_external_id, channel_external_id, contact_external_id,
-    direction, kind, status, body, media_url, from_addr, to_addr, sent_at, updated_at, is_bot, from_transcript, raw)
+    direction, kind, status, body, media_url, from_addr, to_addr, sent_at, updated_at, is_bot, from_transcript, agent_external_id, raw)
 SELECT n.source_id, n.external_id, n.conversation_external_id, n.channel_external_id,
        n.contact_external_id, n.direction, n.kind, n.status, n.body, n.media_url, n.from_addr,
-       n.to_addr, n.sent_at, n.updated_at, n.is_bot, n.from_transcript, n.raw
+       n.to_addr, n.sent_at, n.updated_at, n.is_bot, n.from_transcript, n.agent_external_id, n.raw
 FROM (
     SELECT DISTINCT ON (source_id, external_id) *
     FROM stage_messages
@@ -244,11 +244,11 @@ WHERE NOT EXISTS (
     WHERE c.source_id = n.source_id AND c.external_id = n.external_id
       AND (c.conversation_external_id, c.channel_external_id, c.contact_external_id, c.direction,
            c.kind, c.status, c.body, c.media_url, c.from_addr, c.to_addr, c.sent_at, c.updated_at,
-           c.is_bot, c.from_transcript, c.raw)
+           c.is_bot, c.from_transcript, c.agent_external_id, c.raw)
           IS NOT DISTINCT FROM
           (n.conversation_external_id, n.channel_external_id, n.contact_external_id, n.direction,
            n.kind, n.status, n.body, n.media_url, n.from_addr, n.to_addr, n.sent_at, n.updated_at,
-           n.is_bot, n.from_transcript, n.raw))
+           n.is_bot, n.from_transcript, n.agent_external_id, n.raw))
   AND (NOT n.from_transcript OR NOT EXISTS (
     SELECT FROM messages x
     WHERE x.source_id = n.source_id AND x.conversation_external_id = n.conversation_external_id
@@ -268,15 +268,16 @@ ON CONFLICT (source_id, external_id) DO UPDATE SET
     media_url = coalesce(excluded.media_url, t.media_url),
     from_addr = excluded.from_addr, to_addr = excluded.to_addr,
     sent_at = excluded.sent_at, updated_at = excluded.updated_at, is_bot = excluded.is_bot,
-    from_transcript = excluded.from_transcript, raw = excluded.raw, synced_at = now()
+    from_transcript = excluded.from_transcript, agent_external_id = excluded.agent_external_id,
+    raw = excluded.raw, synced_at = now()
 WHERE (t.conversation_external_id, t.channel_external_id, t.contact_external_id, t.direction, t.kind,
        t.status, t.body, t.media_url, t.from_addr, t.to_addr, t.sent_at, t.updated_at, t.is_bot,
-       t.from_transcript, t.raw)
+       t.from_transcript, t.agent_external_id, t.raw)
       IS DISTINCT FROM
       (excluded.conversation_external_id, excluded.channel_external_id, excluded.contact_external_id,
        excluded.direction, excluded.kind, excluded.status, excluded.body, excluded.media_url,
        excluded.from_addr, excluded.to_addr, excluded.sent_at, excluded.updated_at, excluded.is_bot,
-       excluded.from_transcript, excluded.raw)
+       excluded.from_transcript, excluded.agent_external_id, excluded.raw)
   AND (t.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= t.updated_at);
 
 -- What is known of a message is not lost to a record that knows less.

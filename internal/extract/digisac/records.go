@@ -86,6 +86,7 @@ type Message struct {
 	ToID      *string         `json:"toId"`
 	ServiceID *string         `json:"serviceId"`
 	TicketID  *string         `json:"ticketId"`
+	UserID    *string         `json:"userId"` // the user (agent) who sent it
 	Text      *string         `json:"text"`
 	IsFromBot *bool           `json:"isFromBot"`
 	CreatedAt string          `json:"createdAt"`

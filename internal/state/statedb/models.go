@@ -163,6 +163,7 @@ type Message struct {
 	Raw                    []byte
 	SyncedAt               time.Time
 	FromTranscript         bool
+	AgentExternalID        *string
 }
 
 type Quarantine struct {
@@ -221,6 +222,12 @@ type SyncState struct {
 	Cursor       []byte
 	UpdatedAt    time.Time
 	NewestAt     *time.Time
+}
+
+type WarehouseSetting struct {
+	OnlyRow   bool
+	TimeZone  string
+	UpdatedAt time.Time
 }
 
 type WebhookInbox struct {

@@ -304,6 +304,11 @@ func Messages(records []json.RawMessage) transform.Batch {
 			m.Direction = transform.DirectionInbound
 			m.Status = "received"
 		}
+		// The user who wrote it: of an outbound message or an internal
+		// note (a ticket event's user is not its author).
+		if r.IsFromMe && typ != "ticket" || typ == "comment" {
+			m.AgentID = str(r.UserID)
+		}
 		if typ == "ticket" {
 			switch {
 			case data.TicketOpen:

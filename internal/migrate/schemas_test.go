@@ -1,0 +1,138 @@
+package migrate_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"syncer/internal/dbtest"
+	"syncer/internal/migrate"
+	"syncer/internal/schemas"
+	"syncer/migrations"
+)
+
+// relations lists the tables and views of schema.
+func relations(t *testing.T, pool *pgxpool.Pool, schema string) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'p') ORDER BY 1`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// analystTables is what the warehouse's schema shows: the entity tables,
+// sources and the views, nothing of syncer's bookkeeping.
+var analystTables = []string{
+	"agent_daily_load", "agents", "channels", "contacts", "conversation_first_response",
+	"conversation_handling_time", "conversations", "daily_message_volume", "departments",
+	"messages", "sources", "v_agent_load", "v_conversation_metrics", "v_daily_volume",
+	"v_hourly_heatmap", "v_messages",
+}
+
+var bookkeepingTables = []string{
+	"goose_db_version", "imported_files", "media_rechecks", "quarantine", "river_job",
+	"river_leader", "river_migration", "river_notification", "river_queue", "sync_leases", "sync_runs", "sync_state", "warehouse_settings", "webhook_inbox",
+}
+
+// TestBookkeepingHasASchemaOfItsOwn checks where a new warehouse's tables
+// are: the analysts' in the warehouse's schema, syncer's own (goose's and
+// River's included) in the bookkeeping schema beside it.
+func TestBookkeepingHasASchemaOfItsOwn(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	if got := relations(t, db.Pool, db.Schema); !slices.Equal(got, analystTables) {
+		t.Errorf("warehouse schema holds\n%v\nwant\n%v", got, analystTables)
+	}
+	if got := relations(t, db.Pool, schemas.State(db.Schema)); !slices.Equal(got, bookkeepingTables) {
+		t.Errorf("bookkeeping schema holds\n%v\nwant\n%v", got, bookkeepingTables)
+	}
+}
+
+// TestUpMovesAnEarlierWarehousesBookkeeping migrates a warehouse the way
+// syncer did before the bookkeeping schema (everything in one schema, up
+// to migration 00009, River's tables beside them), with a cursor and a
+// queued job in it; Up moves goose's, River's and syncer's tables to the
+// bookkeeping schema with their rows, and the second Up finds nothing to
+// do.
+func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	state := schemas.State(db.Schema)
+	// Start from nothing, then make the old layout.
+	if _, err := db.Pool.Exec(ctx, "DROP SCHEMA "+state+" CASCADE; DROP SCHEMA "+db.Schema+" CASCADE; CREATE SCHEMA "+db.Schema); err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(db.Pool)
+	defer sqlDB.Close()
+	old, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(db.Schema+".goose_db_version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.UpTo(ctx, 9); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := rivermigrate.New(riverpgxv5.New(db.Pool), &rivermigrate.Config{Schema: db.Schema, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO sources (name, platform) VALUES ('acme', 'oxenty');
+		INSERT INTO sync_state (source_id, stream, cursor) SELECT id, 'sessions', '{"ts": "2026-01-02T03:04:05Z"}' FROM sources;
+		INSERT INTO river_job (args, kind, max_attempts, queue, state) VALUES ('{}', 'sync', 5, 'default', 'available')`); err != nil {
+		t.Fatal(err)
+	}
+
+	m, err := migrate.New(db.Pool, db.Schema, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	n, err := m.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 2 {
+		t.Errorf("Up applied %d migrations, want 00010 and later", n)
+	}
+	if got := relations(t, db.Pool, db.Schema); !slices.Equal(got, analystTables) {
+		t.Errorf("warehouse schema holds\n%v\nwant\n%v", got, analystTables)
+	}
+	if got := relations(t, db.Pool, state); !slices.Equal(got, bookkeepingTables) {
+		t.Errorf("bookkeeping schema holds\n%v\nwant\n%v", got, bookkeepingTables)
+	}
+	var cursor string
+	var jobs int
+	err = db.Pool.QueryRow(ctx, `SELECT (SELECT cursor->>'ts' FROM `+state+`.sync_state), (SELECT count(*) FROM `+state+`.river_job)`).Scan(&cursor, &jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cursor != "2026-01-02T03:04:05Z" || jobs != 1 {
+		t.Errorf("after the move: cursor %q, %d River jobs; want the cursor kept and 1 job", cursor, jobs)
+	}
+	if pending, err := m.Pending(ctx); err != nil || pending {
+		t.Errorf("Pending = %v, %v after Up", pending, err)
+	}
+	if n, err := m.Up(ctx); err != nil || n != 0 {
+		t.Errorf("second Up applied %d, %v", n, err)
+	}
+}

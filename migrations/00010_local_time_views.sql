@@ -1,0 +1,252 @@
+-- Schema for people: who sent each outbound message, and views that count
+-- days and hours in the warehouse's time zone (time_zone in the config),
+-- with UTC columns beside the local ones. docs/analysts.md documents every
+-- column.
+--
+-- The views name the time zone as a constant, so that an index on the local
+-- time can serve a date-range filter on them. They are (re)made by
+-- syncer_apply_time_zone, which syncer migrate up calls whenever the
+-- configured time zone differs from the one they were made with; this
+-- migration makes them in UTC.
+
+-- +goose Up
+ALTER TABLE messages ADD COLUMN agent_external_id text;
+CREATE INDEX messages_agent_idx ON messages (source_id, agent_external_id, sent_at) WHERE agent_external_id IS NOT NULL;
+
+-- One row: the time zone the views are made in.
+CREATE TABLE warehouse_settings (
+    only_row   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    time_zone  text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- +goose StatementBegin
+CREATE FUNCTION syncer_apply_time_zone(tz text) RETURNS boolean
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    current text;
+BEGIN
+    -- An unknown name fails here, before anything changes.
+    PERFORM now() AT TIME ZONE tz;
+    SELECT time_zone INTO current FROM warehouse_settings;
+    IF current IS NOT DISTINCT FROM tz
+       AND to_regclass('v_messages') IS NOT NULL THEN
+        RETURN false;
+    END IF;
+
+    -- Every message, with the names analysts look for beside the ids.
+    EXECUTE format($v$
+    CREATE OR REPLACE VIEW v_messages AS
+    SELECT s.name                                      AS source,
+           s.platform,
+           m.source_id,
+           m.external_id                               AS message_id,
+           m.conversation_external_id                  AS conversation_id,
+           c.protocol                                  AS conversation_protocol,
+           coalesce(m.channel_external_id, c.channel_external_id) AS channel_id,
+           ch.name                                     AS channel_name,
+           ch.kind                                     AS channel_kind,
+           coalesce(m.contact_external_id, c.contact_external_id) AS contact_id,
+           ct.name                                     AS contact_name,
+           ct.phone                                    AS contact_phone,
+           m.direction,
+           m.kind,
+           m.status,
+           m.is_bot,
+           m.body,
+           m.media_url,
+           m.agent_external_id                         AS agent_id,
+           a.name                                      AS agent_name,
+           c.department_external_id                    AS department_id,
+           d.name                                      AS department_name,
+           m.sent_at,
+           m.sent_at AT TIME ZONE 'UTC'                AS sent_at_utc,
+           m.sent_at AT TIME ZONE %1$L                 AS sent_at_local,
+           (m.sent_at AT TIME ZONE %1$L)::date         AS sent_date,
+           extract(hour FROM m.sent_at AT TIME ZONE %1$L)::int   AS sent_hour,
+           extract(isodow FROM m.sent_at AT TIME ZONE %1$L)::int AS sent_weekday
+    FROM messages m
+    JOIN sources s ON s.id = m.source_id
+    LEFT JOIN conversations c ON c.source_id = m.source_id AND c.external_id = m.conversation_external_id
+    LEFT JOIN channels ch ON ch.source_id = m.source_id
+                         AND ch.external_id = coalesce(m.channel_external_id, c.channel_external_id)
+    LEFT JOIN contacts ct ON ct.source_id = m.source_id
+                         AND ct.external_id = coalesce(m.contact_external_id, c.contact_external_id)
+    LEFT JOIN agents a ON a.source_id = m.source_id AND a.external_id = m.agent_external_id
+    LEFT JOIN departments d ON d.source_id = m.source_id AND d.external_id = c.department_external_id
+    $v$, tz);
+
+    EXECUTE format($v$
+    CREATE OR REPLACE VIEW v_daily_volume AS
+    SELECT v.sent_date                                 AS day,
+           v.sent_date::timestamp AT TIME ZONE %1$L    AS day_start,
+           v.source,
+           v.platform,
+           v.source_id,
+           v.channel_id,
+           v.channel_name,
+           v.direction,
+           count(*)                                    AS messages,
+           count(*) FILTER (WHERE v.is_bot)            AS bot_messages,
+           count(DISTINCT v.conversation_id)           AS conversations,
+           count(DISTINCT v.contact_id)                AS contacts
+    FROM v_messages v
+    GROUP BY v.sent_date, v.source, v.platform, v.source_id, v.channel_id, v.channel_name, v.direction
+    $v$, tz);
+
+    -- One row per conversation. The first response is the first outbound
+    -- message by a person (not a bot, not a system event) at or after the
+    -- first inbound one.
+    EXECUTE format($v$
+    CREATE OR REPLACE VIEW v_conversation_metrics AS
+    SELECT s.name                                      AS source,
+           s.platform,
+           c.source_id,
+           c.external_id                               AS conversation_id,
+           c.kind,
+           c.protocol,
+           c.channel_external_id                       AS channel_id,
+           ch.name                                     AS channel_name,
+           c.contact_external_id                       AS contact_id,
+           ct.name                                     AS contact_name,
+           ct.phone                                    AS contact_phone,
+           c.agent_external_id                         AS agent_id,
+           a.name                                      AS agent_name,
+           c.department_external_id                    AS department_id,
+           d.name                                      AS department_name,
+           c.is_open,
+           c.opened_at,
+           c.opened_at AT TIME ZONE %1$L               AS opened_at_local,
+           (c.opened_at AT TIME ZONE %1$L)::date       AS opened_date,
+           o.closed_at,
+           o.closed_at AT TIME ZONE %1$L               AS closed_at_local,
+           mm.first_inbound_at,
+           mm.first_inbound_at AT TIME ZONE %1$L       AS first_inbound_at_local,
+           fr.sent_at                                  AS first_response_at,
+           fr.sent_at AT TIME ZONE %1$L                AS first_response_at_local,
+           fr.agent_external_id                        AS first_response_agent_id,
+           extract(epoch FROM fr.sent_at - mm.first_inbound_at)  AS first_response_seconds,
+           extract(epoch FROM o.closed_at - c.opened_at)         AS handling_seconds,
+           coalesce(mm.messages_in, 0)                 AS messages_in,
+           coalesce(mm.messages_out, 0)                AS messages_out,
+           coalesce(mm.bot_messages_out, 0)            AS bot_messages_out,
+           CASE WHEN jsonb_typeof(c.raw -> 'ticketTransfers') = 'array'
+                THEN (SELECT count(*) FROM jsonb_array_elements(c.raw -> 'ticketTransfers') e
+                      WHERE e ->> 'action' = 'transferred')
+                ELSE coalesce(mm.transfer_events, 0)
+           END                                         AS transfers
+    FROM conversations c
+    JOIN sources s ON s.id = c.source_id
+    LEFT JOIN channels ch ON ch.source_id = c.source_id AND ch.external_id = c.channel_external_id
+    LEFT JOIN contacts ct ON ct.source_id = c.source_id AND ct.external_id = c.contact_external_id
+    LEFT JOIN agents a ON a.source_id = c.source_id AND a.external_id = c.agent_external_id
+    LEFT JOIN departments d ON d.source_id = c.source_id AND d.external_id = c.department_external_id
+    LEFT JOIN LATERAL (
+        SELECT max(m.sent_at)                                                 AS last_message_at,
+               min(m.sent_at) FILTER (WHERE m.direction = 'inbound')          AS first_inbound_at,
+               count(*) FILTER (WHERE m.direction = 'inbound')                AS messages_in,
+               count(*) FILTER (WHERE m.direction = 'outbound')               AS messages_out,
+               count(*) FILTER (WHERE m.direction = 'outbound' AND m.is_bot)  AS bot_messages_out,
+               count(*) FILTER (WHERE m.kind = 'system' AND m.body = 'ticketTransfer') AS transfer_events
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+    ) mm ON true
+    -- A closed conversation without a closing time closed with its last
+    -- message.
+    CROSS JOIN LATERAL (
+        SELECT coalesce(c.closed_at, CASE WHEN c.is_open = false THEN mm.last_message_at END) AS closed_at
+    ) o
+    LEFT JOIN LATERAL (
+        SELECT m.sent_at, m.agent_external_id
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'outbound' AND NOT m.is_bot AND m.kind <> 'system'
+          AND m.sent_at >= mm.first_inbound_at
+        ORDER BY m.sent_at, m.external_id
+        LIMIT 1
+    ) fr ON true
+    $v$, tz);
+
+    -- Per agent and local day: what the agent sent (messages whose sender
+    -- the platform names), in how many conversations, and how fast the
+    -- agent gave the first responses that fell on that day.
+    EXECUTE format($v$
+    CREATE OR REPLACE VIEW v_agent_load AS
+    WITH sent AS (
+        SELECT m.source_id, m.agent_external_id, (m.sent_at AT TIME ZONE %1$L)::date AS day,
+               count(*) AS messages_sent,
+               count(DISTINCT m.conversation_external_id) AS conversations
+        FROM messages m
+        WHERE m.agent_external_id IS NOT NULL AND m.direction = 'outbound'
+        GROUP BY 1, 2, 3
+    ), firsts AS (
+        SELECT f.source_id, f.first_response_agent_id AS agent_external_id,
+               (f.first_response_at AT TIME ZONE %1$L)::date AS day,
+               count(*) AS first_responses,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first_response_seconds) AS median_first_response_seconds
+        FROM v_conversation_metrics f
+        WHERE f.first_response_agent_id IS NOT NULL
+        GROUP BY 1, 2, 3
+    )
+    SELECT k.day,
+           k.day::timestamp AT TIME ZONE %1$L AS day_start,
+           s.name            AS source,
+           s.platform,
+           k.source_id,
+           k.agent_external_id AS agent_id,
+           a.name            AS agent_name,
+           coalesce(sent.conversations, 0)   AS conversations,
+           coalesce(sent.messages_sent, 0)   AS messages_sent,
+           coalesce(firsts.first_responses, 0) AS first_responses,
+           firsts.median_first_response_seconds
+    FROM (SELECT source_id, agent_external_id, day FROM sent
+          UNION
+          SELECT source_id, agent_external_id, day FROM firsts) k
+    JOIN sources s ON s.id = k.source_id
+    LEFT JOIN agents a ON a.source_id = k.source_id AND a.external_id = k.agent_external_id
+    LEFT JOIN sent ON sent.source_id = k.source_id AND sent.agent_external_id = k.agent_external_id AND sent.day = k.day
+    LEFT JOIN firsts ON firsts.source_id = k.source_id AND firsts.agent_external_id = k.agent_external_id AND firsts.day = k.day
+    $v$, tz);
+
+    EXECUTE $v$
+    CREATE OR REPLACE VIEW v_hourly_heatmap AS
+    SELECT v.source,
+           v.platform,
+           v.source_id,
+           v.sent_weekday AS weekday,
+           v.sent_hour    AS hour,
+           v.direction,
+           count(*)       AS messages
+    FROM v_messages v
+    GROUP BY v.source, v.platform, v.source_id, v.sent_weekday, v.sent_hour, v.direction
+    $v$;
+
+    -- The local-time indexes follow the views' time zone: a filter on
+    -- v_messages.sent_at_local or v_conversation_metrics.opened_at_local
+    -- reads them.
+    DROP INDEX IF EXISTS messages_sent_at_local_idx;
+    EXECUTE format('CREATE INDEX messages_sent_at_local_idx ON messages ((sent_at AT TIME ZONE %L))', tz);
+    DROP INDEX IF EXISTS conversations_opened_at_local_idx;
+    EXECUTE format('CREATE INDEX conversations_opened_at_local_idx ON conversations ((opened_at AT TIME ZONE %L))', tz);
+
+    INSERT INTO warehouse_settings (time_zone) VALUES (tz)
+    ON CONFLICT (only_row) DO UPDATE SET time_zone = excluded.time_zone, updated_at = now();
+    RETURN true;
+END
+$fn$;
+-- +goose StatementEnd
+
+SELECT syncer_apply_time_zone('UTC');
+
+-- +goose Down
+DROP VIEW v_hourly_heatmap;
+DROP VIEW v_agent_load;
+DROP VIEW v_daily_volume;
+DROP VIEW v_conversation_metrics;
+DROP VIEW v_messages;
+DROP INDEX conversations_opened_at_local_idx;
+DROP INDEX messages_sent_at_local_idx;
+DROP FUNCTION syncer_apply_time_zone(text);
+DROP TABLE warehouse_settings;
+DROP INDEX messages_agent_idx;
+ALTER TABLE messages DROP COLUMN agent_external_id;
