@@ -13,6 +13,9 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/extract"
 	"syncer/internal/fleet"
+	"syncer/internal/progress"
+	"syncer/internal/schemas"
+	"syncer/internal/state"
 )
 
 // backfill splits a window of one stream into chunk jobs for the fleet
@@ -66,7 +69,7 @@ func (e *env) backfill(ctx context.Context, args []string) error {
 	if err := e.checkMigrated(ctx); err != nil {
 		return err
 	}
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: e.cfg.Schema})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: schemas.State(e.schema)})
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
@@ -80,12 +83,16 @@ func (e *env) backfill(ctx context.Context, args []string) error {
 		fmt.Fprintln(e.stdout, "The syncer run replicas work them; follow with `syncer status`.")
 		return nil
 	}
-	return e.followBackfill(ctx, client, id, len(chunks))
+	display := e.startProgress()
+	shown := display.Start(progress.Task{Source: source, Stream: stream, Unit: progress.Chunks})
+	err = e.followBackfill(ctx, client, id, len(chunks), shown)
+	display.Close()
+	return err
 }
 
 // followBackfill prints the backfill's progress whenever it changes, until
-// every chunk has ended.
-func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], id string, chunks int) error {
+// every chunk has ended; shown hears how many have.
+func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], id string, chunks int, shown *progress.Stream) error {
 	start, last := time.Now(), ""
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -98,12 +105,14 @@ func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], 
 		if len(list) > 0 {
 			p = list[0]
 		}
+		shown.Position(int64(p.Done+p.Failed+p.Gone), int64(chunks))
 		line := progressLine(p)
 		if line != last {
 			fmt.Fprintf(e.stdout, "%s  %s\n", humanDuration(time.Since(start)), line)
 			last = line
 		}
 		if p.Finished() {
+			shown.Finish(backfillEnd(p))
 			for _, msg := range p.Errors {
 				fmt.Fprintln(e.stdout, "  "+e.redactor.String(msg))
 			}
@@ -119,6 +128,15 @@ func (e *env) followBackfill(ctx context.Context, client *river.Client[pgx.Tx], 
 		case <-tick.C:
 		}
 	}
+}
+
+// backfillEnd is how a finished backfill ended: failed when a chunk
+// was given up.
+func backfillEnd(p fleet.Progress) string {
+	if p.Failed > 0 {
+		return state.StatusFailed
+	}
+	return state.StatusSucceeded
 }
 
 func progressLine(p fleet.Progress) string {

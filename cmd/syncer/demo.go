@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -62,7 +63,17 @@ func (e *env) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "syncer demo: warehouse in schema %s (made anew; nothing else is touched)\n", demoSchema)
-	if err := demo.Run(ctx, demo.Options{Pool: pool, Messages: messages, Out: e.stdout, Logger: e.logger}); err != nil {
+	// The summary is printed whole once the runs have ended and their
+	// progress lines are drawn for the last time, rather than between the
+	// runs' log lines.
+	var summary bytes.Buffer
+	display := e.startProgress()
+	err = demo.Run(ctx, demo.Options{Pool: pool, Messages: messages, Out: &summary, Logger: e.logger, Progress: syncProgress(display)})
+	display.Close()
+	if _, werr := e.stdout.Write(summary.Bytes()); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
 		return err
 	}
 	// Name the database itself when its URL holds no password (make demo's

@@ -19,7 +19,9 @@ import (
 
 	"syncer/internal/config"
 	"syncer/internal/logging"
+	"syncer/internal/progress"
 	"syncer/internal/redact"
+	"syncer/internal/schemas"
 )
 
 var errHelp = errors.New("help shown")
@@ -116,6 +118,9 @@ type env struct {
 	globals *globals
 	stdout  io.Writer
 	stderr  io.Writer
+	// errOut is stderr as the progress display shares it (stderr itself,
+	// once run made it): the logger's lines go above the display's.
+	errOut *progress.Output
 
 	cfg    *config.Config
 	logger *slog.Logger
@@ -124,6 +129,9 @@ type env struct {
 	// then it hides only userinfo passwords.
 	redactor *redact.Redactor
 	pool     *pgxpool.Pool
+	// schema is the warehouse's schema, known once connected; its
+	// bookkeeping is in schemas.State(schema).
+	schema string
 }
 
 func (e *env) close() {
@@ -198,9 +206,14 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		}
 		return nil, usagef("%s", msg)
 	}
-	if e.cfg.Schema != "" {
-		pc.ConnConfig.RuntimeParams["search_path"] = e.cfg.Schema
+	// The warehouse's schema: the config's, else the first of the URL's
+	// search_path, else public; its bookkeeping schema goes on the path
+	// too.
+	e.schema = e.cfg.Schema
+	if e.schema == "" {
+		e.schema = schemas.FromSearchPath(pc.ConnConfig.RuntimeParams["search_path"])
 	}
+	pc.ConnConfig.RuntimeParams["search_path"] = schemas.SearchPath(e.schema)
 	pc.ConnConfig.RuntimeParams["application_name"] = "syncer"
 	// A commit stages up to 10,000 rows (at most 8 MiB of records) in
 	// temporary tables: room for them in memory (the default is 8MB). Set

@@ -48,6 +48,8 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 	}
 
 	im := importer.New(state.New(pool, e.logger), e.logger)
+	display := e.startProgress()
+	im.Progress = importProgress(display)
 	var good, partial, failed int
 	for _, path := range files {
 		if ctx.Err() != nil {
@@ -79,6 +81,7 @@ func (e *env) importFiles(ctx context.Context, args []string) error {
 			e.printBadLines(path, res)
 		}
 	}
+	display.Close()
 	code := exitPartial
 	switch {
 	case partial == 0 && failed == 0:

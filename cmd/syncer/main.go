@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"syncer/internal/importer"
+	"syncer/internal/progress"
 )
 
 // Exit codes (DESIGN.md).
@@ -105,7 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		writeUsage(stderr)
 		return exitUsage
 	}
-	env := &env{globals: g, stdout: stdout, stderr: stderr}
+	errOut := progress.NewOutput(stderr) // log lines go above the progress display's
+	env := &env{globals: g, stdout: stdout, stderr: errOut, errOut: errOut}
 	defer env.close()
 	name, cmdArgs := rest[0], rest[1:]
 	if name == "help" {

@@ -74,9 +74,12 @@ func (e *env) sync(ctx context.Context, args []string) error {
 		return err
 	}
 	runner := pipeline.NewRunner(state.New(pool, e.logger), e.logger, e.cfg.SafetyLag.Std())
+	display := e.startProgress()
+	runner.Progress = syncProgress(display)
 	began := time.Now()
 	outcomes := schedule.RunAll(ctx, runner, jobs, e.cfg.Concurrency)
 	took := time.Since(began)
+	display.Close()
 	code := outcomeCode(outcomes)
 	if f.json {
 		if err := e.printOutcomesJSON(outcomes, code, took); err != nil {
@@ -218,7 +221,7 @@ func sourceNames(c *config.Config) []string {
 }
 
 func (e *env) checkMigrated(ctx context.Context) error {
-	m, err := migrate.New(e.pool, e.cfg.Schema, e.logger)
+	m, err := migrate.New(e.pool, e.schema, e.logger)
 	if err != nil {
 		return err
 	}
@@ -229,6 +232,13 @@ func (e *env) checkMigrated(ctx context.Context) error {
 	}
 	if pending {
 		return errors.New("the warehouse schema is not up to date with this syncer: run `syncer migrate up` first")
+	}
+	tz, err := m.ViewsTimeZone(ctx)
+	if err != nil {
+		return err
+	}
+	if tz != e.cfg.TimeZone {
+		return fmt.Errorf("the views count days in time zone %s, the config says time_zone %s: run `syncer migrate up` to make them anew", tz, e.cfg.TimeZone)
 	}
 	return nil
 }

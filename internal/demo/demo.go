@@ -29,6 +29,9 @@ type Options struct {
 	Messages int           // about how many Ogmma messages to generate, default 20,000
 	Out      io.Writer
 	Logger   *slog.Logger
+	// Progress, when set, hears the runs of every sync (the progress
+	// display); nil: none.
+	Progress pipeline.ProgressFunc
 }
 
 // Run runs the demo and prints its summary to opts.Out.
@@ -69,6 +72,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	store := state.New(opts.Pool, opts.Logger)
 	runner := pipeline.NewRunner(store, opts.Logger, cfg.SafetyLag.Std())
+	runner.Progress = opts.Progress
 	hooks, err := startIntake(ctx, store, opts.Logger, cfg.Sources)
 	if err != nil {
 		return err

@@ -75,6 +75,10 @@ type Page struct {
 	// partition so far (zero when unknown): how far the source is ahead of
 	// the cursor, for status.
 	Newest time.Time
+	// Pages is how many pages the pass this page belongs to has in all, as
+	// far as the source tells (Digisac's lastPage of what remains, plus the
+	// pages read before), for the progress display; 0 when it does not.
+	Pages int
 	// SuspectedGap says records may have been missed before this page
 	// (the API cannot reach back far enough).
 	SuspectedGap bool

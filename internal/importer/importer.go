@@ -90,9 +90,39 @@ type Importer struct {
 	Loader *load.Loader
 	Logger *slog.Logger     // nil: no logs
 	Now    func() time.Time // nil: time.Now
+	// Progress, when set, gives each import that starts (past its lease)
+	// the Progress it reports its pages and end to; nil: none.
+	Progress ProgressFunc
 
 	committed func(done int64) // tests: called after each page commits
 }
+
+// Progress hears how far the import of a file has got, for syncer's
+// progress display. It is called inline on every page: it must be quick.
+type Progress interface {
+	// Page is a page read and committed: rows records read (bad lines
+	// among them).
+	Page(rows int)
+	// Position is how many bytes of the file (of its size) are behind the
+	// page.
+	Position(done, total int64)
+	// Committed is the page's commit: written rows inserted or changed.
+	Committed(written int64)
+	// Finish is the end of the import, with its status.
+	Finish(status string)
+}
+
+// ProgressFunc gives the Progress of the import of the file at path, of
+// format, for source, recorded as run runID.
+type ProgressFunc func(source, format, path string, runID int64) Progress
+
+// nopProgress is the Progress of an Importer given none.
+type nopProgress struct{}
+
+func (nopProgress) Page(int)              {}
+func (nopProgress) Position(int64, int64) {}
+func (nopProgress) Committed(int64)       {}
+func (nopProgress) Finish(string)         {}
 
 // New returns an importer on store, with a loader of its own.
 func New(store *state.Store, logger *slog.Logger) *Importer {
@@ -216,7 +246,12 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	run.Lease = lease
 	res.RunID = run.ID
 	log = log.With(slog.Int64("run_id", run.ID))
+	var shown Progress = nopProgress{}
+	if im.Progress != nil {
+		shown = im.Progress(src.Name, format, path, run.ID)
+	}
 	fail := func(err error) (Result, error) {
+		shown.Finish(state.StatusFailed)
 		// The run's error names the file; the caller knows it already.
 		if _, ferr := im.Store.FinishRun(ctx, run, state.StatusFailed, fmt.Errorf("%s: %w", filepath.Base(path), err)); ferr != nil {
 			log.ErrorContext(ctx, "could not record the end of the import", slog.Any("error", ferr))
@@ -232,6 +267,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 	base := filepath.Base(path)
 	emit := func(p extract.FilePage) error {
 		if started && p.Done <= prog.Done {
+			shown.Position(p.Offset, sn.size)
 			return nil // committed by the earlier import
 		}
 		batch, _, err := tf(p.Records)
@@ -257,6 +293,9 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		res.Rows += int64(read)
 		res.Written += cres.Written
 		res.Bad += cres.Quarantined
+		shown.Page(read)
+		shown.Committed(cres.Written)
+		shown.Position(p.Offset, sn.size)
 		if im.committed != nil {
 			im.committed(p.Done)
 		}
@@ -283,6 +322,7 @@ func (im *Importer) Import(ctx context.Context, src *config.Source, format, path
 		status = totals.Status
 	}
 	res.Status = status
+	shown.Finish(status)
 	attrs := []any{slog.String("status", status), slog.Int64("rows", res.Rows), slog.Int64("written", res.Written),
 		slog.Int64("quarantined", res.Bad), slog.Duration("took", now().Sub(start))}
 	if status == state.StatusPartial {

@@ -333,3 +333,47 @@ func TestImportStoppedHalfwayResumes(t *testing.T) {
 		t.Fatalf("third import: %+v, %v; want skipped", again, err)
 	}
 }
+
+// heard is a Progress that keeps what it hears.
+type heard struct {
+	pages, rows, written int64
+	done, total          int64
+	status               string
+}
+
+func (h *heard) Page(rows int)              { h.pages++; h.rows += int64(rows) }
+func (h *heard) Position(done, total int64) { h.done, h.total = done, total }
+func (h *heard) Committed(written int64)    { h.written += written }
+func (h *heard) Finish(status string)       { h.status = status }
+
+// Importer.Progress hears each import: its pages and rows, the rows it
+// wrote, how many bytes of the file are behind it (all of them at the
+// end), and how it ended; a file imported before starts none.
+func TestProgressHearsTheImport(t *testing.T) {
+	t.Parallel()
+	im, _ := newImporter(t)
+	var h *heard
+	var asked string
+	im.Progress = func(source, format, path string, runID int64) Progress {
+		asked = fmt.Sprintf("%s %s %s %v", source, format, filepath.Base(path), runID != 0)
+		h = &heard{}
+		return h
+	}
+	path := writeFile(t, "tickets.csv", brokenCSV)
+	res, err := im.Import(context.Background(), digisacSource(), DigisacTicketsCSV, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "acme-digisac digisac-tickets-csv tickets.csv true" {
+		t.Fatalf("Progress asked for %q", asked)
+	}
+	if h.pages == 0 || h.rows != res.Rows || h.written != res.Written || h.done != int64(len(brokenCSV)) || h.total != int64(len(brokenCSV)) ||
+		h.status != res.Status {
+		t.Errorf("heard %+v; the import: %+v, %d bytes", h, res, len(brokenCSV))
+	}
+
+	h = nil
+	if res, err := im.Import(context.Background(), digisacSource(), DigisacTicketsCSV, path); err != nil || !res.Skipped || h != nil {
+		t.Errorf("again: %+v %v; progress %+v", res, err, h)
+	}
+}

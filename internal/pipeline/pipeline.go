@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"syncer/internal/extract"
@@ -50,6 +51,9 @@ type Runner struct {
 	// DrainTimeout is how long, once ctx ends, the batches already read
 	// may take to commit; zero takes DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// Progress, when set, gives each run that starts (past its lease) the
+	// Progress it reports its pages, commits and end to; nil: none.
+	Progress ProgressFunc
 }
 
 // NewRunner returns a runner on store, with a loader of its own.
@@ -116,6 +120,10 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	out.RunID = run.ID
 	log = log.With(slog.Int64("run_id", run.ID))
 	log.InfoContext(ctx, "run started", slog.String("mode", mode), slog.Bool("full", req.Full))
+	var prog Progress = nopProgress{}
+	if r.Progress != nil {
+		prog = r.Progress(job.Source, name, run.ID)
+	}
 
 	// Pages go to a writer that commits them in batches of many pages
 	// while the extractor reads on. Once shutdown begins, what was read
@@ -129,7 +137,9 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 	}
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancelDrain) })
 	defer stopDrain()
-	w := newWriter(drain, r.Loader, run, r.Limits, log)
+	w := newWriter(drain, r.Loader, run, r.Limits, log, prog)
+	// pages counts the pages emitted, for prog.
+	var pages atomic.Int64
 	emit := func(ctx context.Context, p extract.Page) error { // called from several goroutines
 		// A lost lease stops the extractor at its next page (a ping of the
 		// lease's connection; every commit proves the lease again).
@@ -139,6 +149,10 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		batch, n, err := job.Transform(p.Records)
 		if err != nil {
 			return err
+		}
+		prog.Page(n)
+		if read := pages.Add(1); p.Pages > 0 {
+			prog.Position(read, int64(p.Pages))
 		}
 		c := load.Commit{Batch: &batch, Pages: 1, RowsRead: n}
 		if p.SuspectedGap {
@@ -181,6 +195,7 @@ func (r *Runner) Run(ctx context.Context, job Job) Outcome {
 		status = totals.Status
 	}
 	out.Status, out.Err, out.Totals, out.Duration = status, runErr, totals, time.Since(start)
+	prog.Finish(status)
 
 	attrs := []any{slog.String("status", status), slog.Int64("pages", totals.Pages), slog.Int64("rows_read", totals.RowsRead),
 		slog.Int64("rows_written", totals.RowsWritten), slog.Int64("rows_quarantined", totals.RowsQuarantined),

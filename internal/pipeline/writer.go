@@ -43,11 +43,12 @@ const FirstBatchRows = 1000
 // past rows of the failed one. A crash loses only what was not committed,
 // whose cursors did not move, so the next run reads it again.
 type writer struct {
-	loader *load.Loader
-	run    *state.Run
-	limits Limits
-	log    *slog.Logger
-	ctx    context.Context // the commits'
+	loader   *load.Loader
+	run      *state.Run
+	limits   Limits
+	log      *slog.Logger
+	ctx      context.Context // the commits'
+	progress Progress        // hears every batch committed
 
 	mu      sync.Mutex      // guards the batch being filled
 	pending *load.Commit    // nil when empty
@@ -67,8 +68,9 @@ type writer struct {
 }
 
 // newWriter starts a writer for run. Commits use ctx, which should outlive
-// the run's own context by the drain timeout once shutdown begins.
-func newWriter(ctx context.Context, loader *load.Loader, run *state.Run, limits Limits, log *slog.Logger) *writer {
+// the run's own context by the drain timeout once shutdown begins; prog
+// (nil: none) hears every batch committed.
+func newWriter(ctx context.Context, loader *load.Loader, run *state.Run, limits Limits, log *slog.Logger, prog Progress) *writer {
 	if limits.Rows <= 0 {
 		limits.Rows = DefaultLimits.Rows
 	}
@@ -78,7 +80,10 @@ func newWriter(ctx context.Context, loader *load.Loader, run *state.Run, limits 
 	if limits.Delay <= 0 {
 		limits.Delay = DefaultLimits.Delay
 	}
-	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, out: make(chan batch),
+	if prog == nil {
+		prog = nopProgress{}
+	}
+	w := &writer{loader: loader, run: run, limits: limits, log: log, ctx: ctx, progress: prog, out: make(chan batch),
 		done: make(chan struct{}), stop: make(chan struct{}), timerDone: make(chan struct{})}
 	go w.commits()
 	go w.timer()
@@ -231,6 +236,7 @@ func (w *writer) commits() {
 				w.errMu.Unlock()
 				return
 			}
+			w.progress.Committed(res.Written)
 			w.log.Debug("batch committed", slog.Int("pages", c.Pages), slog.Int("records", c.RowsRead),
 				slog.Int("partitions", len(c.Checkpoints)), slog.Int64("written", res.Written), slog.Int64("quarantined", res.Quarantined),
 				slog.Duration("took", time.Since(start)))

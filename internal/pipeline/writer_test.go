@@ -62,7 +62,7 @@ func count(t *testing.T, db *dbtest.DB, q string) int {
 // moves the cursor of every partition it covers, to its latest page.
 func TestWriterBatchesAcrossPartitions(t *testing.T) {
 	db, l, run := writerSetup(t)
-	w := newWriter(context.Background(), l, run, Limits{Rows: 25, Delay: time.Hour}, slog.New(slog.DiscardHandler))
+	w := newWriter(context.Background(), l, run, Limits{Rows: 25, Delay: time.Hour}, slog.New(slog.DiscardHandler), nil)
 	for i := range 4 {
 		for _, p := range []string{"a", "b", "c"} {
 			if err := w.add(page(p, 10*i, 10), p, 100); err != nil {
@@ -94,7 +94,7 @@ func TestWriterBatchesAcrossPartitions(t *testing.T) {
 // the failed one.
 func TestWriterCommitsNothingAfterAFailure(t *testing.T) {
 	db, l, run := writerSetup(t)
-	w := newWriter(context.Background(), l, run, Limits{Rows: 10, Delay: time.Hour}, slog.New(slog.DiscardHandler))
+	w := newWriter(context.Background(), l, run, Limits{Rows: 10, Delay: time.Hour}, slog.New(slog.DiscardHandler), nil)
 	if err := w.add(page("a", 0, 10), "a", 100); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestWriterCommitsNothingAfterAFailure(t *testing.T) {
 // same: a trickle lands.
 func TestWriterCommitsAfterDelay(t *testing.T) {
 	db, l, run := writerSetup(t)
-	w := newWriter(context.Background(), l, run, Limits{Rows: 1000, Delay: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	w := newWriter(context.Background(), l, run, Limits{Rows: 1000, Delay: 50 * time.Millisecond}, slog.New(slog.DiscardHandler), nil)
 	if err := w.add(page("a", 0, 3), "a", 100); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestLaterCheckpoint(t *testing.T) {
 // is not overwritten by the earlier one.
 func TestWriterKeepsAPartitionInOrder(t *testing.T) {
 	db, l, run := writerSetup(t)
-	w := newWriter(context.Background(), l, run, Limits{Rows: 1, Delay: time.Hour}, slog.New(slog.DiscardHandler))
+	w := newWriter(context.Background(), l, run, Limits{Rows: 1, Delay: time.Hour}, slog.New(slog.DiscardHandler), nil)
 	for i := range 20 {
 		b := &transform.Batch{Messages: []transform.Message{{ExternalID: "x", ConversationID: "c", Direction: "inbound", Kind: "text",
 			Status: "received", Body: fmt.Sprintf("v%02d", i), SentAt: w0, Raw: []byte(`{"id":"x"}`)}}} // no updated_at: the last write wins

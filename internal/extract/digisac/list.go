@@ -80,7 +80,7 @@ func (s *Source) walk(ctx context.Context, req extract.Request, stream, resource
 		op = "$lt"
 	}
 	lower, inclusive := w.lower, true
-	for {
+	for read := 1; ; read++ {
 		where := append(slices.Clone(filters), keyset(lower, inclusive),
 			map[string]any{"updatedAt": map[string]any{op: w.upper.Format(timeFormat)}})
 		query := map[string]any{
@@ -110,7 +110,7 @@ func (s *Source) walk(ctx context.Context, req extract.Request, stream, resource
 				last, moved = c, true
 			}
 		}
-		page := extract.Page{Records: env.Data}
+		page := extract.Page{Records: env.Data, Pages: passPages(env, read)}
 		if records != nil {
 			if page.Records, err = records(ctx, env.Data); err != nil {
 				return err
@@ -147,6 +147,17 @@ func isLast(env *envelope, asked int) bool {
 	default:
 		return len(env.Data) < asked
 	}
+}
+
+// passPages is how many pages a keyset pass has in all, as far as the
+// list answer of its page read (1-based) tells: every request asks for
+// page 1 of what remains, so lastPage counts this page and those after
+// it. 0 when the answer has no lastPage.
+func passPages(env *envelope, read int) int {
+	if env.LastPage <= 0 {
+		return 0
+	}
+	return read - 1 + env.LastPage
 }
 
 // keyset selects the records at or after c (inclusive) or after it, in

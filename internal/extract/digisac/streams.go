@@ -91,7 +91,7 @@ func (st *FullRefresh) Name() string { return st.name }
 func (st *FullRefresh) Extract(ctx context.Context, req extract.Request, emit extract.Emit) error {
 	seen := []string{}
 	after := ""
-	for {
+	for read := 1; ; read++ {
 		where := map[string]any{}
 		if after != "" {
 			where["id"] = map[string]any{"$gt": after}
@@ -115,7 +115,7 @@ func (st *FullRefresh) Extract(ctx context.Context, req extract.Request, emit ex
 		if !done && next == after {
 			return fmt.Errorf("digisac %s: a page of records without ids; cannot page past it (the records are in quarantine)", st.resource)
 		}
-		page := extract.Page{Records: env.Data}
+		page := extract.Page{Records: env.Data, Pages: passPages(env, read)}
 		if done && !req.Backfill {
 			page.Complete, page.Seen = true, seen
 		}
