@@ -16,7 +16,7 @@ func TestHelpGoesToStdoutAndExits0(t *testing.T) {
 		if code != exitOK || stderr != "" {
 			t.Errorf("%v: exit %d, stderr %q; want 0 and nothing", args, code, stderr)
 		}
-		for _, want := range []string{"Usage:", "syncer sync ", "syncer import ", "Global flags", "--database-url URL", "Exit codes"} {
+		for _, want := range []string{"Usage:", "syncer sync ", "syncer import ", "syncer report   --out FILE.html", "Global flags", "--database-url URL", "Exit codes"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("%v: stdout does not say %q:\n%s", args, want, stdout)
 			}
@@ -46,8 +46,9 @@ func TestCommandHelpShowsFlagsWithTwoDashes(t *testing.T) {
 		"migrate":  {"Usage: syncer migrate up|down|status"},
 		"run":      {"Usage: syncer run\n"},
 		"version":  {"Usage: syncer version\n"},
+		"report":   {"Usage: syncer report --out FILE.html [--since T] [--until T] [--source NAME]...", "  --out FILE ", "  --since T ", "  --until T ", "  --source NAME ", "self-contained HTML"},
 	}
-	for _, name := range []string{"migrate", "sync", "import", "run", "status", "demo", "simulate", "version"} {
+	for _, name := range []string{"migrate", "sync", "import", "run", "status", "demo", "simulate", "version", "report"} {
 		for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}, {"--help", name}} {
 			code, stdout, stderr := cli(t, args...)
 			if code != exitOK || stderr != "" {
