@@ -43,7 +43,7 @@ func TestCommandHelpShowsFlagsWithTwoDashes(t *testing.T) {
 		"status":   {"  --json "},
 		"demo":     {"  --messages N ", "(default 20000)"},
 		"simulate": {"  --listen ADDR ", "(default 127.0.0.1:8089)", "  --latency D ", "  --rate-limited SHARE "},
-		"migrate":  {"Usage: syncer migrate up|down|status"},
+		"migrate":  {"Usage: syncer migrate up|down|status|roles [--writer NAME]", "  --writer NAME ", "(default syncer_writer)", "  --analyst NAME ", "(default syncer_analyst)", "  --writer-password-env VAR ", "  --analyst-login NAME ", "  --analyst-password-env VAR "},
 		"run":      {"Usage: syncer run\n"},
 		"version":  {"Usage: syncer version\n"},
 		"report":   {"Usage: syncer report --out FILE.html [--since T] [--until T] [--source NAME]...", "  --out FILE ", "  --since T ", "  --until T ", "  --source NAME ", "self-contained HTML"},
@@ -78,6 +78,16 @@ func TestCommandHelpShowsFlagsWithTwoDashes(t *testing.T) {
 	}
 	if flags, globals, _ := strings.Cut(stdout, "Global flags"); !strings.Contains(flags, "--since T") || strings.Contains(globals, "--since") {
 		t.Errorf("sync --help mixes its flags with the global ones:\n%s", stdout)
+	}
+}
+
+// syncer migrate roles --help is migrate's help, where the roles flags
+// are.
+func TestMigrateRolesHelp(t *testing.T) {
+	code, stdout, stderr := cli(t, "migrate", "roles", "--help")
+	if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "Usage: syncer migrate up|down|status|roles") ||
+		!strings.Contains(stdout, "roles: make the writer and read-only analyst database roles") || !strings.Contains(stdout, "  --analyst-login NAME ") {
+		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, stdout)
 	}
 }
 

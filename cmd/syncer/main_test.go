@@ -59,8 +59,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{nil, "Usage:"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"migrate"}, "migrate takes one of up, down or status"},
-		{[]string{"migrate", "sideways"}, "migrate takes one of up, down or status"},
+		{[]string{"migrate"}, "migrate takes one of up, down, status or roles"},
+		{[]string{"migrate", "sideways"}, "migrate takes one of up, down, status or roles"},
 		{[]string{"sync", "--bogus"}, "sync: unknown flag --bogus (see syncer sync --help)"},
 		{[]string{"--bogus", "sync"}, "unknown flag --bogus (see syncer --help)"},
 		{[]string{"-v"}, "unknown flag --v"},

@@ -9,12 +9,19 @@ import (
 )
 
 func (e *env) migrate(ctx context.Context, args []string) error {
-	pos, err := e.parseCommand("migrate", args, nil)
+	var rf rolesFlags
+	pos, err := e.parseCommand("migrate", args, rf.register)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || (pos[0] != "up" && pos[0] != "down" && pos[0] != "status") {
-		return usagef("migrate takes one of up, down or status")
+	if len(pos) != 1 || (pos[0] != "up" && pos[0] != "down" && pos[0] != "status" && pos[0] != "roles") {
+		return usagef("migrate takes one of up, down, status or roles (see syncer migrate --help)")
+	}
+	if pos[0] == "roles" {
+		return e.migrateRoles(ctx, &rf)
+	}
+	if len(rf.given) > 0 {
+		return usagef("migrate %s: %s is for syncer migrate roles", pos[0], rf.given[0])
 	}
 	if err := e.loadConfig(false); err != nil {
 		return err
