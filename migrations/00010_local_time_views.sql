@@ -11,6 +11,16 @@
 
 -- +goose Up
 ALTER TABLE messages ADD COLUMN agent_external_id text;
+-- Messages loaded before this column: Digisac's userId of an outbound
+-- message or an internal note, as the mapping does now (a ticket event's
+-- user is not its author).
+UPDATE messages m
+SET agent_external_id = m.raw ->> 'userId'
+FROM sources s
+WHERE s.id = m.source_id AND s.platform = 'digisac'
+  AND m.raw ->> 'userId' IS NOT NULL
+  AND ((m.raw -> 'isFromMe' = 'true' AND lower(trim(m.raw ->> 'type')) IS DISTINCT FROM 'ticket')
+       OR lower(trim(m.raw ->> 'type')) = 'comment');
 CREATE INDEX messages_agent_idx ON messages (source_id, agent_external_id, sent_at) WHERE agent_external_id IS NOT NULL;
 
 -- One row: the time zone the views are made in.
@@ -228,6 +238,14 @@ BEGIN
     EXECUTE format('CREATE INDEX messages_sent_at_local_idx ON messages ((sent_at AT TIME ZONE %L))', tz);
     DROP INDEX IF EXISTS conversations_opened_at_local_idx;
     EXECUTE format('CREATE INDEX conversations_opened_at_local_idx ON conversations ((opened_at AT TIME ZONE %L))', tz);
+
+    -- Analysts see the zone where they look: \dv+ in psql, a BI tool's
+    -- table description, obj_description('v_messages'::regclass).
+    EXECUTE format('COMMENT ON VIEW v_messages IS %L', 'Every message; local times and days in ' || tz);
+    EXECUTE format('COMMENT ON VIEW v_daily_volume IS %L', 'Messages per local day in ' || tz || ', source, channel and direction');
+    EXECUTE format('COMMENT ON VIEW v_conversation_metrics IS %L', 'One row per conversation; local times in ' || tz);
+    EXECUTE format('COMMENT ON VIEW v_agent_load IS %L', 'Per agent and local day in ' || tz);
+    EXECUTE format('COMMENT ON VIEW v_hourly_heatmap IS %L', 'Messages per local weekday and hour in ' || tz);
 
     INSERT INTO warehouse_settings (time_zone) VALUES (tz)
     ON CONFLICT (only_row) DO UPDATE SET time_zone = excluded.time_zone, updated_at = now();

@@ -9,11 +9,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	"syncer/internal/config"
 	"syncer/internal/demo"
 	"syncer/internal/migrate"
+	"syncer/internal/report"
+	"syncer/internal/schemas"
 	"syncer/internal/sim"
 	digisacsim "syncer/internal/sim/digisac"
 	"syncer/internal/sim/fault"
@@ -27,10 +31,16 @@ import (
 // every run, and nothing else is touched.
 const demoSchema = "syncer_demo"
 
+// demoReport is the file `syncer demo` ends by writing, in the current
+// directory, unless --report names another.
+const demoReport = "syncer-demo-report.html"
+
 func (e *env) demo(ctx context.Context, args []string) error {
 	messages := 20_000
+	reportPath := demoReport
 	if err := e.parseFlags("demo", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&messages, "messages", messages, "sync about `N` simulated messages")
+		fs.StringVar(&reportPath, "report", reportPath, "end by writing the report to `FILE`")
 	}); err != nil {
 		return err
 	}
@@ -46,7 +56,7 @@ func (e *env) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	var drop, create string
-	if err := pool.QueryRow(ctx, queries.Get("demo_reset_schema"), demoSchema).Scan(&drop, &create); err != nil {
+	if err := pool.QueryRow(ctx, queries.Get("demo_reset_schema"), demoSchema, schemas.State(demoSchema)).Scan(&drop, &create); err != nil {
 		return fmt.Errorf("reset schema %s: %w", demoSchema, err)
 	}
 	for _, stmt := range []string{drop, create} {
@@ -62,7 +72,16 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	if _, err := m.Up(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "syncer demo: warehouse in schema %s (made anew; nothing else is touched)\n", demoSchema)
+	// The simulated teams are Brazilian: the views count in São Paulo
+	// time unless the config names a time zone of its own.
+	tz := e.cfg.TimeZone
+	if tz == config.DefaultWarehouseTimeZone {
+		tz = config.DefaultTimeZone
+	}
+	if _, err := m.ApplyTimeZone(ctx, tz); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "syncer demo: warehouse in schemas %s and %s (made anew; nothing else is touched); days in %s\n", demoSchema, schemas.State(demoSchema), tz)
 	// The summary is printed whole once the runs have ended and their
 	// progress lines are drawn for the last time, rather than between the
 	// runs' log lines.
@@ -76,13 +95,24 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The report of what was synced, beside the demo: the last 30 days
+	// (the demo's data covers 60).
+	out, err := filepath.Abs(reportPath)
+	if err != nil {
+		return err
+	}
+	r, err := report.Write(ctx, pool, out, report.Options{Logger: e.logger})
+	if err != nil {
+		return fmt.Errorf("demo report: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "\nReport: %s (%s); open it in a browser\n", out, r.Summary())
 	// Name the database itself when its URL holds no password (make demo's
 	// does not), else the variable the user set.
 	where := "$DATABASE_URL"
 	if u, err := e.databaseURL(); err == nil && len(dbPassword(u)) == 0 {
 		where = u
 	}
-	fmt.Fprintf(e.stdout, "\nLook around: psql \"%s\" -c 'SET search_path = %s' -c 'SELECT * FROM conversation_handling_time LIMIT 5'\n", where, demoSchema)
+	fmt.Fprintf(e.stdout, "\nLook around: psql \"%s\" -c 'SET search_path = %s' -c 'SELECT * FROM v_conversation_metrics LIMIT 5'\n", where, demoSchema)
 	return nil
 }
 

@@ -41,7 +41,7 @@ func TestCommandHelpShowsFlagsWithTwoDashes(t *testing.T) {
 		"sync":     {"Usage: syncer sync [--source NAME]...", "  --source NAME ", "  --stream S ", "  --since T ", "  --full ", "sync only the source NAME"},
 		"import":   {"  --source NAME ", "  --format F ", "digisac-tickets-csv"},
 		"status":   {"  --json "},
-		"demo":     {"  --messages N ", "(default 20000)"},
+		"demo":     {"  --messages N ", "(default 20000)", "  --report FILE "},
 		"simulate": {"  --listen ADDR ", "(default 127.0.0.1:8089)", "  --latency D ", "  --rate-limited SHARE "},
 		"migrate":  {"Usage: syncer migrate up|down|status|roles [--writer NAME]", "  --writer NAME ", "(default syncer_writer)", "  --analyst NAME ", "(default syncer_analyst)", "  --writer-password-env VAR ", "  --analyst-login NAME ", "  --analyst-password-env VAR "},
 		"run":      {"Usage: syncer run\n"},

@@ -18,6 +18,7 @@ import (
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
 	"syncer/internal/extract"
+	"syncer/internal/schemas"
 	"syncer/internal/sim"
 	ogmmasim "syncer/internal/sim/ogmma"
 )
@@ -257,6 +258,30 @@ func TestSyncRefusesAnUnmigratedWarehouse(t *testing.T) {
 	}
 }
 
+// TestSyncRefusesViewsInAnotherTimeZone: after time_zone changes in the
+// config, sync refuses to run until migrate up has made the views anew in
+// it, and says so.
+func TestSyncRefusesViewsInAnotherTimeZone(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	og := ogmmasim.New(ogmmasim.Config{Seed: 6})
+	srv := httptest.NewServer(sim.NewServer(og))
+	defer srv.Close()
+	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
+	writeFile(t, cfg, "time_zone: America/Manaus\n"+readFile(t, cfg))
+	code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL)
+	if code != exitFailed || !strings.Contains(stderr, "the views count days in time zone UTC, the config says time_zone America/Manaus: run `syncer migrate up`") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	code, stdout, stderr := cli(t, "migrate", "up", "--config", cfg, "--database-url", db.URL)
+	if code != exitOK || !strings.Contains(stdout, "the views count days and hours in time zone America/Manaus") {
+		t.Fatalf("migrate up: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL); code != exitOK {
+		t.Fatalf("sync after migrate up: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestExampleConfigParses(t *testing.T) {
 	for _, v := range []string{"DATABASE_URL", "OGMMA_API_KEY", "DIGISAC_TOKEN", "WAVY_USERNAME", "WAVY_TOKEN", "WAVY_WEBHOOK_SECRET", "OXENTY_API_KEY", "DIGISAC_WEBHOOK_SECRET"} {
 		t.Setenv(v, "value-of-"+v)
@@ -301,7 +326,7 @@ func TestMigrateCreatesTheConfiguredSchema(t *testing.T) {
 	writeFile(t, cfg, "schema: "+schema+"\nsources: []\n")
 	t.Cleanup(func() {
 		db := dbtest.New(t) // any pool on the database will do
-		if _, err := db.Pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+		if _, err := db.Pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+", "+schemas.State(schema)+" CASCADE"); err != nil {
 			t.Error(err)
 		}
 	})
@@ -311,6 +336,12 @@ func TestMigrateCreatesTheConfiguredSchema(t *testing.T) {
 	}
 	if code, stdout, stderr := cli(t, "status", "--config", cfg, "--database-url", base); code != exitOK || !strings.Contains(stdout, "nothing synced yet") {
 		t.Fatalf("status in the new schema: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	// The bookkeeping went beside it.
+	db := dbtest.New(t)
+	var where string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT table_schema FROM information_schema.tables WHERE table_name = 'sync_state' AND table_schema LIKE $1`, schema+"%").Scan(&where); err != nil || where != schema+"_syncer" {
+		t.Errorf("sync_state is in %q (%v), want %s_syncer", where, err, schema)
 	}
 }
 

@@ -174,11 +174,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	fmt.Fprintf(opts.Out, "The warehouse holds every record the simulators serve: %s.\n", served)
 
-	fmt.Fprintln(opts.Out, "\nMessages per day, last 7 days (daily_message_volume):")
+	fmt.Fprintln(opts.Out, "\nMessages per local day, last 7 days (v_daily_volume):")
 	if err := printQuery(ctx, opts, "demo_daily_volume"); err != nil {
 		return err
 	}
-	fmt.Fprintln(opts.Out, "\nFirst human response per channel, in seconds (conversation_first_response):")
+	fmt.Fprintln(opts.Out, "\nFirst human response per channel, in seconds (v_conversation_metrics):")
 	return printQuery(ctx, opts, "demo_first_response_by_channel")
 }
 

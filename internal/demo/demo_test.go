@@ -20,7 +20,7 @@ func TestDemoPrintsItsSummary(t *testing.T) {
 	s := out.String()
 	for _, want := range []string{"First sync:", "messages/s", "Digisac simulator:", "demo-digisac", "Wavy simulator:", "Oxenty simulator:",
 		"Wavy posted", "to syncer's webhook handler; all were in the warehouse", "demo-wavy", "A sync with nothing new wrote 0 rows.",
-		"Wavy sessions", "inbound and", "Oxenty sessions, and the 2 removed marked deleted", "daily_message_volume", "median_seconds"} {
+		"Wavy sessions", "inbound and", "Oxenty sessions, and the 2 removed marked deleted", "v_daily_volume", "median_seconds"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}

@@ -66,9 +66,9 @@ func TestBookkeepingHasASchemaOfItsOwn(t *testing.T) {
 // TestUpMovesAnEarlierWarehousesBookkeeping migrates a warehouse the way
 // syncer did before the bookkeeping schema (everything in one schema, up
 // to migration 00009, River's tables beside them), with a cursor and a
-// queued job in it; Up moves goose's, River's and syncer's tables to the
-// bookkeeping schema with their rows, and the second Up finds nothing to
-// do.
+// queued job and Digisac messages in it; Up moves goose's, River's and
+// syncer's tables to the bookkeeping schema with their rows, names the
+// messages' authors, and the second Up finds nothing to do.
 func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -98,7 +98,15 @@ func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
 	if _, err := db.Pool.Exec(ctx, `
 		INSERT INTO sources (name, platform) VALUES ('acme', 'oxenty');
 		INSERT INTO sync_state (source_id, stream, cursor) SELECT id, 'sessions', '{"ts": "2026-01-02T03:04:05Z"}' FROM sources;
-		INSERT INTO river_job (args, kind, max_attempts, queue, state) VALUES ('{}', 'sync', 5, 'default', 'available')`); err != nil {
+		INSERT INTO river_job (args, kind, max_attempts, queue, state) VALUES ('{}', 'sync', 5, 'default', 'available');
+		INSERT INTO sources (name, platform) VALUES ('acme-digisac', 'digisac');
+		INSERT INTO messages (source_id, external_id, direction, kind, sent_at, raw)
+		SELECT s.id, m.id, m.dir, m.kind, now(), m.raw::jsonb FROM sources s, (VALUES
+		    ('out', 'outbound', 'text', '{"isFromMe": true, "type": "chat", "userId": "u1"}'),
+		    ('note', 'internal', 'comment', '{"isFromMe": false, "type": "comment", "userId": "u2"}'),
+		    ('event', 'internal', 'system', '{"isFromMe": true, "type": "ticket", "userId": "u3"}'),
+		    ('in', 'inbound', 'text', '{"isFromMe": false, "type": "chat", "userId": "u4"}')
+		) AS m (id, dir, kind, raw) WHERE s.name = 'acme-digisac'`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -128,6 +136,12 @@ func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
 	}
 	if cursor != "2026-01-02T03:04:05Z" || jobs != 1 {
 		t.Errorf("after the move: cursor %q, %d River jobs; want the cursor kept and 1 job", cursor, jobs)
+	}
+	// Migration 00010 names the authors of the messages already loaded.
+	var agents string
+	err = db.Pool.QueryRow(ctx, `SELECT string_agg(external_id || '=' || coalesce(agent_external_id, '-'), ' ' ORDER BY external_id) FROM messages`).Scan(&agents)
+	if err != nil || agents != "event=- in=- note=u2 out=u1" {
+		t.Errorf("agents of the messages loaded before: %q, %v", agents, err)
 	}
 	if pending, err := m.Pending(ctx); err != nil || pending {
 		t.Errorf("Pending = %v, %v after Up", pending, err)

@@ -111,6 +111,9 @@ func TestViewsCountInTheWarehousesTimeZone(t *testing.T) {
 		t.Fatalf("ApplyTimeZone again = %v, %v; want nothing to do", changed, err)
 	}
 
+	checkRows(t, "the views' comments", rowsOf(t, db, `SELECT obj_description('v_messages'::regclass)`), []string{
+		"Every message; local times and days in America/Sao_Paulo",
+	})
 	checkRows(t, "v_messages", rowsOf(t, db, `
 		SELECT message_id, source, platform, conversation_protocol, channel_name, channel_kind, contact_name, contact_phone,
 		       agent_name, department_name, to_char(sent_at_local, 'YYYY-MM-DD HH24:MI'), to_char(sent_at_utc, 'YYYY-MM-DD HH24:MI'),

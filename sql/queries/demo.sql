@@ -6,21 +6,21 @@ SELECT day, source,
        coalesce(sum(messages) FILTER (WHERE direction = 'outbound'), 0)::bigint AS outbound,
        coalesce(sum(messages) FILTER (WHERE direction = 'internal'), 0)::bigint AS internal,
        sum(messages)::bigint AS total
-FROM daily_message_volume
-WHERE day > current_date - 7
+FROM v_daily_volume
+WHERE day > (now() AT TIME ZONE (SELECT time_zone FROM warehouse_settings))::date - 7
 GROUP BY day, source
 ORDER BY day DESC, source;
 
 -- name: demo_first_response_by_channel
-SELECT r.source, c.channel_external_id,
+SELECT source, coalesce(channel_name, channel_id, '-') AS channel,
        count(*) AS conversations,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY r.first_response_seconds) AS median_seconds,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY r.first_response_seconds) AS p90_seconds
-FROM conversation_first_response r
-JOIN conversations c ON c.source_id = r.source_id AND c.external_id = r.conversation_external_id
-WHERE r.first_response_seconds IS NOT NULL
-GROUP BY r.source, c.channel_external_id
-ORDER BY r.source, median_seconds;
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_seconds))::bigint AS median_seconds,
+       round(percentile_cont(0.9) WITHIN GROUP (ORDER BY first_response_seconds))::bigint AS p90_seconds
+FROM v_conversation_metrics
+WHERE first_response_seconds IS NOT NULL
+GROUP BY source, coalesce(channel_name, channel_id, '-')
+ORDER BY source, median_seconds;
 
+-- The demo's warehouse schema ($1) and its bookkeeping schema ($2).
 -- name: demo_reset_schema
-SELECT format('DROP SCHEMA IF EXISTS %I CASCADE', $1::text), format('CREATE SCHEMA %I', $1::text);
+SELECT format('DROP SCHEMA IF EXISTS %I, %I CASCADE', $1::text, $2::text), format('CREATE SCHEMA %I', $1::text);
