@@ -4,7 +4,7 @@
 -- column.
 --
 -- The views name the time zone as a constant, so that an index on the local
--- time can serve a date-range filter on them. They are (re)made by
+-- day can serve a date-range filter on them. They are (re)made by
 -- syncer_apply_time_zone, which syncer migrate up calls whenever the
 -- configured time zone differs from the one they were made with; this
 -- migration makes them in UTC.
@@ -135,8 +135,8 @@ BEGIN
            fr.sent_at                                  AS first_response_at,
            fr.sent_at AT TIME ZONE %1$L                AS first_response_at_local,
            fr.agent_external_id                        AS first_response_agent_id,
-           extract(epoch FROM fr.sent_at - mm.first_inbound_at)  AS first_response_seconds,
-           extract(epoch FROM o.closed_at - c.opened_at)         AS handling_seconds,
+           extract(epoch FROM fr.sent_at - mm.first_inbound_at)::float8 AS first_response_seconds,
+           extract(epoch FROM o.closed_at - c.opened_at)::float8        AS handling_seconds,
            coalesce(mm.messages_in, 0)                 AS messages_in,
            coalesce(mm.messages_out, 0)                AS messages_out,
            coalesce(mm.bot_messages_out, 0)            AS bot_messages_out,
@@ -179,43 +179,45 @@ BEGIN
 
     -- Per agent and local day: what the agent sent (messages whose sender
     -- the platform names), in how many conversations, and how fast the
-    -- agent gave the first responses that fell on that day.
+    -- agent gave the first responses that fell on that day. Read from the
+    -- agents' messages alone, so that a filter on day reads that day's
+    -- messages by the local-day index: a message is a first response when
+    -- it is the first outbound one by a person at or after its
+    -- conversation's first inbound one (as in v_conversation_metrics).
     EXECUTE format($v$
     CREATE OR REPLACE VIEW v_agent_load AS
-    WITH sent AS (
-        SELECT m.source_id, m.agent_external_id, (m.sent_at AT TIME ZONE %1$L)::date AS day,
-               count(*) AS messages_sent,
-               count(DISTINCT m.conversation_external_id) AS conversations
-        FROM messages m
-        WHERE m.agent_external_id IS NOT NULL AND m.direction = 'outbound'
-        GROUP BY 1, 2, 3
-    ), firsts AS (
-        SELECT f.source_id, f.first_response_agent_id AS agent_external_id,
-               (f.first_response_at AT TIME ZONE %1$L)::date AS day,
-               count(*) AS first_responses,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first_response_seconds) AS median_first_response_seconds
-        FROM v_conversation_metrics f
-        WHERE f.first_response_agent_id IS NOT NULL
-        GROUP BY 1, 2, 3
-    )
-    SELECT k.day,
-           k.day::timestamp AT TIME ZONE %1$L AS day_start,
-           s.name            AS source,
+    SELECT (m.sent_at AT TIME ZONE %1$L)::date                     AS day,
+           (m.sent_at AT TIME ZONE %1$L)::date::timestamp AT TIME ZONE %1$L AS day_start,
+           s.name                                                  AS source,
            s.platform,
-           k.source_id,
-           k.agent_external_id AS agent_id,
-           a.name            AS agent_name,
-           coalesce(sent.conversations, 0)   AS conversations,
-           coalesce(sent.messages_sent, 0)   AS messages_sent,
-           coalesce(firsts.first_responses, 0) AS first_responses,
-           firsts.median_first_response_seconds
-    FROM (SELECT source_id, agent_external_id, day FROM sent
-          UNION
-          SELECT source_id, agent_external_id, day FROM firsts) k
-    JOIN sources s ON s.id = k.source_id
-    LEFT JOIN agents a ON a.source_id = k.source_id AND a.external_id = k.agent_external_id
-    LEFT JOIN sent ON sent.source_id = k.source_id AND sent.agent_external_id = k.agent_external_id AND sent.day = k.day
-    LEFT JOIN firsts ON firsts.source_id = k.source_id AND firsts.agent_external_id = k.agent_external_id AND firsts.day = k.day
+           m.source_id,
+           m.agent_external_id                                     AS agent_id,
+           a.name                                                  AS agent_name,
+           count(DISTINCT m.conversation_external_id)              AS conversations,
+           count(*)                                                AS messages_sent,
+           count(f.seconds)                                        AS first_responses,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY f.seconds) AS median_first_response_seconds
+    FROM messages m
+    JOIN sources s ON s.id = m.source_id
+    LEFT JOIN agents a ON a.source_id = m.source_id AND a.external_id = m.agent_external_id
+    LEFT JOIN LATERAL (
+        SELECT min(i.sent_at) AS first_inbound_at
+        FROM messages i
+        WHERE i.source_id = m.source_id AND i.conversation_external_id = m.conversation_external_id
+          AND i.direction = 'inbound'
+    ) fi ON NOT m.is_bot AND m.kind <> 'system'
+    LEFT JOIN LATERAL (
+        SELECT extract(epoch FROM m.sent_at - fi.first_inbound_at)::float8 AS seconds
+        WHERE m.sent_at >= fi.first_inbound_at
+          AND NOT EXISTS (
+            SELECT FROM messages p
+            WHERE p.source_id = m.source_id AND p.conversation_external_id = m.conversation_external_id
+              AND p.direction = 'outbound' AND NOT p.is_bot AND p.kind <> 'system'
+              AND p.sent_at >= fi.first_inbound_at
+              AND (p.sent_at, p.external_id) < (m.sent_at, m.external_id))
+    ) f ON true
+    WHERE m.direction = 'outbound' AND m.agent_external_id IS NOT NULL
+    GROUP BY (m.sent_at AT TIME ZONE %1$L)::date, s.name, s.platform, m.source_id, m.agent_external_id, a.name
     $v$, tz);
 
     EXECUTE $v$
@@ -231,13 +233,14 @@ BEGIN
     GROUP BY v.source, v.platform, v.source_id, v.sent_weekday, v.sent_hour, v.direction
     $v$;
 
-    -- The local-time indexes follow the views' time zone: a filter on
-    -- v_messages.sent_at_local or v_conversation_metrics.opened_at_local
-    -- reads them.
-    DROP INDEX IF EXISTS messages_sent_at_local_idx;
-    EXECUTE format('CREATE INDEX messages_sent_at_local_idx ON messages ((sent_at AT TIME ZONE %L))', tz);
-    DROP INDEX IF EXISTS conversations_opened_at_local_idx;
-    EXECUTE format('CREATE INDEX conversations_opened_at_local_idx ON conversations ((opened_at AT TIME ZONE %L))', tz);
+    -- The local-day indexes follow the views' time zone: a filter on
+    -- v_messages.sent_date, v_daily_volume.day, v_agent_load.day or
+    -- v_conversation_metrics.opened_date reads them. (A range of UTC
+    -- times, on sent_at or opened_at, reads the indexes on those.)
+    DROP INDEX IF EXISTS messages_sent_date_idx;
+    EXECUTE format('CREATE INDEX messages_sent_date_idx ON messages (((sent_at AT TIME ZONE %L)::date))', tz);
+    DROP INDEX IF EXISTS conversations_opened_date_idx;
+    EXECUTE format('CREATE INDEX conversations_opened_date_idx ON conversations (((opened_at AT TIME ZONE %L)::date))', tz);
 
     -- Analysts see the zone where they look: \dv+ in psql, a BI tool's
     -- table description, obj_description('v_messages'::regclass).
@@ -262,8 +265,8 @@ DROP VIEW v_agent_load;
 DROP VIEW v_daily_volume;
 DROP VIEW v_conversation_metrics;
 DROP VIEW v_messages;
-DROP INDEX conversations_opened_at_local_idx;
-DROP INDEX messages_sent_at_local_idx;
+DROP INDEX conversations_opened_date_idx;
+DROP INDEX messages_sent_date_idx;
 DROP FUNCTION syncer_apply_time_zone(text);
 DROP TABLE warehouse_settings;
 DROP INDEX messages_agent_idx;
