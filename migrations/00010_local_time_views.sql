@@ -7,7 +7,9 @@
 -- day can serve a date-range filter on them. They are (re)made by
 -- syncer_apply_time_zone, which syncer migrate up calls whenever the
 -- configured time zone differs from the one they were made with; this
--- migration makes them in UTC.
+-- migration makes them in UTC. The local-day indexes are built by syncer
+-- migrate up too, concurrently, outside any transaction
+-- (internal/migrate/timezone.go).
 
 -- +goose Up
 ALTER TABLE messages ADD COLUMN agent_external_id text;
@@ -15,10 +17,10 @@ ALTER TABLE messages ADD COLUMN agent_external_id text;
 -- message or an internal note, as the mapping does now (a ticket event's
 -- user is not its author).
 UPDATE messages m
-SET agent_external_id = m.raw ->> 'userId'
+SET agent_external_id = nullif(trim(m.raw ->> 'userId'), '')
 FROM sources s
 WHERE s.id = m.source_id AND s.platform = 'digisac'
-  AND m.raw ->> 'userId' IS NOT NULL
+  AND nullif(trim(m.raw ->> 'userId'), '') IS NOT NULL
   AND ((m.raw -> 'isFromMe' = 'true' AND lower(trim(m.raw ->> 'type')) IS DISTINCT FROM 'ticket')
        OR lower(trim(m.raw ->> 'type')) = 'comment');
 CREATE INDEX messages_agent_idx ON messages (source_id, agent_external_id, sent_at) WHERE agent_external_id IS NOT NULL;
@@ -140,11 +142,13 @@ BEGIN
            coalesce(mm.messages_in, 0)                 AS messages_in,
            coalesce(mm.messages_out, 0)                AS messages_out,
            coalesce(mm.bot_messages_out, 0)            AS bot_messages_out,
-           CASE WHEN jsonb_typeof(c.raw -> 'ticketTransfers') = 'array'
-                THEN (SELECT count(*) FROM jsonb_array_elements(c.raw -> 'ticketTransfers') e
-                      WHERE e ->> 'action' = 'transferred')
-                ELSE coalesce(mm.transfer_events, 0)
-           END                                         AS transfers
+           -- Digisac says it twice, in the ticket's ticketTransfers and
+           -- as ticketTransfer events; the action's name is unconfirmed.
+           greatest(coalesce(mm.transfer_events, 0),
+                    CASE WHEN jsonb_typeof(c.raw -> 'ticketTransfers') = 'array'
+                         THEN (SELECT count(*) FROM jsonb_array_elements(c.raw -> 'ticketTransfers') e
+                               WHERE e ->> 'action' IN ('transfer', 'transferred'))
+                         ELSE 0 END)         AS transfers
     FROM conversations c
     JOIN sources s ON s.id = c.source_id
     LEFT JOIN channels ch ON ch.source_id = c.source_id AND ch.external_id = c.channel_external_id
@@ -233,15 +237,6 @@ BEGIN
     GROUP BY v.source, v.platform, v.source_id, v.sent_weekday, v.sent_hour, v.direction
     $v$;
 
-    -- The local-day indexes follow the views' time zone: a filter on
-    -- v_messages.sent_date, v_daily_volume.day, v_agent_load.day or
-    -- v_conversation_metrics.opened_date reads them. (A range of UTC
-    -- times, on sent_at or opened_at, reads the indexes on those.)
-    DROP INDEX IF EXISTS messages_sent_date_idx;
-    EXECUTE format('CREATE INDEX messages_sent_date_idx ON messages (((sent_at AT TIME ZONE %L)::date))', tz);
-    DROP INDEX IF EXISTS conversations_opened_date_idx;
-    EXECUTE format('CREATE INDEX conversations_opened_date_idx ON conversations (((opened_at AT TIME ZONE %L)::date))', tz);
-
     -- Analysts see the zone where they look: \dv+ in psql, a BI tool's
     -- table description, obj_description('v_messages'::regclass).
     EXECUTE format('COMMENT ON VIEW v_messages IS %L', 'Every message; local times and days in ' || tz);
@@ -265,8 +260,8 @@ DROP VIEW v_agent_load;
 DROP VIEW v_daily_volume;
 DROP VIEW v_conversation_metrics;
 DROP VIEW v_messages;
-DROP INDEX conversations_opened_date_idx;
-DROP INDEX messages_sent_date_idx;
+DROP INDEX IF EXISTS conversations_opened_date_idx;
+DROP INDEX IF EXISTS messages_sent_date_idx;
 DROP FUNCTION syncer_apply_time_zone(text);
 DROP TABLE warehouse_settings;
 DROP INDEX messages_agent_idx;

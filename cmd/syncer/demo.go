@@ -73,7 +73,8 @@ func (e *env) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	// The simulated teams are Brazilian: the views count in São Paulo
-	// time unless the config names a time zone of its own.
+	// time unless the config's time_zone names a zone other than UTC (the
+	// default, which the demo cannot tell from UTC set on purpose).
 	tz := e.cfg.TimeZone
 	if tz == config.DefaultWarehouseTimeZone {
 		tz = config.DefaultTimeZone

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -132,6 +133,9 @@ type env struct {
 	// schema is the warehouse's schema, known once connected; its
 	// bookkeeping is in schemas.State(schema).
 	schema string
+	// warnedTimeZone is set once checkMigrated has warned of views made
+	// in another time zone (syncer run checks at every /readyz).
+	warnedTimeZone atomic.Bool
 }
 
 func (e *env) close() {
@@ -207,11 +211,20 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		return nil, usagef("%s", msg)
 	}
 	// The warehouse's schema: the config's, else the first of the URL's
-	// search_path, else public; its bookkeeping schema goes on the path
-	// too.
+	// search_path, else the one the server's search_path gives (ALTER
+	// DATABASE or ROLE ... SET search_path, a "$user" schema; normally
+	// public). Its bookkeeping schema goes on the path too.
 	e.schema = e.cfg.Schema
 	if e.schema == "" {
 		e.schema = schemas.FromSearchPath(pc.ConnConfig.RuntimeParams["search_path"])
+		if e.schema == "" {
+			if e.schema, err = e.serverSchema(ctx, pc); err != nil {
+				return nil, err
+			}
+		}
+		if !config.ValidSchema(e.schema) {
+			return nil, usagef("the warehouse's schema %q, from the database's search_path, is not a plain identifier of at most 56 characters: name one with schema in the config", e.schema)
+		}
 	}
 	pc.ConnConfig.RuntimeParams["search_path"] = schemas.SearchPath(e.schema)
 	pc.ConnConfig.RuntimeParams["application_name"] = "syncer"
@@ -246,6 +259,26 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	e.pool = pool
 	return pool, nil
+}
+
+// serverSchema asks the server which schema its own search_path puts
+// first, on one connection of pc's.
+func (e *env) serverSchema(ctx context.Context, pc *pgxpool.Config) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, pc.ConnConfig.Copy())
+	if err != nil {
+		return "", fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redactor.String(withoutRepeatedLines(err.Error())))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var schema, path *string
+	if err := conn.QueryRow(cctx, "SELECT current_schema(), current_setting('search_path')").Scan(&schema, &path); err != nil {
+		return "", fmt.Errorf("the database's search_path: %s", e.redactor.String(err.Error()))
+	}
+	if schema == nil {
+		return "", usagef("the database's search_path (%s) names no schema that exists: name the warehouse's with schema in the config", *path)
+	}
+	return *schema, nil
 }
 
 // parseProblem is what pgx found wrong in a connection string, without

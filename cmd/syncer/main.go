@@ -47,7 +47,7 @@ func commands() []command {
 		{"quarantine", "list|show|retry [--source NAME] [--stream S] [--since T] [--id N] [--json]", "list quarantined records, show one whole, or map them again with today's transform (a retry is recorded in sync_runs)", (*env).quarantine},
 		{"status", "[--json]", "per source and stream: cursor, lag, last run, quarantine", (*env).status},
 		{"report", "--out FILE.html [--since T] [--until T] [--source NAME]...", "write one self-contained HTML report of a period: daily volume, first-response times, busiest hours, agent load, sources' freshness and quarantine", (*env).report},
-		{"demo", "[--messages N]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
+		{"demo", "[--messages N] [--report FILE]", "simulators, a real sync into the schema " + demoSchema + " and a summary", (*env).demo},
 		{"simulate", "[--listen ADDR] [--seed N] [--conversations N] [--messages N] [fault flags]", "serve the Ogmma, Digisac, Wavy and Oxenty simulators, for trying things by hand", (*env).simulate},
 		{"version", "", "print the version (also --version)", func(e *env, _ context.Context, args []string) error { return e.version(args) }},
 		{"help", "[COMMAND]", "print this text, or a command's flags (also --help, -h)", nil},

@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"syncer/internal/config"
 	"syncer/internal/dbtest"
@@ -258,10 +262,10 @@ func TestSyncRefusesAnUnmigratedWarehouse(t *testing.T) {
 	}
 }
 
-// TestSyncRefusesViewsInAnotherTimeZone: after time_zone changes in the
-// config, sync refuses to run until migrate up has made the views anew in
-// it, and says so.
-func TestSyncRefusesViewsInAnotherTimeZone(t *testing.T) {
+// TestSyncWarnsOfViewsInAnotherTimeZone: after time_zone changes in the
+// config, sync still syncs, and warns until migrate up has made the views
+// anew in it.
+func TestSyncWarnsOfViewsInAnotherTimeZone(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
 	og := ogmmasim.New(ogmmasim.Config{Seed: 6})
@@ -270,14 +274,15 @@ func TestSyncRefusesViewsInAnotherTimeZone(t *testing.T) {
 	cfg := ogmmaConfig(t, srv.URL, og.APIKey(), og, "")
 	writeFile(t, cfg, "time_zone: America/Manaus\n"+readFile(t, cfg))
 	code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL)
-	if code != exitFailed || !strings.Contains(stderr, "the views count days in time zone UTC, the config says time_zone America/Manaus: run `syncer migrate up`") {
+	if code != exitOK || !strings.Contains(stderr, "the views count days in another time zone than the config's: run `syncer migrate up` to make them anew") ||
+		!strings.Contains(stderr, "views_time_zone=UTC time_zone=America/Manaus") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	code, stdout, stderr := cli(t, "migrate", "up", "--config", cfg, "--database-url", db.URL)
 	if code != exitOK || !strings.Contains(stdout, "the views count days and hours in time zone America/Manaus") {
 		t.Fatalf("migrate up: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
-	if code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL); code != exitOK {
+	if code, _, stderr := cli(t, "sync", "--config", cfg, "--database-url", db.URL); code != exitOK || strings.Contains(stderr, "another time zone") {
 		t.Fatalf("sync after migrate up: exit %d, stderr %q", code, stderr)
 	}
 }
@@ -379,5 +384,56 @@ func TestSyncJSON(t *testing.T) {
 	if s.Source != "acme-ogmma" || s.Stream != "messages" || s.Status != "partial" || s.RunID == 0 || s.RowsRead != 100 ||
 		got.Totals.RowsRead != 100 || got.Totals.RowsQuarantined == 0 {
 		t.Fatalf("summary %+v", got)
+	}
+}
+
+// TestTheServersSearchPathNamesTheWarehouse: with no schema in the config
+// and no search_path in the URL, the warehouse is the schema the server's
+// own search_path gives (here the role's, ALTER ROLE ... SET search_path),
+// as it was before syncer set the search_path itself; not public.
+func TestTheServersSearchPathNamesTheWarehouse(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	ctx := context.Background()
+	name := fmt.Sprintf("t_role_%d", time.Now().UnixNano()%1_000_000_000)
+	for _, stmt := range []string{
+		"CREATE ROLE " + name + " LOGIN SUPERUSER",
+		"CREATE SCHEMA " + name + "_wh",
+		"ALTER ROLE " + name + " SET search_path = " + name + "_wh, public",
+	} {
+		if _, err := db.Pool.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, stmt := range []string{"DROP SCHEMA IF EXISTS " + name + "_wh, " + name + "_wh_syncer CASCADE", "DROP ROLE " + name} {
+			if _, err := db.Pool.Exec(context.Background(), stmt); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	u, err := url.Parse(os.Getenv(dbtest.Env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(name)
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	code, stdout, stderr := cli(t, "migrate", "up", "--database-url", u.String())
+	if code != exitOK {
+		t.Fatalf("migrate up: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	var where []string
+	rows, err := db.Pool.Query(ctx, `SELECT table_schema || '.' || table_name FROM information_schema.tables
+		WHERE table_name IN ('messages', 'sync_state') AND table_schema LIKE $1 ORDER BY 1`, name+"%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if where, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{name + "_wh.messages", name + "_wh_syncer.sync_state"}; !slices.Equal(where, want) {
+		t.Errorf("tables in %v, want %v", where, want)
 	}
 }

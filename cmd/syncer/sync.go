@@ -233,12 +233,17 @@ func (e *env) checkMigrated(ctx context.Context) error {
 	if pending {
 		return errors.New("the warehouse schema is not up to date with this syncer: run `syncer migrate up` first")
 	}
+	// Views in another zone than the config's are the analysts' concern,
+	// not the sync's: said, not refused, so that replicas still running
+	// with the earlier config keep syncing (and answering /readyz) while
+	// migrate up makes the views anew.
 	tz, err := m.ViewsTimeZone(ctx)
 	if err != nil {
 		return err
 	}
-	if tz != e.cfg.TimeZone {
-		return fmt.Errorf("the views count days in time zone %s, the config says time_zone %s: run `syncer migrate up` to make them anew", tz, e.cfg.TimeZone)
+	if tz != e.cfg.TimeZone && e.warnedTimeZone.CompareAndSwap(false, true) {
+		e.logger.Warn("the views count days in another time zone than the config's: run `syncer migrate up` to make them anew",
+			"views_time_zone", tz, "time_zone", e.cfg.TimeZone)
 	}
 	return nil
 }

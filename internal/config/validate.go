@@ -154,7 +154,7 @@ func (c *Config) validate(m *meta) []Problem {
 	case strings.ContainsRune(c.UI.Username, ':'):
 		v.addf("ui.username", "username must not contain \":\" (HTTP basic auth separates the two with it)")
 	}
-	if c.Schema != "" && !validSchema(c.Schema) {
+	if c.Schema != "" && !ValidSchema(c.Schema) {
 		v.addf("schema", "schema %s is not a plain identifier: lowercase letters, digits and _, not starting with a digit or pg_, at most %d long (the bookkeeping goes in <schema>_syncer)", m.show("schema", c.Schema), maxSchemaLen)
 	}
 	if c.TimeZone == "" {
@@ -578,9 +578,10 @@ func validSourceName(s string) bool {
 // suffix of the bookkeeping schema.
 const maxSchemaLen = 63 - len("_syncer")
 
-// validSchema reports whether s is a Postgres identifier that needs no
-// quoting and that CREATE SCHEMA accepts.
-func validSchema(s string) bool {
+// ValidSchema reports whether s can be a warehouse schema: a Postgres
+// identifier that needs no quoting and that CREATE SCHEMA accepts, with
+// room for the "_syncer" of its bookkeeping schema.
+func ValidSchema(s string) bool {
 	if len(s) > maxSchemaLen || strings.HasPrefix(s, "pg_") {
 		return false
 	}

@@ -44,10 +44,14 @@ type Migrator struct {
 	pool     *pgxpool.Pool
 	provider *goose.Provider
 	river    *rivermigrate.Migrator[pgx.Tx]
-	schema   string // the warehouse's
-	state    string // the bookkeeping schema
-	lockID   int64
-	close    func() error
+	// legacy and legacyRiver read a warehouse that an earlier syncer
+	// made, with its version tables in the warehouse's schema, for Status.
+	legacy      *goose.Provider
+	legacyRiver *rivermigrate.Migrator[pgx.Tx]
+	schema      string // the warehouse's
+	state       string // the bookkeeping schema
+	lockID      int64
+	close       func() error
 }
 
 // New prepares a migrator for the warehouse in schema ("" for public).
@@ -78,13 +82,29 @@ func New(pool *pgxpool.Pool, schema string, logger *slog.Logger) (*Migrator, err
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	legacy, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSlog(logger),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(schema+".goose_db_version"),
+	)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	// River's tables are bookkeeping too.
-	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logging.AtLeast(logger, slog.LevelWarn), Schema: state})
+	quiet := logging.AtLeast(logger, slog.LevelWarn)
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: quiet, Schema: state})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: river: %w", err)
 	}
-	return &Migrator{pool: pool, provider: p, river: rm, schema: schema, state: state, lockID: lockID, close: db.Close}, nil
+	legacyRiver, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: quiet, Schema: schema})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: river: %w", err)
+	}
+	return &Migrator{pool: pool, provider: p, river: rm, legacy: legacy, legacyRiver: legacyRiver,
+		schema: schema, state: state, lockID: lockID, close: db.Close}, nil
 }
 
 // riverLocked runs f holding the migrations' advisory lock on a connection
@@ -135,20 +155,6 @@ func (m *Migrator) Up(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ApplyTimeZone makes the analysts' views count days and hours in time
-// zone tz, and the local-time indexes follow, when they were made in
-// another; it reports whether it did. Run after Up.
-func (m *Migrator) ApplyTimeZone(ctx context.Context, tz string) (bool, error) {
-	var changed bool
-	err := m.riverLocked(ctx, func() error {
-		return m.pool.QueryRow(ctx, "SELECT syncer_apply_time_zone($1)", tz).Scan(&changed)
-	})
-	if err != nil {
-		return false, fmt.Errorf("migrate: make the views in time zone %s: %w", tz, err)
-	}
-	return changed, nil
-}
-
 // Down rolls back the newest applied warehouse migration and returns its
 // version, or "" when none was applied. River's tables go with the last:
 // once no warehouse migration is left, Down removes them all ("river").
@@ -182,19 +188,36 @@ func (m *Migrator) Down(ctx context.Context) (string, error) {
 }
 
 // Status lists every known migration in order.
+// It changes nothing: on a warehouse an earlier syncer made, it reads the
+// version tables where that syncer kept them; on a new one, everything is
+// pending.
 func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
-	if err := m.relocate(ctx); err != nil {
-		return nil, fmt.Errorf("migrate status: %w", err)
-	}
-	st, err := m.provider.Status(ctx)
+	l, err := m.layout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate status: %w", err)
 	}
-	out := make([]Status, 0, len(st))
+	var out []Status
+	if l == layoutNew {
+		for _, src := range m.provider.ListSources() {
+			out = append(out, Status{Version: src.Version, Name: src.Path})
+		}
+		for _, r := range m.river.AllVersions() {
+			out = append(out, Status{Line: RiverLine, Version: int64(r.Version), Name: r.Name})
+		}
+		return out, nil
+	}
+	provider, river := m.provider, m.river
+	if l == layoutEarlier {
+		provider, river = m.legacy, m.legacyRiver
+	}
+	st, err := provider.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate status: %w", err)
+	}
 	for _, s := range st {
 		out = append(out, Status{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
 	}
-	applied, err := m.riverApplied(ctx)
+	applied, err := riverApplied(ctx, river)
 	if err != nil {
 		return nil, fmt.Errorf("migrate status: %w", err)
 	}
@@ -206,8 +229,8 @@ func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 
 // riverApplied gives the River versions applied; none before River's
 // tables exist.
-func (m *Migrator) riverApplied(ctx context.Context) (map[int]bool, error) {
-	existing, err := m.river.ExistingVersions(ctx)
+func riverApplied(ctx context.Context, river *rivermigrate.Migrator[pgx.Tx]) (map[int]bool, error) {
+	existing, err := river.ExistingVersions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
@@ -219,10 +242,15 @@ func (m *Migrator) riverApplied(ctx context.Context) (map[int]bool, error) {
 }
 
 // Pending reports whether any migration, the warehouse's or River's, is
-// not applied yet.
+// not applied yet, or the bookkeeping of a warehouse an earlier syncer
+// made is still to move. It changes nothing.
 func (m *Migrator) Pending(ctx context.Context) (bool, error) {
-	if err := m.relocate(ctx); err != nil {
+	l, err := m.layout(ctx)
+	if err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
+	}
+	if l != layoutMoved {
+		return true, nil
 	}
 	ok, err := m.provider.HasPending(ctx)
 	if err != nil || ok {
@@ -231,7 +259,7 @@ func (m *Migrator) Pending(ctx context.Context) (bool, error) {
 		}
 		return true, nil
 	}
-	applied, err := m.riverApplied(ctx)
+	applied, err := riverApplied(ctx, m.river)
 	if err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
 	}
@@ -241,95 +269,4 @@ func (m *Migrator) Pending(ctx context.Context) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// ViewsTimeZone is the time zone the analysts' views were made in, on a
-// warehouse with no migration pending.
-func (m *Migrator) ViewsTimeZone(ctx context.Context) (string, error) {
-	var tz string
-	if err := m.pool.QueryRow(ctx, "SELECT time_zone FROM warehouse_settings").Scan(&tz); err != nil {
-		return "", fmt.Errorf("migrate: the views' time zone: %w", err)
-	}
-	return tz, nil
-}
-
-// relocate makes the bookkeeping schema, and moves into it what a syncer
-// before it kept in the warehouse's schema: goose's version table, and
-// River's tables, functions and types (migration 00011 moves syncer's own
-// tables). Each move is ALTER ... SET SCHEMA: the rows, indexes and
-// sequences go along, nothing is copied. A warehouse already moved, or
-// new, only has its schema checked.
-func (m *Migrator) relocate(ctx context.Context) error {
-	var done bool
-	err := m.pool.QueryRow(ctx, `SELECT to_regnamespace($2::text) IS NOT NULL
-		AND to_regclass(format('%I.goose_db_version', $1::text)) IS NULL AND to_regclass(format('%I.river_migration', $1::text)) IS NULL`,
-		m.schema, m.state).Scan(&done)
-	if err != nil {
-		return fmt.Errorf("bookkeeping schema: %w", err)
-	}
-	if done {
-		return nil
-	}
-	return m.riverLocked(ctx, func() error { return m.relocateLocked(ctx) })
-}
-
-// relocateLocked is relocate under the migrations' lock.
-func (m *Migrator) relocateLocked(ctx context.Context) error {
-	tx, err := m.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("bookkeeping schema: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	var exists, oldGoose, newGoose, oldRiver, newRiver bool
-	err = tx.QueryRow(ctx, `SELECT to_regnamespace($2::text) IS NOT NULL,
-		to_regclass(format('%I.goose_db_version', $1::text)) IS NOT NULL, to_regclass(format('%I.goose_db_version', $2::text)) IS NOT NULL,
-		to_regclass(format('%I.river_migration', $1::text)) IS NOT NULL, to_regclass(format('%I.river_migration', $2::text)) IS NOT NULL`,
-		m.schema, m.state).Scan(&exists, &oldGoose, &newGoose, &oldRiver, &newRiver)
-	if err != nil {
-		return fmt.Errorf("bookkeeping schema: %w", err)
-	}
-	if exists && !oldGoose && !oldRiver {
-		return nil
-	}
-	var stmts []string
-	if !exists {
-		// Only when missing: CREATE SCHEMA IF NOT EXISTS needs the right
-		// to create schemas even when there is nothing to create.
-		stmts = append(stmts, "CREATE SCHEMA "+pgx.Identifier{m.state}.Sanitize())
-	}
-	if oldGoose && !newGoose {
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s SET SCHEMA %s",
-			pgx.Identifier{m.schema, "goose_db_version"}.Sanitize(), pgx.Identifier{m.state}.Sanitize()))
-	}
-	if oldRiver && !newRiver {
-		// Tables first (their sequences go with them), then functions,
-		// then types; array and row types go with theirs.
-		rows, err := tx.Query(ctx, `
-			SELECT format('ALTER TABLE %I.%I SET SCHEMA %I', n.nspname, c.relname, $2::text)
-			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE n.nspname = $1::text AND c.relkind IN ('r', 'p') AND c.relname LIKE 'river\_%'
-			UNION ALL
-			SELECT format('ALTER FUNCTION %I.%I(%s) SET SCHEMA %I', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), $2)
-			FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-			WHERE n.nspname = $1 AND p.proname LIKE 'river\_%'
-			UNION ALL
-			SELECT format('ALTER TYPE %I.%I SET SCHEMA %I', n.nspname, t.typname, $2)
-			FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-			WHERE n.nspname = $1 AND t.typname LIKE 'river\_%' AND t.typrelid = 0 AND t.typelem = 0`,
-			m.schema, m.state)
-		if err != nil {
-			return fmt.Errorf("bookkeeping schema: list River's objects: %w", err)
-		}
-		moves, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("bookkeeping schema: list River's objects: %w", err)
-		}
-		stmts = append(stmts, moves...)
-	}
-	for _, stmt := range stmts {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("bookkeeping schema: %s: %w", stmt, err)
-		}
-	}
-	return tx.Commit(ctx)
 }

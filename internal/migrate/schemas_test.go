@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -115,6 +116,32 @@ func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	// The checks every command makes see it as it is, and move nothing:
+	// replicas of the earlier syncer may still be working on it.
+	if pending, err := m.Pending(ctx); err != nil || !pending {
+		t.Errorf("Pending on an earlier warehouse = %v, %v; want true", pending, err)
+	}
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied, riverApplied int
+	for _, s := range st {
+		switch {
+		case s.Applied && s.Line == migrate.RiverLine:
+			riverApplied++
+		case s.Applied && s.Version > 9:
+			t.Errorf("migration %d applied on the earlier warehouse", s.Version)
+		case s.Applied:
+			applied++
+		}
+	}
+	if applied != 9 || riverApplied == 0 {
+		t.Errorf("Status of the earlier warehouse: %d of ours and %d of River's applied, want 9 and all", applied, riverApplied)
+	}
+	if got := relations(t, db.Pool, state); len(got) != 0 {
+		t.Errorf("Pending and Status made %v in the bookkeeping schema", got)
+	}
 	n, err := m.Up(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -148,5 +175,26 @@ func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
 	}
 	if n, err := m.Up(ctx); err != nil || n != 0 {
 		t.Errorf("second Up applied %d, %v", n, err)
+	}
+}
+
+// TestAWarehouseSchemaThatDoesNotExistIsAnError: migrations into a schema
+// that is not there would go to the next schema of the search_path.
+func TestAWarehouseSchemaThatDoesNotExistIsAnError(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	m, err := migrate.New(db.Pool, db.Schema+"_missing", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for name, f := range map[string]func() error{
+		"Up":      func() error { _, err := m.Up(context.Background()); return err },
+		"Pending": func() error { _, err := m.Pending(context.Background()); return err },
+		"Status":  func() error { _, err := m.Status(context.Background()); return err },
+	} {
+		if err := f(); err == nil || !strings.Contains(err.Error(), "_missing does not exist") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -174,6 +174,14 @@ func TestViewsCountInTheWarehousesTimeZone(t *testing.T) {
 		"2026-03-02 | internal | 1",
 		"2026-03-02 | outbound | 4",
 	})
+	checkRows(t, "the local-day indexes", rowsOf(t, db, `
+		SELECT c.relname, obj_description(c.oid, 'pg_class'), pg_get_indexdef(c.oid) LIKE '%''UTC''%'
+		FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+		WHERE c.relname IN ('messages_sent_date_idx', 'conversations_opened_date_idx') AND c.relnamespace = current_schema()::regnamespace
+		ORDER BY 1`), []string{
+		"conversations_opened_date_idx | time_zone=UTC | true",
+		"messages_sent_date_idx | time_zone=UTC | true",
+	})
 	if tz, err := m.ViewsTimeZone(ctx); err != nil || tz != "UTC" {
 		t.Errorf("ViewsTimeZone = %q, %v", tz, err)
 	}

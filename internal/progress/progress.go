@@ -163,6 +163,9 @@ func (d *Display) finished(s *Stream) {
 	}
 }
 
+// closeTimeout is how long Close waits for mpb to take its last refresh.
+const closeTimeout = 2 * time.Second
+
 // Close stops the display: on a terminal, the lines of streams still
 // running are drawn one last time as they stand, with every log line
 // written before, and Out writes straight to stderr again. Anything
@@ -190,8 +193,15 @@ func (d *Display) Close() {
 	for _, s := range running {
 		s.bar.Abort(false)
 	}
-	d.refresh <- struct{}{}
-	d.p.Wait()
+	// mpb takes the last refresh, unless it stopped drawing already (a
+	// write to the terminal failed): then it is shut down rather than
+	// waited for.
+	select {
+	case d.refresh <- struct{}{}:
+		d.p.Wait()
+	case <-time.After(closeTimeout):
+		d.p.Shutdown()
+	}
 	d.out.above = nil
 	close(d.stop)
 	<-d.loopDone

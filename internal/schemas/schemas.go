@@ -36,13 +36,13 @@ func SearchPath(w string) string {
 }
 
 // FromSearchPath is the warehouse schema a connection's search_path
-// names: its first schema, else Default. "$user" and quoted names are not
-// plain identifiers and count as not named.
+// names: its first schema, or "" when it names none plainly ("$user", a
+// quoted name, nothing), for the server to say which it is.
 func FromSearchPath(path string) string {
 	first, _, _ := strings.Cut(path, ",")
 	first = strings.TrimSpace(first)
-	if first == "" || strings.ContainsAny(first, `"$`) {
-		return Default
+	if strings.ContainsAny(first, `"$`) {
+		return ""
 	}
 	return first
 }
