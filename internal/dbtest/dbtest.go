@@ -90,6 +90,11 @@ func New(t testing.TB) *DB {
 	if _, err := m.Up(ctx); err != nil {
 		t.Fatalf("dbtest: migrate: %v", err)
 	}
+	// As syncer migrate up does, with the default time zone: the local-day
+	// indexes are there, as in production.
+	if _, err := m.ApplyTimeZone(ctx, "UTC"); err != nil {
+		t.Fatalf("dbtest: migrate: %v", err)
+	}
 	return &DB{Pool: pool, Schema: schema, URL: u}
 }
 

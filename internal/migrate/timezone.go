@@ -7,6 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// concurrentFrom is the size of table from which its local-day index is
+// built concurrently.
+const concurrentFrom = 100_000
+
 // localIndexes are the indexes on the local day that the views' date
 // filters read; each follows the views' time zone.
 var localIndexes = []struct{ name, table, expr string }{
@@ -19,10 +23,11 @@ var localIndexes = []struct{ name, table, expr string }{
 // indexes in tz where they are missing or in another zone; it reports
 // whether it changed anything. Run after Up.
 //
-// The indexes are built with CREATE INDEX CONCURRENTLY under a new name,
-// then the old one is dropped (concurrently too) and the new one takes its
-// name: syncs and analysts' queries go on while a large warehouse builds
-// them. An index whose build was interrupted is built again.
+// On a table of concurrentFrom rows or more, the index is built with
+// CREATE INDEX CONCURRENTLY under a new name, then the old one is dropped
+// (concurrently too) and the new one takes its name: syncs and analysts'
+// queries go on while a large warehouse builds them. An index whose build
+// was interrupted is built again.
 func (m *Migrator) ApplyTimeZone(ctx context.Context, tz string) (bool, error) {
 	var changed bool
 	err := m.riverLocked(ctx, func() error {
@@ -62,6 +67,27 @@ func (m *Migrator) localIndex(ctx context.Context, name, table, expr, tz string)
 	var zone, comment string
 	if err := m.pool.QueryRow(ctx, "SELECT quote_literal($1::text), quote_literal('time_zone=' || $1::text)", tz).Scan(&zone, &comment); err != nil {
 		return false, err
+	}
+	// A small table is indexed at once, in one transaction: the lock is
+	// short, and CREATE INDEX CONCURRENTLY would wait for every older
+	// transaction in the database.
+	var rows int
+	if err := m.pool.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT FROM %s LIMIT %d) t", quote(table), concurrentFrom)).Scan(&rows); err != nil {
+		return false, err
+	}
+	if rows < concurrentFrom {
+		return true, pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+			for _, stmt := range []string{
+				"DROP INDEX IF EXISTS " + quote(name),
+				fmt.Sprintf("CREATE INDEX %s ON %s %s", pgx.Identifier{name}.Sanitize(), quote(table), fmt.Sprintf(expr, zone)),
+				fmt.Sprintf("COMMENT ON INDEX %s IS %s", quote(name), comment),
+			} {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", stmt, err)
+				}
+			}
+			return nil
+		})
 	}
 	building := name + "_building"
 	for _, stmt := range []string{
