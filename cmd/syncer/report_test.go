@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -110,8 +111,10 @@ func TestReportUsage(t *testing.T) {
 	}{
 		{[]string{"report"}, "--out FILE is required"},
 		{[]string{"report", "--out", out, "extra"}, `unexpected argument "extra"`},
-		{[]string{"report", "--out", out, "--since", "2024-13-01"}, `--since "2024-13-01": want an RFC 3339 time`},
+		{[]string{"report", "--out", out, "--since", "2024-13-01"}, `--since "2024-13-01": want a date (2024-01-15) or a time (2024-01-15T10:30:00), both in the warehouse's time zone, or an RFC 3339 time with its offset`},
+		{[]string{"report", "--out", out, "--until", "2024-01-15 10:30"}, `--until "2024-01-15 10:30": want a date`},
 		{[]string{"report", "--out", out, "--since", "2024-02-01", "--until", "2024-01-01"}, "--since 2024-02-01 is not before --until 2024-01-01"},
+		{[]string{"report", "--out", out, "--since", "2024-02-01T00:00:00Z", "--until", "2024-01-31T21:00:00-03:00"}, "--since 2024-02-01T00:00:00Z is not before --until 2024-01-31T21:00:00-03:00"},
 		{[]string{"report", "--out", out, "--source", "nope"}, `--source "nope" is not in`},
 		{[]string{"report", "--out", out, "--colour", "blue"}, "unknown flag --colour"},
 	} {
@@ -141,5 +144,108 @@ func TestReportRefusesAnUnmigratedWarehouse(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("%s was written", out)
+	}
+}
+
+// TestReportHelpSaysTheFormsOfTimes: --since and --until say what they
+// accept and in which time zone.
+func TestReportHelpSaysTheFormsOfTimes(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := cli(t, "report", "--help")
+	for _, want := range []string{"a date (2024-01-15, from its midnight)", "(2024-01-15T10:30:00) in the warehouse's time zone",
+		"an RFC 3339 time with an offset (2024-01-15T10:30:00Z", "in the forms of --since"} {
+		if code != exitOK || !strings.Contains(stdout, want) {
+			t.Errorf("report --help: exit %d, no %q in\n%s", code, want, stdout)
+		}
+	}
+}
+
+func TestParseReportWhen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in        string
+		at, local time.Time
+	}{
+		{"", time.Time{}, time.Time{}},
+		{"2026-11-01", time.Time{}, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
+		{"2026-11-01T08:30:00", time.Time{}, time.Date(2026, 11, 1, 8, 30, 0, 0, time.UTC)},
+		{"2026-11-01T08:30:00.5", time.Time{}, time.Date(2026, 11, 1, 8, 30, 0, 5e8, time.UTC)},
+		{"2026-11-01T08:30:00Z", time.Date(2026, 11, 1, 8, 30, 0, 0, time.UTC), time.Time{}},
+		{"2026-11-01T00:00:00-03:00", time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC), time.Time{}},
+	} {
+		at, local, err := parseReportWhen("--since", tc.in)
+		if err != nil || !at.Equal(tc.at) || !local.Equal(tc.local) || at.Location() != time.UTC || local.Location() != time.UTC {
+			t.Errorf("%q: %v, %v, %v; want %v, %v", tc.in, at, local, err, tc.at, tc.local)
+		}
+	}
+	for _, in := range []string{"2026-11-31", "01/11/2026", "2026-11-01T08:30", "2026-11-01 08:30:00", "yesterday"} {
+		if _, _, err := parseReportWhen("--since", in); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}
+
+// TestReportReadsDatesInTheWarehousesTimeZone: with the views in São
+// Paulo's time (UTC-3), --since 2024-03-04 --until 2024-03-11 is the week
+// from local midnight to local midnight, with no bar for 3 March; the same
+// times with an offset are taken as given; and a period that ends before
+// it starts, once the zone is known, is a usage error.
+func TestReportReadsDatesInTheWarehousesTimeZone(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`SELECT syncer_apply_time_zone('America/Sao_Paulo')`,
+		`INSERT INTO sources (name, platform) VALUES ('acme-oxenty', 'oxenty')`,
+		// 3 March 23:30, 4 March 09:00 and 10 March 23:30, local time.
+		`INSERT INTO messages (source_id, external_id, direction, kind, sent_at, raw)
+		 SELECT s.id, m.id, 'inbound', 'text', m.at::timestamptz, '{}'::jsonb FROM sources s,
+		        (VALUES ('m1', '2024-03-04T02:30:00Z'), ('m2', '2024-03-04T12:00:00Z'), ('m3', '2024-03-11T02:30:00Z')) m (id, at)`,
+	} {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "syncer.yaml")
+	writeFile(t, cfg, "time_zone: America/Sao_Paulo\nsources:\n  - {name: acme-oxenty, platform: oxenty, base_url: 'http://127.0.0.1:1/oxenty', api_key: oxenty-sim-key}\n")
+	for _, tc := range []struct {
+		since, until string
+		period       string
+		days         []string
+	}{
+		{"2024-03-04", "2024-03-11", "2024-03-04 00:00 to 2024-03-11 00:00", []string{"2024-03-04", "2024-03-10"}},
+		{"2024-03-04T00:00:00", "2024-03-10T23:45:00", "2024-03-04 00:00 to 2024-03-10 23:45", []string{"2024-03-04", "2024-03-10"}},
+		{"2024-03-04T00:00:00Z", "2024-03-11T00:00:00Z", "2024-03-03 21:00 to 2024-03-10 21:00", []string{"2024-03-03", "2024-03-04"}},
+		{"2024-03-04T00:00:00-03:00", "2024-03-11", "2024-03-04 00:00 to 2024-03-11 00:00", []string{"2024-03-04", "2024-03-10"}},
+	} {
+		out := filepath.Join(dir, "report.html")
+		code, stdout, stderr := cli(t, "report", "--config", cfg, "--database-url", db.URL, "--out", out, "--since", tc.since, "--until", tc.until)
+		if code != exitOK || !strings.HasPrefix(stdout, "wrote ") || !strings.Contains(stdout, "\n"+tc.period+" (America/Sao_Paulo): 2 messages,") {
+			t.Errorf("--since %s --until %s: exit %d\n%s\n%s", tc.since, tc.until, code, stdout, stderr)
+			continue
+		}
+		page := readFile(t, out)
+		if !strings.Contains(page, "Period <b>"+tc.period+"</b>") {
+			t.Errorf("--since %s --until %s: the report's period is not %s", tc.since, tc.until, tc.period)
+		}
+		var days []string
+		for _, m := range regexp.MustCompile(`data-day="([0-9-]+)"`).FindAllStringSubmatch(page, -1) {
+			if len(days) == 0 || days[len(days)-1] != m[1] {
+				days = append(days, m[1])
+			}
+		}
+		if strings.Join(days, " ") != strings.Join(tc.days, " ") {
+			t.Errorf("--since %s --until %s: messages on the days %v, want %v", tc.since, tc.until, days, tc.days)
+		}
+	}
+
+	out := filepath.Join(dir, "empty.html")
+	code, stdout, stderr := cli(t, "report", "--config", cfg, "--database-url", db.URL, "--out", out, "--since", "2024-03-04", "--until", "2024-03-04T03:00:00Z")
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "2024-03-04 00:00:00 to 2024-03-04 00:00:00 in America/Sao_Paulo: check --since and --until") {
+		t.Errorf("an empty period: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("an empty period wrote %s", out)
 	}
 }

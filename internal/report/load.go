@@ -34,31 +34,32 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Report, error
 	if opts.Version == "" {
 		opts.Version = version.Version
 	}
+	if !opts.Since.IsZero() && !opts.SinceLocal.IsZero() {
+		return nil, errors.New("report: the period's start is given twice, as Since and as SinceLocal")
+	}
+	if !opts.Until.IsZero() && !opts.UntilLocal.IsZero() {
+		return nil, errors.New("report: the period's end is given twice, as Until and as UntilLocal")
+	}
 	now := opts.Now()
-	until := opts.Until
-	if until.IsZero() {
-		until = now
-	}
-	if !opts.Since.IsZero() && !opts.Since.Before(until) {
-		return nil, fmt.Errorf("report: the period's start %s is not before its end %s", opts.Since.Format(time.RFC3339), until.Format(time.RFC3339))
-	}
-	r := &Report{Until: until.UTC(), GeneratedAt: now, Version: opts.Version, Filtered: len(opts.Sources) > 0}
+	r := &Report{GeneratedAt: now, Version: opts.Version, Filtered: len(opts.Sources) > 0}
 
-	var since *time.Time
-	if !opts.Since.IsZero() {
-		since = &opts.Since
-	}
+	// The period's ends are worked out in the database, which knows the
+	// views' time zone and the rules it keeps them by.
 	var dbNow time.Time
 	err := query(ctx, pool, "report_period", func(rows pgx.Rows) error {
-		return rows.Scan(&r.TimeZone, &r.Since, &r.FirstDay, &r.LastDay, &dbNow)
-	}, since, until)
+		return rows.Scan(&r.TimeZone, &r.Since, &r.Until, &r.FirstDay, &r.LastDay, &dbNow)
+	}, orNil(opts.Since), orNil(opts.Until), orNil(opts.SinceLocal), orNil(opts.UntilLocal), now)
 	if err != nil {
 		return nil, err
 	}
 	if r.TimeZone == "" {
 		return nil, errors.New("report: the warehouse has no time zone set (warehouse_settings is empty): run `syncer migrate up`")
 	}
-	r.Since = r.Since.UTC()
+	if !r.Since.Before(r.Until) {
+		return nil, fmt.Errorf("report: %w: %s to %s in %s", ErrEmptyPeriod,
+			r.Since.In(r.location()).Format(time.DateTime), r.Until.In(r.location()).Format(time.DateTime), r.TimeZone)
+	}
+	r.Since, r.Until = r.Since.UTC(), r.Until.UTC()
 	names := opts.Sources
 	if names == nil {
 		names = []string{}
@@ -242,6 +243,14 @@ func loadFirstResponse(ctx context.Context, pool *pgxpool.Pool, r *Report, args 
 	return query(ctx, pool, "report_first_response_stats", func(rows pgx.Rows) error {
 		return rows.Scan(&fr.Responded, &fr.Median, &fr.P90, &fr.Unanswered)
 	}, args...)
+}
+
+// orNil is t, or NULL when t is zero.
+func orNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // query runs the named statement and calls scan for each row.

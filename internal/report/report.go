@@ -4,7 +4,9 @@
 // load, and each source's freshness and quarantine), with charts drawn as
 // inline SVG by this package. It owns the report's queries (named blocks in
 // sql/queries/report.sql, read from the analysts' views, so days and hours
-// are in the warehouse's time zone) and its rendering with html/template.
+// are in the warehouse's time zone; the first responses worked out as
+// v_conversation_metrics does, for the period's conversations alone) and
+// its rendering with html/template.
 //
 // It must not write to the warehouse, and the file it writes must reach
 // for nothing outside itself: no script, style sheet, font or image from
@@ -29,12 +31,20 @@ import (
 // Options choose what a report shows. The zero value is the last 30 days
 // of every source.
 type Options struct {
-	// Since is the period's start, inclusive. Zero: the start of the day,
-	// in the warehouse's time zone, 29 days before the day of Until (so 30
-	// days with Until's).
+	// Since is the period's start, inclusive, as an instant. Zero, and
+	// SinceLocal zero too: the midnight, in the warehouse's time zone,
+	// that begins the 30 local days ending with the last day the period
+	// touches.
 	Since time.Time
-	// Until is the period's end, exclusive. Zero: now.
+	// Until is the period's end, exclusive, as an instant. Zero, and
+	// UntilLocal zero too: now.
 	Until time.Time
+	// SinceLocal and UntilLocal give the start and the end as wall-clock
+	// times in the warehouse's time zone, which the report reads from the
+	// warehouse (2024-03-01 00:00 is the local midnight that begins 1
+	// March): only their date and clock count, not their Location. Each
+	// stands in for Since or Until, which must then be zero.
+	SinceLocal, UntilLocal time.Time
 	// Sources are the names of the sources to show; none: every source of
 	// the warehouse. A name the warehouse does not know (a source that
 	// never synced) is listed as such.
@@ -48,6 +58,10 @@ type Options struct {
 	// Logger hears what the report skips; nil means none.
 	Logger *slog.Logger
 }
+
+// ErrEmptyPeriod is the error of a period whose start is not before its
+// end.
+var ErrEmptyPeriod = errors.New("the period's start is not before its end")
 
 // Write reads the report of opts from the warehouse behind pool and writes
 // it to path as one HTML file: to a temporary file beside it first, renamed

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -264,6 +265,58 @@ func TestReportFollowsTheViewsTimeZone(t *testing.T) {
 	}
 	if strings.Contains(html, "acme-ogmma") {
 		t.Error("the report shows a source it was not asked for")
+	}
+}
+
+// TestReportTakesLocalTimesInTheViewsTimeZone: with the views in São
+// Paulo's time (UTC-3), a local date starts at local midnight, so the
+// period of 4 to 11 March has seven whole local days; an instant is taken
+// as given.
+func TestReportTakesLocalTimesInTheViewsTimeZone(t *testing.T) {
+	t.Parallel()
+	db := fixture(t)
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `SELECT syncer_apply_time_zone('America/Sao_Paulo')`); err != nil {
+		t.Fatal(err)
+	}
+	date := func(m time.Month, d int) time.Time { return time.Date(2024, m, d, 0, 0, 0, 0, time.UTC) }
+	utc := func(d, h int) time.Time { return time.Date(2024, 3, d, h, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name         string
+		opts         report.Options
+		since, until time.Time
+		days         int
+		period       string
+	}{
+		{"local dates", report.Options{SinceLocal: date(3, 4), UntilLocal: date(3, 11)},
+			utc(4, 3), utc(11, 3), 7, "2024-03-04 00:00 to 2024-03-11 00:00"},
+		{"instants", report.Options{Since: utc(4, 0), Until: utc(11, 0)},
+			utc(4, 0), utc(11, 0), 8, "2024-03-03 21:00 to 2024-03-10 21:00"},
+		{"a local time and an instant with an offset", report.Options{SinceLocal: utc(4, 9), Until: time.Date(2024, 3, 8, 12, 0, 0, 0, time.FixedZone("-03", -3*3600))},
+			utc(4, 12), utc(8, 15), 5, "2024-03-04 09:00 to 2024-03-08 12:00"},
+		{"the 30 local days up to a local date", report.Options{UntilLocal: date(3, 11)},
+			time.Date(2024, 2, 10, 3, 0, 0, 0, time.UTC), utc(11, 3), 30, "2024-02-10 00:00 to 2024-03-11 00:00"},
+	} {
+		tc.opts.Now, tc.opts.Version = clock, "test"
+		r, err := report.Load(ctx, db.Pool, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !r.Since.Equal(tc.since) || !r.Until.Equal(tc.until) || len(r.Daily) != tc.days {
+			t.Errorf("%s: %s..%s, %d days; want %s..%s, %d days", tc.name, r.Since, r.Until, len(r.Daily), tc.since, tc.until, tc.days)
+		}
+		if html := render(t, r); !strings.Contains(html, "Period <b>"+tc.period+"</b>") {
+			t.Errorf("%s: the report's period is not %s", tc.name, tc.period)
+		}
+	}
+
+	// Midnight in São Paulo is 03:00 UTC: not before it.
+	_, err := report.Load(ctx, db.Pool, report.Options{SinceLocal: date(3, 4), Until: utc(4, 3), Now: clock})
+	if !errors.Is(err, report.ErrEmptyPeriod) || !strings.Contains(err.Error(), "2024-03-04 00:00:00 to 2024-03-04 00:00:00 in America/Sao_Paulo") {
+		t.Errorf("an empty period: %v", err)
+	}
+	if _, err := report.Load(ctx, db.Pool, report.Options{Since: utc(4, 0), SinceLocal: date(3, 4), Now: clock}); err == nil {
+		t.Error("no error for a start given twice")
 	}
 }
 

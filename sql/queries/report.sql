@@ -8,26 +8,37 @@
 -- belongs to the period by sent_at, a first response by the time it was
 -- given, so that every chart counts the same instants.
 --
--- v_conversation_metrics works out every conversation it is asked for;
--- the statements that read it ask only for the conversations with a
--- message in the period (read by messages_sent_at_idx), which hold every
--- first response given in it and every first inbound message received in
--- it.
+-- The first responses are not read from v_conversation_metrics, which
+-- works out every conversation of the warehouse's history before a filter
+-- on the period's messages can narrow them down. The statements that need
+-- them begin with the same two CTEs instead (held to one text by
+-- TestReportFirstResponseCTEIsShared): period_conversations, the
+-- conversations with a message in the period (read by
+-- messages_sent_at_idx), which hold every first response given in it and
+-- every first inbound message received in it; and first_responses, which
+-- works out for those alone what v_conversation_metrics does (held to the
+-- view's figures by TestReportFirstResponsesAgreeWithTheView).
 
--- The views' time zone, the period's start ($1, or when NULL the start of
--- the local day 29 days before the local day of $2: the last 30 days) and
--- the first and last local days the period touches, and the database's
+-- The views' time zone; the period's start and end, each given as an
+-- instant ($1, $2), or as a wall-clock time in the views' time zone ($3,
+-- $4: a date is its midnight), or neither: then the end is $5 (now) and the
+-- start the midnight that begins the 30 local days ending with the end's;
+-- the first and last local days the period touches; and the database's
 -- clock.
 -- name: report_period
 SELECT w.time_zone,
        p.since,
-       (p.since AT TIME ZONE w.time_zone)::date                                  AS first_day,
-       (($2::timestamptz - interval '1 microsecond') AT TIME ZONE w.time_zone)::date AS last_day,
-       now()::timestamptz                                                         AS now
+       u.until,
+       (p.since AT TIME ZONE w.time_zone)::date                                    AS first_day,
+       ((u.until - interval '1 microsecond') AT TIME ZONE w.time_zone)::date       AS last_day,
+       now()::timestamptz                                                          AS now
 FROM warehouse_settings w
 CROSS JOIN LATERAL (
-    SELECT coalesce($1::timestamptz,
-                    (date_trunc('day', $2::timestamptz AT TIME ZONE w.time_zone) - interval '29 days')
+    SELECT coalesce($2::timestamptz, $4::timestamp AT TIME ZONE w.time_zone, $5::timestamptz) AS until
+) u
+CROSS JOIN LATERAL (
+    SELECT coalesce($1::timestamptz, $3::timestamp AT TIME ZONE w.time_zone,
+                    (((u.until - interval '1 microsecond') AT TIME ZONE w.time_zone)::date - 29)::timestamp
                         AT TIME ZONE w.time_zone) AS since
 ) p;
 
@@ -52,13 +63,48 @@ ORDER BY v.sent_date, v.platform, v.direction;
 -- under a minute, then 1-5 min, 5-15 min, 15-60 min, 1-4 h, 4-24 h, and 6
 -- a day or more.
 -- name: report_first_response_buckets
-SELECT width_bucket(f.first_response_seconds::float8, ARRAY[60, 300, 900, 3600, 14400, 86400]::float8[]) AS bucket,
+WITH period_conversations AS (
+    SELECT DISTINCT m.source_id, m.conversation_external_id
+    FROM messages m
+    WHERE m.sent_at >= $1::timestamptz AND m.sent_at < $2::timestamptz
+      AND m.conversation_external_id IS NOT NULL
+), first_responses AS (
+    -- As v_conversation_metrics (migrations/00010_local_time_views.sql)
+    -- has them: a row per conversation, with its first inbound message and
+    -- its first response, the first outbound message by a person (not a
+    -- bot, not a system event) at or after it. Each is read by
+    -- messages_conversation_idx.
+    SELECT c.source_id,
+           s.name                                                          AS source,
+           c.external_id                                                   AS conversation_id,
+           fi.first_inbound_at,
+           fr.sent_at                                                      AS first_response_at,
+           fr.agent_external_id                                            AS first_response_agent_id,
+           extract(epoch FROM fr.sent_at - fi.first_inbound_at)::float8    AS first_response_seconds
+    FROM period_conversations pc
+    JOIN conversations c ON c.source_id = pc.source_id AND c.external_id = pc.conversation_external_id
+    JOIN sources s ON s.id = c.source_id
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS first_inbound_at
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'inbound'
+    ) fi
+    LEFT JOIN LATERAL (
+        SELECT m.sent_at, m.agent_external_id
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'outbound' AND NOT m.is_bot AND m.kind <> 'system'
+          AND m.sent_at >= fi.first_inbound_at
+        ORDER BY m.sent_at, m.external_id
+        LIMIT 1
+    ) fr ON true
+    WHERE cardinality($3::text[]) = 0 OR s.name = ANY ($3::text[])
+)
+SELECT width_bucket(f.first_response_seconds, ARRAY[60, 300, 900, 3600, 14400, 86400]::float8[]) AS bucket,
        count(*)::bigint AS conversations
-FROM v_conversation_metrics f
+FROM first_responses f
 WHERE f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz
-  AND (cardinality($3::text[]) = 0 OR f.source = ANY ($3::text[]))
-  AND (f.source_id, f.conversation_id) IN (SELECT m.source_id, m.conversation_external_id FROM messages m
-                                           WHERE m.sent_at >= $1::timestamptz AND m.sent_at < $2::timestamptz)
 GROUP BY 1
 ORDER BY 1;
 
@@ -66,6 +112,44 @@ ORDER BY 1;
 -- conversations whose first inbound message came in the period and that
 -- have no first response yet.
 -- name: report_first_response_stats
+WITH period_conversations AS (
+    SELECT DISTINCT m.source_id, m.conversation_external_id
+    FROM messages m
+    WHERE m.sent_at >= $1::timestamptz AND m.sent_at < $2::timestamptz
+      AND m.conversation_external_id IS NOT NULL
+), first_responses AS (
+    -- As v_conversation_metrics (migrations/00010_local_time_views.sql)
+    -- has them: a row per conversation, with its first inbound message and
+    -- its first response, the first outbound message by a person (not a
+    -- bot, not a system event) at or after it. Each is read by
+    -- messages_conversation_idx.
+    SELECT c.source_id,
+           s.name                                                          AS source,
+           c.external_id                                                   AS conversation_id,
+           fi.first_inbound_at,
+           fr.sent_at                                                      AS first_response_at,
+           fr.agent_external_id                                            AS first_response_agent_id,
+           extract(epoch FROM fr.sent_at - fi.first_inbound_at)::float8    AS first_response_seconds
+    FROM period_conversations pc
+    JOIN conversations c ON c.source_id = pc.source_id AND c.external_id = pc.conversation_external_id
+    JOIN sources s ON s.id = c.source_id
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS first_inbound_at
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'inbound'
+    ) fi
+    LEFT JOIN LATERAL (
+        SELECT m.sent_at, m.agent_external_id
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'outbound' AND NOT m.is_bot AND m.kind <> 'system'
+          AND m.sent_at >= fi.first_inbound_at
+        ORDER BY m.sent_at, m.external_id
+        LIMIT 1
+    ) fr ON true
+    WHERE cardinality($3::text[]) = 0 OR s.name = ANY ($3::text[])
+)
 SELECT count(*) FILTER (WHERE f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz)::bigint AS responded,
        (percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first_response_seconds)
            FILTER (WHERE f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz))::float8 AS median_seconds,
@@ -73,12 +157,9 @@ SELECT count(*) FILTER (WHERE f.first_response_at >= $1::timestamptz AND f.first
            FILTER (WHERE f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz))::float8 AS p90_seconds,
        count(*) FILTER (WHERE f.first_response_at IS NULL
                           AND f.first_inbound_at >= $1::timestamptz AND f.first_inbound_at < $2::timestamptz)::bigint AS unanswered
-FROM v_conversation_metrics f
-WHERE (cardinality($3::text[]) = 0 OR f.source = ANY ($3::text[]))
-  AND (f.source_id, f.conversation_id) IN (SELECT m.source_id, m.conversation_external_id FROM messages m
-                                           WHERE m.sent_at >= $1::timestamptz AND m.sent_at < $2::timestamptz)
-  AND ((f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz)
-       OR (f.first_inbound_at >= $1::timestamptz AND f.first_inbound_at < $2::timestamptz));
+FROM first_responses f
+WHERE (f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz)
+   OR (f.first_inbound_at >= $1::timestamptz AND f.first_inbound_at < $2::timestamptz);
 
 -- Messages per local weekday (ISO: 1 Monday .. 7 Sunday) and hour. Not
 -- v_hourly_heatmap, which has no date to filter the period on.
@@ -96,7 +177,44 @@ ORDER BY 1, 2;
 -- the agent sent and in how many conversations, and the first responses
 -- the agent gave with their median time.
 -- name: report_agent_load
-WITH sent AS (
+WITH period_conversations AS (
+    SELECT DISTINCT m.source_id, m.conversation_external_id
+    FROM messages m
+    WHERE m.sent_at >= $1::timestamptz AND m.sent_at < $2::timestamptz
+      AND m.conversation_external_id IS NOT NULL
+), first_responses AS (
+    -- As v_conversation_metrics (migrations/00010_local_time_views.sql)
+    -- has them: a row per conversation, with its first inbound message and
+    -- its first response, the first outbound message by a person (not a
+    -- bot, not a system event) at or after it. Each is read by
+    -- messages_conversation_idx.
+    SELECT c.source_id,
+           s.name                                                          AS source,
+           c.external_id                                                   AS conversation_id,
+           fi.first_inbound_at,
+           fr.sent_at                                                      AS first_response_at,
+           fr.agent_external_id                                            AS first_response_agent_id,
+           extract(epoch FROM fr.sent_at - fi.first_inbound_at)::float8    AS first_response_seconds
+    FROM period_conversations pc
+    JOIN conversations c ON c.source_id = pc.source_id AND c.external_id = pc.conversation_external_id
+    JOIN sources s ON s.id = c.source_id
+    CROSS JOIN LATERAL (
+        SELECT min(m.sent_at) AS first_inbound_at
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'inbound'
+    ) fi
+    LEFT JOIN LATERAL (
+        SELECT m.sent_at, m.agent_external_id
+        FROM messages m
+        WHERE m.source_id = c.source_id AND m.conversation_external_id = c.external_id
+          AND m.direction = 'outbound' AND NOT m.is_bot AND m.kind <> 'system'
+          AND m.sent_at >= fi.first_inbound_at
+        ORDER BY m.sent_at, m.external_id
+        LIMIT 1
+    ) fr ON true
+    WHERE cardinality($3::text[]) = 0 OR s.name = ANY ($3::text[])
+), sent AS (
     SELECT v.source_id, v.agent_id, count(*) AS messages_sent, count(DISTINCT v.conversation_id) AS conversations
     FROM v_messages v
     WHERE v.agent_id IS NOT NULL AND v.direction = 'outbound'
@@ -106,12 +224,9 @@ WITH sent AS (
 ), firsts AS (
     SELECT f.source_id, f.first_response_agent_id AS agent_id, count(*) AS first_responses,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY f.first_response_seconds) AS median_first_response_seconds
-    FROM v_conversation_metrics f
+    FROM first_responses f
     WHERE f.first_response_agent_id IS NOT NULL
       AND f.first_response_at >= $1::timestamptz AND f.first_response_at < $2::timestamptz
-      AND (cardinality($3::text[]) = 0 OR f.source = ANY ($3::text[]))
-      AND (f.source_id, f.conversation_id) IN (SELECT m.source_id, m.conversation_external_id FROM messages m
-                                               WHERE m.sent_at >= $1::timestamptz AND m.sent_at < $2::timestamptz)
     GROUP BY f.source_id, f.first_response_agent_id
 )
 SELECT s.name AS source, k.agent_id, a.name AS agent_name,
