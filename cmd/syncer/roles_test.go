@@ -83,10 +83,11 @@ func TestMigrateRoles(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("migrate roles: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
-	for _, want := range []string{"created role " + writer + ", which logs in", "created role " + analyst + " (NOLOGIN",
-		"created role " + login + ", which logs in with its password and reads as a member of " + analyst,
-		"granted SELECT on ", "roles are in place: " + writer + " owns the warehouse in schemas " + db.Schema + " and " + db.Schema + "_syncer; " +
-			analyst + " reads schema " + db.Schema + " and not " + db.Schema + "_syncer"} {
+	for _, want := range []string{"writer " + writer + ": created; it logs in with its password\n", "analyst " + analyst + ": created, NOLOGIN",
+		"analyst login " + login + ": created; it logs in with its password and reads as a member of " + analyst + "\n",
+		"granted SELECT on 16 of syncer's tables and views in schema " + db.Schema + " to " + analyst + "\n",
+		"roles are in place: " + writer + " owns syncer's tables and views in schema " + db.Schema + " and schema " + db.Schema + "_syncer; " +
+			analyst + " reads them in schema " + db.Schema + ", and nothing of " + db.Schema + "_syncer\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout does not say %q:\n%s", want, stdout)
 		}
@@ -135,10 +136,59 @@ func TestMigrateRoles(t *testing.T) {
 		}
 	}
 
-	// Again, without passwords: nothing to change.
-	code, stdout, stderr = cli(t, "migrate", "roles", "--database-url", db.URL, "--writer", writer, "--analyst", analyst)
-	if code != exitOK || !strings.HasPrefix(stdout, "nothing to change\nroles are in place") {
-		t.Fatalf("migrate roles again: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	// Again, without passwords: each role is left as it was, the login's
+	// password too, which it still logs in with.
+	code, stdout, stderr = cli(t, "migrate", "roles", "--database-url", db.URL, "--writer", writer, "--analyst", analyst, "--analyst-login", login)
+	want := "writer " + writer + ": exists: left as it was\nanalyst " + analyst + ": exists: left as it was\nanalyst login " + login +
+		": exists: left as it was\nnothing to change\nroles are in place: "
+	if code != exitOK || !strings.HasPrefix(stdout, want) {
+		t.Fatalf("migrate roles again: exit %d\nstdout %s\nstderr %s\nwant it to start with %s", code, stdout, stderr, want)
+	}
+	again, err := pgx.Connect(ctx, urlAs(t, db, login, "bi-pw-9c21"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Close(ctx)
+	// A password given is set again, and said so.
+	t.Setenv("T_BI_PW", "bi-pw-new-5d")
+	code, stdout, stderr = cli(t, "migrate", "roles", "--database-url", db.URL, "--writer", writer, "--analyst", analyst,
+		"--analyst-login", login, "--analyst-password-env", "T_BI_PW")
+	if code != exitOK || !strings.Contains(stdout, "analyst login "+login+": exists: password set; it logs in with it\n") || strings.Contains(stdout, "nothing to change") {
+		t.Fatalf("migrate roles with a new password: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+}
+
+// A login that can write is refused, exit 1, with what to revoke, and
+// nothing changes.
+func TestMigrateRolesRefusesALoginThatWrites(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	writer, analyst, login := rolesForTest(t, db)
+	ctx := context.Background()
+	for _, stmt := range []string{
+		"CREATE ROLE " + login + " LOGIN",
+		"GRANT INSERT, DELETE ON " + pgx.Identifier{db.Schema, "messages"}.Sanitize() + " TO " + login,
+	} {
+		if _, err := db.Pool.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := cli(t, "migrate", "roles", "--database-url", db.URL, "--writer", writer, "--analyst", analyst, "--analyst-login", login)
+	if code != exitFailed || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"syncer: migrate roles: not read-only: " + login + " may do more than read syncer's tables and views; nothing was changed:\n",
+		"  " + login + " has INSERT, DELETE on " + db.Schema + ".messages (granted to it)\n",
+		"What to do (then run syncer migrate roles again):\nREVOKE INSERT, DELETE ON " + db.Schema + ".messages FROM " + login + ";\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname IN ($1, $2)", writer, analyst).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d roles made (%v)", n, err)
 	}
 }
 
@@ -171,13 +221,19 @@ func TestMigrateRolesUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"migrate", "up", "--writer", "w"}, "migrate up: --writer is for syncer migrate roles"},
-		{[]string{"migrate", "roles", "--analyst-login", "bi"}, "give each --analyst-login NAME its --analyst-password-env VAR (1 logins, 0 variables)"},
+		{[]string{"migrate", "up", "--writer-can-create-schemas"}, "migrate up: --writer-can-create-schemas is for syncer migrate roles"},
+		{[]string{"migrate", "roles", "--analyst-password-env", "T_SET_PW", "--analyst-login", "bi"}, "each --analyst-password-env VAR goes right after the --analyst-login NAME whose password VAR holds, once"},
+		{[]string{"migrate", "roles", "--analyst-login", "bi", "--analyst-password-env", "T_SET_PW", "--analyst-password-env", "T_SET_PW"}, "goes right after the --analyst-login NAME"},
+		{[]string{"migrate", "roles", "--writer-password-env", ""}, "--writer-password-env wants the name of the environment variable that holds the writer's password (such as SYNCER_WRITER_PASSWORD), not its value; it is empty here"},
+		{[]string{"migrate", "roles", "--writer-password-env", "pw-given-4e!"}, "not the password itself"},
+		{[]string{"migrate", "roles", "--analyst-login", "bi", "--analyst-password-env", "$x"}, "--analyst-password-env wants the name of the environment variable that holds the password of bi (such as METABASE_DB_PASSWORD)"},
+		{[]string{"migrate", "roles", "--analyst-login", ""}, "want the name of a login role"},
 		{[]string{"migrate", "roles", "--analyst-login", "bi", "--analyst-password-env", "T_UNSET_PW_X"}, "--analyst-password-env T_UNSET_PW_X: the environment variable T_UNSET_PW_X is not set or empty"},
 		{[]string{"migrate", "roles", "--writer-password-env", "T_EMPTY_PW"}, "is not set or empty"},
 		{[]string{"migrate", "roles", "--writer-password-env", "T_NONASCII_PW"}, "printable ASCII"},
 		{[]string{"migrate", "roles", "--writer", "same", "--analyst", "same"}, `analyst "same" is also the writer`},
 		{[]string{"migrate", "roles", "--analyst-login", "syncer_analyst", "--analyst-password-env", "T_SET_PW"}, "is also the analyst"},
-		{[]string{"migrate", "roles", "--writer", ""}, "want a name"},
+		{[]string{"migrate", "roles", "--writer", ""}, "want the writer role's name, such as syncer_writer"},
 	} {
 		code, stdout, stderr := cli(t, append(tc.args, "--database-url", url)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

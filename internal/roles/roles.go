@@ -3,6 +3,9 @@
 // role for people and BI tools, with LOGIN roles that are its members. It
 // runs sql/roles.sql, and nothing else, in one transaction. It never
 // prints, logs or sends a password: the server gets SCRAM verifiers only.
+// It hands the writer syncer's objects only, never another application's
+// or an extension's, and it does not take back a right it did not give:
+// when a login could do more than read, it refuses and says what to revoke.
 package roles
 
 import (
@@ -36,12 +39,29 @@ type Options struct {
 	Analyst        string
 	// Logins are LOGIN roles to make (or keep) members of the analyst.
 	Logins []Login
+	// WriterCreatesSchemas gives the writer CREATE on the database, to
+	// create schemas (syncer demo drops and makes its own). Without it the
+	// writer gets CREATE on the database only while the warehouse is not
+	// migrated yet, for its first syncer migrate up.
+	WriterCreatesSchemas bool
 }
 
 // Login is a role that logs in and reads as a member of the analyst role.
 type Login struct {
-	Name     string
+	Name string
+	// Password, when set, is the login's password, set again on an
+	// existing login; when empty, an existing login's password is left as
+	// it is, and a new login is refused.
 	Password string
+}
+
+// Line is one thing Apply says, in order: a role created, or found and
+// its password set, or found and left as it was; a grant, a revocation, a
+// hand-over.
+type Line struct {
+	Text string
+	// Changed is false on the line of a role left as it was.
+	Changed bool
 }
 
 // PrivilegeError says that the connecting user may not do what the roles
@@ -56,6 +76,24 @@ func (e *PrivilegeError) Error() string {
 		return e.Message
 	}
 	return e.Message + ". " + e.Hint
+}
+
+// RefusedError says why the roles cannot be made as asked, what stands in
+// the way and what to do about it. Nothing was changed.
+type RefusedError struct {
+	Message string // PostgreSQL's
+	Detail  string // one problem a line, when there are several
+	Hint    string
+}
+
+func (e *RefusedError) Error() string {
+	switch {
+	case e.Detail != "":
+		return e.Message + ":\n  " + strings.ReplaceAll(e.Detail, "\n", "\n  ") + "\n" + e.Hint
+	case e.Hint != "":
+		return e.Message + ". " + e.Hint
+	}
+	return e.Message
 }
 
 // Beginner starts a transaction: a *pgxpool.Pool or a *pgx.Conn.
@@ -97,7 +135,7 @@ func (o Options) Validate() error {
 			return err
 		}
 		if l.Password == "" {
-			return fmt.Errorf("analyst login %q: want a password (a role without one cannot log in)", l.Name)
+			continue
 		}
 		if err := checkPassword(l.Password); err != nil {
 			return fmt.Errorf("the password of analyst login %q: %w", l.Name, err)
@@ -106,10 +144,12 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Apply makes the roles and grants of o in one transaction and returns a
-// line for each thing it changed: none when everything was in place
-// (passwords given are set again, and said so).
-func Apply(ctx context.Context, db Beginner, o Options) ([]string, error) {
+// Apply makes the roles and grants of o in one transaction and returns
+// what it found and did: a line for each role, and one for each thing it
+// changed (passwords given are set again, and said so). It changes
+// nothing and returns a *RefusedError when the analyst or a login could
+// do more than read.
+func Apply(ctx context.Context, db Beginner, o Options) ([]Line, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -126,14 +166,18 @@ func Apply(ctx context.Context, db Beginner, o Options) ([]string, error) {
 		writerPassword = &v
 	}
 	logins := make([]string, 0, len(o.Logins))
-	passwords := make([]string, 0, len(o.Logins))
+	passwords := make([]*string, 0, len(o.Logins)) // nil: left as it is
 	for _, l := range o.Logins {
+		logins = append(logins, l.Name)
+		if l.Password == "" {
+			passwords = append(passwords, nil)
+			continue
+		}
 		v, err := verifier(l.Password)
 		if err != nil {
 			return nil, err
 		}
-		logins = append(logins, l.Name)
-		passwords = append(passwords, v)
+		passwords = append(passwords, &v)
 	}
 
 	tx, err := db.Begin(ctx)
@@ -146,16 +190,16 @@ func Apply(ctx context.Context, db Beginner, o Options) ([]string, error) {
 	}
 	// The function is made anew each time: no cached statement may refer
 	// to it.
-	rows, err := tx.Query(ctx, "SELECT * FROM pg_temp.syncer_roles($1, $2, $3, $4, $5, $6, $7)", pgx.QueryExecModeDescribeExec,
-		warehouse, schemas.State(warehouse), o.Writer, o.Analyst, writerPassword, logins, passwords)
+	rows, err := tx.Query(ctx, "SELECT said, changed FROM pg_temp.syncer_roles($1, $2, $3, $4, $5, $6, $7, $8)", pgx.QueryExecModeDescribeExec,
+		warehouse, schemas.State(warehouse), o.Writer, o.Analyst, writerPassword, logins, passwords, o.WriterCreatesSchemas)
 	if err != nil {
 		return nil, fmt.Errorf("roles: %w", mapError(err))
 	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	lines, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Line])
 	if err != nil {
 		return nil, fmt.Errorf("roles: %w", mapError(err))
 	}
-	if _, err := tx.Exec(ctx, "DROP FUNCTION pg_temp.syncer_roles(text, text, text, text, text, text[], text[])", pgx.QueryExecModeExec); err != nil {
+	if _, err := tx.Exec(ctx, "DROP FUNCTION pg_temp.syncer_roles(text, text, text, text, text, text[], text[], boolean)", pgx.QueryExecModeExec); err != nil {
 		return nil, fmt.Errorf("roles: %w", mapError(err))
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -165,15 +209,25 @@ func Apply(ctx context.Context, db Beginner, o Options) ([]string, error) {
 }
 
 // mapError turns PostgreSQL's "insufficient privilege" into a
-// PrivilegeError.
+// PrivilegeError, and syncer_roles's refusals (a role that cannot be
+// read-only, a new login without a password, the old layout) into a
+// RefusedError.
 func mapError(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code {
+	case "42501": // insufficient_privilege
 		hint := pgErr.Hint
 		if hint == "" {
 			hint = "Run it as a superuser (such as postgres), or as a user with CREATEROLE that owns the warehouse's tables and the database."
 		}
 		return &PrivilegeError{Message: pgErr.Message, Hint: hint}
+	case "0LP01", "22023", "55000": // invalid_grant_operation, invalid_parameter_value, object_not_in_prerequisite_state
+		if pgErr.Where != "" && strings.Contains(pgErr.Where, "syncer_roles") {
+			return &RefusedError{Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint}
+		}
 	}
 	return err
 }

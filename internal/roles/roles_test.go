@@ -8,9 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +67,7 @@ func TestValidate(t *testing.T) {
 		{Options{Writer: "x", Analyst: "x"}, `analyst "x" is also the writer`},
 		{Options{Writer: strings.Repeat("w", 64), Analyst: "a"}, "at most 63 bytes"},
 		{Options{Writer: "w", Analyst: "a", WriterPassword: "senha-çã"}, "printable ASCII"},
-		{Options{Writer: "w", Analyst: "a", Logins: []Login{{Name: "bi"}}}, `analyst login "bi": want a password`},
+		{Options{Writer: "w", Analyst: "a", Logins: []Login{{Name: "bi", Password: "p"}, {Name: "bi"}}}, `analyst login "bi" is also the analyst login`},
 		{Options{Writer: "w", Analyst: "a", Logins: []Login{{Name: "a", Password: "p"}}}, `analyst login "a" is also the analyst`},
 	} {
 		err := tc.o.Validate()
@@ -76,6 +78,12 @@ func TestValidate(t *testing.T) {
 			t.Errorf("the error shows the password: %v", err)
 		}
 	}
+	if err := ok.Validate(); err != nil {
+		t.Error(err)
+	}
+	// A login without a password keeps the one it has (a new one is
+	// refused by the server side).
+	ok.Logins = []Login{{Name: "bi"}}
 	if err := ok.Validate(); err != nil {
 		t.Error(err)
 	}
@@ -271,9 +279,64 @@ func writeAsWriter(t *testing.T, pool *pgxpool.Pool, schema, writer string) {
 	}
 }
 
+// text is what Apply said, a line each.
+func text(lines []Line) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l.Text + "\n")
+	}
+	return b.String()
+}
+
+// changes are the lines of lines that say something changed.
+func changes(lines []Line) []string {
+	var out []string
+	for _, l := range lines {
+		if l.Changed {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+// owner is the owner of the relation or function named by obj (a
+// regclass or regprocedure literal).
+func owner(t *testing.T, pool *pgxpool.Pool, catalog, obj string) string {
+	t.Helper()
+	q := "SELECT relowner::regrole::text FROM pg_class WHERE oid = $1::regclass"
+	if catalog == "pg_proc" {
+		q = "SELECT proowner::regrole::text FROM pg_proc WHERE oid = $1::regprocedure"
+	}
+	var o string
+	if err := pool.QueryRow(context.Background(), q, obj).Scan(&o); err != nil {
+		t.Fatalf("owner of %s: %v", obj, err)
+	}
+	return o
+}
+
+// mayCreateSchemas says whether role has CREATE on the test database.
+func mayCreateSchemas(t *testing.T, pool *pgxpool.Pool, role string) bool {
+	t.Helper()
+	var ok bool
+	if err := pool.QueryRow(context.Background(), "SELECT has_database_privilege($1, current_database(), 'CREATE')", role).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func exec(t *testing.T, pool *pgxpool.Pool, stmts ...string) {
+	t.Helper()
+	for _, stmt := range stmts {
+		if _, err := pool.Exec(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+}
+
 // On a warehouse that the superuser migrated, the roles take over: the
-// writer owns it (migrate up and a new time zone run as it), the analyst
-// reads it, and a second run changes nothing.
+// writer owns it (migrate up and a new time zone run as it) without the
+// right to create schemas, the analyst reads it, and a second run changes
+// nothing.
 func TestRolesOnAMigratedWarehouse(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
@@ -285,16 +348,27 @@ func TestRolesOnAMigratedWarehouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	said := strings.Join(lines, "\n")
-	for _, want := range []string{"created role " + r.writer + ", which logs in", "created role " + r.analyst + " (NOLOGIN",
-		"created role " + r.login + ", which logs in with its password and reads as a member of " + r.analyst,
-		"handed ", "granted SELECT on ", "from now on to " + r.analyst} {
+	said := text(lines)
+	for _, want := range []string{
+		"writer " + r.writer + ": created; it logs in with its password\n",
+		"analyst " + r.analyst + ": created, NOLOGIN",
+		"analyst login " + r.login + ": created; it logs in with its password and reads as a member of " + r.analyst + "\n",
+		"handed 16 of syncer's tables and views in schema " + db.Schema + " to " + r.writer + "\n",
+		"tables, functions and types of schema " + schemas.State(db.Schema) + " to " + r.writer + "\n",
+		"granted SELECT on 16 of syncer's tables and views in schema " + db.Schema + " to " + r.analyst + "\n",
+		"from now on to " + r.analyst,
+	} {
 		if !strings.Contains(said, want) {
 			t.Errorf("Apply said:\n%s\nwant %q", said, want)
 		}
 	}
 	if strings.Contains(said, "secret") {
 		t.Errorf("Apply shows a password:\n%s", said)
+	}
+	// The warehouse is migrated and both schemas exist: syncer migrate up
+	// needs no CREATE on the database.
+	if strings.Contains(said, "CREATE on database") || mayCreateSchemas(t, db.Pool, r.writer) {
+		t.Errorf("the writer may create schemas:\n%s", said)
 	}
 	// The server holds verifiers only.
 	var stored string
@@ -322,25 +396,42 @@ func TestRolesOnAMigratedWarehouse(t *testing.T) {
 	}
 	checkAnalyst(t, db.Pool, db.Schema, r.analyst)
 
-	// Again: nothing to do but the passwords.
+	// Again: nothing to do but the passwords, and each role says so.
 	lines, err = Apply(ctx, db.Pool, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "set the password of role ") {
-			t.Errorf("second run: %s", l)
-		}
+	want := []Line{
+		{"writer " + r.writer + ": exists: password set; it logs in with it", true},
+		{"analyst " + r.analyst + ": exists: left as it was", false},
+		{"analyst login " + r.login + ": exists: password set; it logs in with it", true},
 	}
-	o.WriterPassword, o.Logins = "", nil
-	if lines, err = Apply(ctx, db.Pool, o); err != nil || len(lines) != 0 {
-		t.Errorf("third run: %q, %v; want nothing", lines, err)
+	if !slices.Equal(lines, want) {
+		t.Errorf("second run said %v, want %v", lines, want)
+	}
+	// Without passwords, the roles are left as they were, their passwords
+	// too.
+	o.WriterPassword, o.Logins = "", []Login{{Name: r.login}}
+	lines, err = Apply(ctx, db.Pool, o)
+	if err != nil || len(changes(lines)) != 0 {
+		t.Errorf("third run: %v, %v; want no change", lines, err)
+	}
+	if !strings.Contains(text(lines), "analyst login "+r.login+": exists: left as it was\n") {
+		t.Errorf("third run said:\n%s", text(lines))
+	}
+	var again string
+	if err := db.Pool.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", r.login).Scan(&again); err != nil || again == stored {
+		t.Errorf("the second run did not set the login's password (%v)", err)
+	}
+	if err := db.Pool.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", r.login).Scan(&stored); err != nil || stored != again {
+		t.Errorf("the third run changed the login's password (%v)", err)
 	}
 }
 
 // On an empty database, the roles come first: they make the schemas, the
-// writer migrates them, and the default privileges let the analyst read
-// what it made.
+// writer migrates them (with CREATE on the database, for that first
+// migrate up), and the default privileges let the analyst read what it
+// made.
 func TestRolesBeforeTheFirstMigration(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t) // a pool on the test database, as its superuser
@@ -361,8 +452,9 @@ func TestRolesBeforeTheFirstMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	said := strings.Join(lines, "\n")
-	for _, want := range []string{"created schema " + fresh + ", owned by " + r.writer, "created schema " + schemas.State(fresh) + ", owned by " + r.writer} {
+	said := text(lines)
+	for _, want := range []string{"created schema " + fresh + ", owned by " + r.writer, "created schema " + schemas.State(fresh) + ", owned by " + r.writer,
+		"granted CREATE on database ", " to " + r.writer + " for its first syncer migrate up"} {
 		if !strings.Contains(said, want) {
 			t.Errorf("Apply said:\n%s\nwant %q", said, want)
 		}
@@ -381,8 +473,12 @@ func TestRolesBeforeTheFirstMigration(t *testing.T) {
 	// A run after the migrations tidies what the default privileges gave
 	// the bookkeeping tables on their way (they were made in the
 	// warehouse's schema, then moved).
-	if _, err := Apply(ctx, db.Pool, Options{Warehouse: fresh, Writer: r.writer, Analyst: r.analyst}); err != nil {
+	lines, err = Apply(ctx, db.Pool, Options{Warehouse: fresh, Writer: r.writer, Analyst: r.analyst})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if said := text(lines); !strings.Contains(said, "revoked SELECT on 8 tables of schema "+schemas.State(fresh)+" from "+r.analyst+", which the default privileges of "+r.writer+" gave them") {
+		t.Errorf("second run said:\n%s", said)
 	}
 	var n int
 	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a
@@ -390,8 +486,279 @@ func TestRolesBeforeTheFirstMigration(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Errorf("the analyst keeps %d grants on bookkeeping tables (%v)", n, err)
 	}
-	if lines, err := Apply(ctx, db.Pool, Options{Warehouse: fresh, Writer: r.writer, Analyst: r.analyst}); err != nil || len(lines) != 0 {
-		t.Errorf("run again: %q, %v; want nothing", lines, err)
+	if lines, err := Apply(ctx, db.Pool, Options{Warehouse: fresh, Writer: r.writer, Analyst: r.analyst}); err != nil || len(changes(lines)) != 0 {
+		t.Errorf("run again: %v, %v; want no change", lines, err)
+	}
+}
+
+// The writer takes syncer's objects only: in a warehouse's schema shared
+// with an extension and another application, their objects keep their
+// owner, and the analyst does not read the other application's table.
+func TestRolesHandOverSyncersObjectsOnly(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	r := newTestRoles(t)
+	ctx := context.Background()
+	// One extension per database: take one that is not there yet.
+	var ext, fn string
+	for _, c := range []struct{ ext, fn string }{{"pgcrypto", "gen_random_uuid()"}, {"fuzzystrmatch", "soundex(text)"}, {"tsm_system_rows", "system_rows(internal)"}} {
+		var installed, available bool
+		err := db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = $1), EXISTS (SELECT FROM pg_available_extensions WHERE name = $1)", c.ext).Scan(&installed, &available)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if available && !installed {
+			ext, fn = c.ext, c.fn
+			break
+		}
+	}
+	if ext == "" {
+		t.Skip("pgcrypto, fuzzystrmatch and tsm_system_rows are all installed already or not available")
+	}
+	schema := pgx.Identifier{db.Schema}.Sanitize()
+	exec(t, db.Pool, "CREATE EXTENSION "+ext+" SCHEMA "+schema)
+	t.Cleanup(func() {
+		if _, err := db.Pool.Exec(context.Background(), "DROP EXTENSION IF EXISTS "+ext); err != nil {
+			t.Error(err)
+		}
+	})
+	exec(t, db.Pool,
+		"CREATE TABLE "+schema+".other_app_orders (id bigserial PRIMARY KEY, total numeric)",
+		"CREATE VIEW "+schema+".other_app_totals AS SELECT sum(total) FROM "+schema+".other_app_orders")
+	var me string
+	if err := db.Pool.QueryRow(ctx, "SELECT current_user").Scan(&me); err != nil {
+		t.Fatal(err)
+	}
+	fnName := db.Schema + "." + fn
+
+	if _, err := Apply(ctx, db.Pool, Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst}); err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range []struct{ catalog, name string }{
+		{"pg_proc", fnName}, {"pg_class", db.Schema + ".other_app_orders"}, {"pg_class", db.Schema + ".other_app_orders_id_seq"}, {"pg_class", db.Schema + ".other_app_totals"},
+	} {
+		if got := owner(t, db.Pool, obj.catalog, obj.name); got != me {
+			t.Errorf("%s is owned by %s, want %s still", obj.name, got, me)
+		}
+	}
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+		WHERE d.deptype = 'e' AND p.proowner = $1::regrole`, r.writer).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("the writer owns %d functions of extensions (%v)", n, err)
+	}
+	if got := owner(t, db.Pool, "pg_class", db.Schema+".messages"); got != r.writer {
+		t.Errorf("messages is owned by %s, want %s", got, r.writer)
+	}
+	// The writer cannot replace the extension's function, which others
+	// (superusers among them) call.
+	err = as(t, db.Pool, r.writer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "ALTER FUNCTION "+fnName+" RENAME TO mine")
+		return err
+	})
+	if sqlState(err) != "42501" {
+		t.Errorf("the writer alters the extension's %s: %v; want permission denied", fn, err)
+	}
+	for _, rel := range []string{"other_app_orders", "other_app_totals"} {
+		err = as(t, db.Pool, r.analyst, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "SELECT * FROM "+pgx.Identifier{db.Schema, rel}.Sanitize())
+			return err
+		})
+		if sqlState(err) != "42501" {
+			t.Errorf("the analyst reads the other application's %s: %v; want permission denied", rel, err)
+		}
+	}
+	// syncer's own still are readable: the tables and the v_* views.
+	for _, rel := range []string{"messages", "sources", "v_messages", "agent_daily_load"} {
+		err = as(t, db.Pool, r.analyst, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "SELECT * FROM "+pgx.Identifier{db.Schema, rel}.Sanitize()+" LIMIT 1")
+			return err
+		})
+		if err != nil {
+			t.Errorf("the analyst reads %s: %v", rel, err)
+		}
+	}
+}
+
+// A view that a migrate up by another user makes later is handed over and
+// readable after the next run.
+func TestRolesTakeOverALaterView(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	r := newTestRoles(t)
+	ctx := context.Background()
+	o := Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst}
+	if _, err := Apply(ctx, db.Pool, o); err != nil {
+		t.Fatal(err)
+	}
+	view := pgx.Identifier{db.Schema, "v_test"}.Sanitize()
+	exec(t, db.Pool, "CREATE VIEW "+view+" AS SELECT count(*) AS n FROM "+pgx.Identifier{db.Schema, "messages"}.Sanitize())
+	lines, err := Apply(ctx, db.Pool, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"handed 1 of syncer's tables and views in schema " + db.Schema + " to " + r.writer,
+		"granted SELECT on 1 of syncer's tables and views in schema " + db.Schema + " to " + r.analyst,
+	}
+	if got := changes(lines); !slices.Equal(got, want) {
+		t.Errorf("second run changed %q, want %q", got, want)
+	}
+	if got := owner(t, db.Pool, "pg_class", db.Schema+".v_test"); got != r.writer {
+		t.Errorf("v_test is owned by %s, want %s", got, r.writer)
+	}
+	err = as(t, db.Pool, r.analyst, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT n FROM "+view)
+		return err
+	})
+	if err != nil {
+		t.Errorf("the analyst reads v_test: %v", err)
+	}
+}
+
+// A login, or the analyst, that could do more than read is refused, with
+// what to revoke, and nothing changes; once revoked, the run goes through.
+func TestRolesRefuseWhatIsNotReadOnly(t *testing.T) {
+	t.Parallel()
+	for i, tc := range refusals("") {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := dbtest.New(t) // each its own: grants on shared tables would race
+			tc := refusals(db.Schema)[i]
+			ctx := context.Background()
+			r := newTestRoles(t)
+			group := "t_group_" + strings.TrimPrefix(r.login, "t_bi_")
+			t.Cleanup(func() { dropRoles(t, group) })
+			exec(t, db.Pool, tc.setup(r.login, group, r.analyst)...)
+			o := Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst, Logins: []Login{{Name: r.login}}}
+			_, err := Apply(ctx, db.Pool, o)
+			var re *RefusedError
+			if !errors.As(err, &re) {
+				t.Fatalf("%v; want a RefusedError", err)
+			}
+			t.Logf("refused:\n%v", err)
+			for _, w := range tc.want {
+				if w := fmt.Sprintf(w, r.login, group, r.analyst); !strings.Contains(err.Error(), w) {
+					t.Errorf("the error does not say %q:\n%v", w, err)
+				}
+			}
+			// Nothing changed: no writer, and the login is no analyst.
+			var writerMade, member bool
+			err = db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1),
+				EXISTS (SELECT FROM pg_auth_members m WHERE m.member = $2::regrole AND m.roleid = (SELECT oid FROM pg_roles WHERE rolname = $3))`,
+				r.writer, r.login, r.analyst).Scan(&writerMade, &member)
+			if err != nil || writerMade || member {
+				t.Errorf("after the refusal: writer made %v, login a member of the analyst %v (%v)", writerMade, member, err)
+			}
+			exec(t, db.Pool, tc.revoke(r.login, group, r.analyst)...)
+			if _, err := Apply(ctx, db.Pool, o); err != nil {
+				t.Fatalf("after the revocations: %v", err)
+			}
+			checkAnalyst(t, db.Pool, db.Schema, r.login)
+		})
+	}
+}
+
+// refusal is a login, or an analyst, that is not read-only before a run.
+type refusal struct {
+	name string
+	// setup makes the login (and the group, and the analyst) as they are
+	// before the run.
+	setup func(login, group, analyst string) []string
+	// want is what the error says, with %[1]s the login, %[2]s the group
+	// and %[3]s the analyst.
+	want []string
+	// revoke is what the user does then, as the error says.
+	revoke func(login, group, analyst string) []string
+}
+
+// refusals are the cases of TestRolesRefuseWhatIsNotReadOnly, on the
+// warehouse in schema.
+func refusals(schema string) []refusal {
+	tbl := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+	state := func(name string) string { return pgx.Identifier{schemas.State(schema), name}.Sanitize() }
+	db := struct{ Schema string }{schema}
+	return []refusal{{
+		name: "direct grants",
+		setup: func(login, _, _ string) []string {
+			return []string{"CREATE ROLE " + login + " LOGIN",
+				"GRANT INSERT, DELETE ON " + tbl("messages") + " TO " + login,
+				"GRANT USAGE ON SCHEMA " + pgx.Identifier{schemas.State(db.Schema)}.Sanitize() + " TO " + login,
+				"GRANT SELECT ON " + state("sync_state") + " TO " + login}
+		},
+		want: []string{"not read-only: %[1]s may do more than read syncer's tables and views; nothing was changed",
+			"%[1]s has INSERT, DELETE on " + db.Schema + ".messages (granted to it)",
+			"%[1]s has SELECT on " + schemas.State(db.Schema) + ".sync_state (granted to it)",
+			"%[1]s has USAGE on schema " + schemas.State(db.Schema) + " (granted to it)",
+			"REVOKE INSERT, DELETE ON " + db.Schema + ".messages FROM %[1]s;",
+			"REVOKE SELECT ON " + schemas.State(db.Schema) + ".sync_state FROM %[1]s;"},
+		revoke: func(login, _, _ string) []string {
+			return []string{"REVOKE INSERT, DELETE ON " + tbl("messages") + " FROM " + login,
+				"REVOKE SELECT ON " + state("sync_state") + " FROM " + login,
+				"REVOKE USAGE ON SCHEMA " + pgx.Identifier{schemas.State(db.Schema)}.Sanitize() + " FROM " + login}
+		},
+	}, {
+		name: "through a group",
+		setup: func(login, group, _ string) []string {
+			return []string{"CREATE ROLE " + group + " NOLOGIN", "CREATE ROLE " + login + " LOGIN IN ROLE " + group,
+				"GRANT UPDATE ON " + tbl("conversations") + " TO " + group,
+				"GRANT CREATE ON SCHEMA " + pgx.Identifier{db.Schema}.Sanitize() + " TO " + group}
+		},
+		want: []string{"%[1]s has UPDATE on " + db.Schema + ".conversations (as a member of %[2]s)",
+			"%[1]s has CREATE on schema " + db.Schema + " (as a member of %[2]s)", "REVOKE %[2]s FROM %[1]s;"},
+		revoke: func(login, group, _ string) []string { return []string{"REVOKE " + group + " FROM " + login} },
+	}, {
+		name:  "a superuser",
+		setup: func(login, _, _ string) []string { return []string{"CREATE ROLE " + login + " LOGIN SUPERUSER"} },
+		want:  []string{"%[1]s is SUPERUSER", "choose another role than %[1]s for a read-only one, or, if %[1]s should not be SUPERUSER: ALTER ROLE %[1]s NOSUPERUSER;"},
+		revoke: func(login, _, _ string) []string {
+			return []string{"ALTER ROLE " + login + " NOSUPERUSER"}
+		},
+	}, {
+		name: "pg_write_all_data",
+		setup: func(login, _, _ string) []string {
+			return []string{"CREATE ROLE " + login + " LOGIN IN ROLE pg_write_all_data"}
+		},
+		want:   []string{"%[1]s is a member of pg_write_all_data, which writes every table", "REVOKE pg_write_all_data FROM %[1]s;"},
+		revoke: func(login, _, _ string) []string { return []string{"REVOKE pg_write_all_data FROM " + login} },
+	}, {
+		name: "the analyst",
+		setup: func(login, _, analyst string) []string {
+			return []string{"CREATE ROLE " + login + " LOGIN", "CREATE ROLE " + analyst + " NOLOGIN",
+				"GRANT TRUNCATE ON " + tbl("sources") + " TO " + analyst}
+		},
+		want: []string{"not read-only: %[3]s may do", "%[3]s has TRUNCATE on " + db.Schema + ".sources (granted to it)", "REVOKE TRUNCATE ON " + db.Schema + ".sources FROM %[3]s;"},
+		revoke: func(_, _, analyst string) []string {
+			return []string{"REVOKE TRUNCATE ON " + tbl("sources") + " FROM " + analyst}
+		},
+	}}
+}
+
+// A new login needs a password; an existing one keeps its own.
+func TestRolesNewLoginNeedsAPassword(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	r := newTestRoles(t)
+	_, err := Apply(context.Background(), db.Pool, Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst, Logins: []Login{{Name: r.login}}})
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "analyst login "+r.login+" does not exist, and a new login needs a password") ||
+		!strings.Contains(err.Error(), "--analyst-password-env VAR right after --analyst-login "+r.login) {
+		t.Fatalf("%v; want a RefusedError saying a new login needs a password", err)
+	}
+}
+
+// --writer-can-create-schemas: CREATE on the database, on a migrated
+// warehouse too.
+func TestRolesWriterCreatesSchemas(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	r := newTestRoles(t)
+	lines, err := Apply(context.Background(), db.Pool, Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst, WriterCreatesSchemas: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text(lines), " to "+r.writer+", which may create schemas there\n") || !mayCreateSchemas(t, db.Pool, r.writer) {
+		t.Errorf("the writer may not create schemas:\n%s", text(lines))
 	}
 }
 
@@ -427,7 +794,8 @@ func TestRolesRefuseTheOldLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Apply(ctx, db.Pool, Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst})
-	if err == nil || !strings.Contains(err.Error(), "still holds syncer's bookkeeping tables") {
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "still holds syncer's bookkeeping tables. Run syncer migrate up first") {
 		t.Fatalf("%v", err)
 	}
 }
