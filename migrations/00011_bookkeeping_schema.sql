@@ -13,7 +13,11 @@ DECLARE
     target text := CASE current_schema() WHEN 'public' THEN 'syncer' ELSE current_schema() || '_syncer' END;
     t text;
 BEGIN
-    EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', target);
+    -- syncer migrate made it already; only when missing (CREATE SCHEMA
+    -- IF NOT EXISTS needs the right to create schemas even then).
+    IF to_regnamespace(target) IS NULL THEN
+        EXECUTE format('CREATE SCHEMA %I', target);
+    END IF;
     FOREACH t IN ARRAY ARRAY['sync_state', 'sync_runs', 'sync_leases', 'quarantine', 'imported_files',
                              'webhook_inbox', 'media_rechecks', 'warehouse_settings'] LOOP
         EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', current_schema(), t, target);

@@ -70,10 +70,9 @@
 --   writer_creates_schemas
 --                    true: the writer may create schemas in the database (syncer
 --                    demo drops and makes its schemas). Else it gets CREATE on the
---                    database only while a schema is missing or the warehouse is
---                    not migrated: its first syncer migrate up makes the
---                    bookkeeping schema with CREATE SCHEMA IF NOT EXISTS, which
---                    PostgreSQL allows only to those who may create schemas.
+--                    database only while one of the two schemas is missing: its
+--                    first syncer migrate up makes it, which PostgreSQL allows
+--                    only to those who may create schemas.
 
 CREATE OR REPLACE FUNCTION pg_temp.syncer_roles(
     warehouse text, bookkeeping text, writer text, analyst text,
@@ -137,11 +136,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Run syncer migrate up first, which moves them to schema ' || bookkeeping || '.';
     END IF;
-    -- Before the schemas are made: does the writer's first migrate up lie ahead?
+    -- Before the schemas are made: will the writer's first migrate up make one?
     need_create := writer_creates_schemas
         OR NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = warehouse)
-        OR NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = bookkeeping)
-        OR to_regclass(format('%I.goose_db_version', bookkeeping)) IS NULL;
+        OR NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = bookkeeping);
 
     -- The roles: each says whether it was created, given its password, or
     -- left as it was.

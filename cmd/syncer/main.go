@@ -36,7 +36,7 @@ type command struct {
 // commands lists the subcommands in the order the usage shows them.
 func commands() []command {
 	return []command{
-		{"migrate", "up|down|status|roles [--writer NAME] [--analyst NAME] [--writer-password-env VAR] [--analyst-login NAME --analyst-password-env VAR]...", "apply, roll back or list the warehouse schema migrations; roles: make the writer and read-only analyst database roles", (*env).migrate},
+		{"migrate", "up|down|status|roles [--writer NAME] [--analyst NAME] [--writer-password-env VAR] [--writer-can-create-schemas] [--analyst-login NAME [--analyst-password-env VAR]]...", "apply, roll back or list the warehouse schema migrations; roles: make the writer and read-only analyst database roles", (*env).migrate},
 		{"sync", "[--source NAME]... [--stream S]... [--since T] [--until T] [--full] [--json]", "run every selected stream once, then print a summary (a table, or JSON)", (*env).sync},
 		{"import", "--source NAME --format F FILE...   (F: " + strings.Join(importer.Formats(), " | ") + ")", "load export files of a configured source", (*env).importFiles},
 		{"run", "", "the daemon, one replica of a fleet: every stream on its schedule, backfill chunks, webhooks; /healthz /readyz /metrics /ui on listen", (*env).run},

@@ -35,8 +35,10 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
 		}
-		if _, err := pool.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
+		if stmt != "" {
+			if _, err := pool.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
+			}
 		}
 	}
 	m, err := migrate.New(pool, e.schema, e.logger)

@@ -94,7 +94,7 @@ func DBError(what string, err error) error {
 }
 
 // CreateSchemaStatement is the statement that creates schema, quoted by
-// PostgreSQL itself.
+// PostgreSQL itself; "" when schema exists.
 func (s *Store) CreateSchemaStatement(ctx context.Context, schema string) (string, error) {
 	stmt, err := s.q.CreateSchemaStatement(ctx, schema)
 	return stmt, DBError("quote the schema name", err)

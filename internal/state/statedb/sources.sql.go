@@ -10,11 +10,12 @@ import (
 )
 
 const createSchemaStatement = `-- name: CreateSchemaStatement :one
-SELECT format('CREATE SCHEMA IF NOT EXISTS %I', $1::text)::text
+SELECT CASE WHEN to_regnamespace($1::text) IS NULL THEN format('CREATE SCHEMA %I', $1::text) ELSE '' END::text
 `
 
 // The statement that creates the configured warehouse schema, with the name
-// quoted by PostgreSQL itself.
+// quoted by PostgreSQL itself; ” when it exists (CREATE SCHEMA IF NOT
+// EXISTS would need the right to create schemas even then).
 func (q *Queries) CreateSchemaStatement(ctx context.Context, schema string) (string, error) {
 	row := q.db.QueryRow(ctx, createSchemaStatement, schema)
 	var column_1 string

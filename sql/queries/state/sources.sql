@@ -12,6 +12,7 @@ SELECT id, platform FROM sources WHERE name = @name
 LIMIT 1;
 
 -- The statement that creates the configured warehouse schema, with the name
--- quoted by PostgreSQL itself.
+-- quoted by PostgreSQL itself; '' when it exists (CREATE SCHEMA IF NOT
+-- EXISTS would need the right to create schemas even then).
 -- name: CreateSchemaStatement :one
-SELECT format('CREATE SCHEMA IF NOT EXISTS %I', @schema::text)::text;
+SELECT CASE WHEN to_regnamespace(@schema::text) IS NULL THEN format('CREATE SCHEMA %I', @schema::text) ELSE '' END::text;
