@@ -210,6 +210,9 @@ BEGIN
         WHERE i.source_id = m.source_id AND i.conversation_external_id = m.conversation_external_id
           AND i.direction = 'inbound'
     ) fi ON NOT m.is_bot AND m.kind <> 'system'
+        -- as v_conversation_metrics, which has a row per stored conversation
+        AND EXISTS (SELECT FROM conversations c
+                    WHERE c.source_id = m.source_id AND c.external_id = m.conversation_external_id)
     LEFT JOIN LATERAL (
         SELECT extract(epoch FROM m.sent_at - fi.first_inbound_at)::float8 AS seconds
         WHERE m.sent_at >= fi.first_inbound_at

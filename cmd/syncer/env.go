@@ -211,19 +211,25 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 		return nil, usagef("%s", msg)
 	}
 	// The warehouse's schema: the config's, else the first of the URL's
-	// search_path, else the one the server's search_path gives (ALTER
-	// DATABASE or ROLE ... SET search_path, a "$user" schema; normally
-	// public). Its bookkeeping schema goes on the path too.
+	// search_path, else the first of the server's own (ALTER DATABASE or
+	// ROLE ... SET search_path; normally public), "$user" aside. Its
+	// bookkeeping schema goes on the path too.
 	e.schema = e.cfg.Schema
 	if e.schema == "" {
-		e.schema = schemas.FromSearchPath(pc.ConnConfig.RuntimeParams["search_path"])
-		if e.schema == "" {
-			if e.schema, err = e.serverSchema(ctx, pc); err != nil {
+		from := "the database URL's search_path"
+		path, ok := pc.ConnConfig.RuntimeParams["search_path"]
+		if !ok {
+			from = "the database's search_path"
+			if path, err = e.serverSearchPath(ctx, pc); err != nil {
 				return nil, err
 			}
 		}
-		if !config.ValidSchema(e.schema) {
-			return nil, usagef("the warehouse's schema %q, from the database's search_path, is not a plain identifier of at most 56 characters: name one with schema in the config", e.schema)
+		e.schema = schemas.FromSearchPath(path)
+		switch {
+		case e.schema == "":
+			return nil, usagef("%s (%s) names no schema for the warehouse: name one with schema in the config", from, path)
+		case !config.ValidSchema(e.schema) || schemas.Reserved(e.schema):
+			return nil, usagef("the warehouse's schema %q, from %s, is not a plain identifier of at most 56 characters, or is syncer or ends in _syncer (the names of bookkeeping schemas): name another with schema in the config", e.schema, from)
 		}
 	}
 	pc.ConnConfig.RuntimeParams["search_path"] = schemas.SearchPath(e.schema)
@@ -261,9 +267,9 @@ func (e *env) connect(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// serverSchema asks the server which schema its own search_path puts
-// first, on one connection of pc's.
-func (e *env) serverSchema(ctx context.Context, pc *pgxpool.Config) (string, error) {
+// serverSearchPath asks the server the search_path its own settings give
+// pc's connections.
+func (e *env) serverSearchPath(ctx context.Context, pc *pgxpool.Config) (string, error) {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, pc.ConnConfig.Copy())
@@ -271,14 +277,11 @@ func (e *env) serverSchema(ctx context.Context, pc *pgxpool.Config) (string, err
 		return "", fmt.Errorf("connect to the database at %s: %s", hostOf(pc), e.redactor.String(withoutRepeatedLines(err.Error())))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var schema, path *string
-	if err := conn.QueryRow(cctx, "SELECT current_schema(), current_setting('search_path')").Scan(&schema, &path); err != nil {
+	var path string
+	if err := conn.QueryRow(cctx, "SELECT current_setting('search_path')").Scan(&path); err != nil {
 		return "", fmt.Errorf("the database's search_path: %s", e.redactor.String(err.Error()))
 	}
-	if schema == nil {
-		return "", usagef("the database's search_path (%s) names no schema that exists: name the warehouse's with schema in the config", *path)
-	}
-	return *schema, nil
+	return path, nil
 }
 
 // parseProblem is what pgx found wrong in a connection string, without

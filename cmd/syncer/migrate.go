@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"syncer/internal/migrate"
 	"syncer/internal/state"
@@ -52,7 +53,7 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		changed, err := m.ApplyTimeZone(ctx, e.cfg.TimeZone)
+		ch, err := m.ApplyTimeZone(ctx, e.cfg.TimeZone)
 		if err != nil {
 			return err
 		}
@@ -61,8 +62,14 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		} else {
 			fmt.Fprintf(e.stdout, "applied %d migration(s); warehouse schema is up to date\n", n)
 		}
-		if changed {
+		if ch.Views {
 			fmt.Fprintf(e.stdout, "the views count days and hours in time zone %s\n", e.cfg.TimeZone)
+		}
+		if len(ch.Indexes) > 0 {
+			fmt.Fprintf(e.stdout, "built %s in time zone %s\n", strings.Join(ch.Indexes, " and "), e.cfg.TimeZone)
+		}
+		if ch.Busy {
+			fmt.Fprintln(e.stdout, "another syncer is building the local-day indexes; date filters on the views use them once it is done")
 		}
 	case "down":
 		v, err := m.Down(ctx)

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
+
+	"syncer/internal/schemas"
 )
 
 // MinSecretLength is the fewest characters a source's token, password,
@@ -154,8 +156,11 @@ func (c *Config) validate(m *meta) []Problem {
 	case strings.ContainsRune(c.UI.Username, ':'):
 		v.addf("ui.username", "username must not contain \":\" (HTTP basic auth separates the two with it)")
 	}
-	if c.Schema != "" && !ValidSchema(c.Schema) {
+	switch {
+	case c.Schema != "" && !ValidSchema(c.Schema):
 		v.addf("schema", "schema %s is not a plain identifier: lowercase letters, digits and _, not starting with a digit or pg_, at most %d long (the bookkeeping goes in <schema>_syncer)", m.show("schema", c.Schema), maxSchemaLen)
+	case schemas.Reserved(c.Schema):
+		v.addf("schema", "schema %s is the name of a bookkeeping schema (syncer, or one ending in _syncer): choose another", m.show("schema", c.Schema))
 	}
 	if c.TimeZone == "" {
 		v.addf("time_zone", "time_zone must be an IANA time zone name such as %s or UTC, not empty", DefaultTimeZone)

@@ -11,13 +11,16 @@ import (
 type layout int
 
 const (
-	// layoutNew: nothing migrated yet, no bookkeeping schema.
+	// layoutNew: nothing migrated yet: no goose table in the bookkeeping
+	// schema (which may not exist yet) nor in the warehouse's.
 	layoutNew layout = iota
 	// layoutEarlier: an earlier syncer's warehouse, with goose's or
-	// River's tables in the warehouse's schema; Up moves them.
+	// River's tables in the warehouse's schema and not in the
+	// bookkeeping schema; Up moves them.
 	layoutEarlier
-	// layoutMoved: the bookkeeping schema exists, and nothing of it is
-	// left in the warehouse's schema.
+	// layoutMoved: goose's table is in the bookkeeping schema. (A table
+	// of the same name that an earlier syncer still running made again
+	// in the warehouse's schema is left alone.)
 	layoutMoved
 )
 
@@ -25,22 +28,23 @@ const (
 // warehouse schema that does not exist is an error: the migrations would
 // go to whichever schema of the search_path exists.
 func (m *Migrator) layout(ctx context.Context) (layout, error) {
-	var warehouse, state, oldGoose, oldRiver bool
-	err := m.pool.QueryRow(ctx, `SELECT to_regnamespace($1::text) IS NOT NULL, to_regnamespace($2::text) IS NOT NULL,
-		to_regclass(format('%I.goose_db_version', $1::text)) IS NOT NULL, to_regclass(format('%I.river_migration', $1::text)) IS NOT NULL`,
-		m.schema, m.state).Scan(&warehouse, &state, &oldGoose, &oldRiver)
+	var warehouse, oldGoose, newGoose, oldRiver, newRiver bool
+	err := m.pool.QueryRow(ctx, `SELECT to_regnamespace($1::text) IS NOT NULL,
+		to_regclass(format('%I.goose_db_version', $1::text)) IS NOT NULL, to_regclass(format('%I.goose_db_version', $2::text)) IS NOT NULL,
+		to_regclass(format('%I.river_migration', $1::text)) IS NOT NULL, to_regclass(format('%I.river_migration', $2::text)) IS NOT NULL`,
+		m.schema, m.state).Scan(&warehouse, &oldGoose, &newGoose, &oldRiver, &newRiver)
 	if err != nil {
 		return 0, fmt.Errorf("bookkeeping schema: %w", err)
 	}
 	switch {
 	case !warehouse:
 		return 0, fmt.Errorf("schema %s does not exist: create it, or name another with schema in the config (syncer migrate up creates the configured one)", m.schema)
-	case oldGoose || oldRiver:
+	case oldGoose && !newGoose || oldRiver && !newRiver:
 		return layoutEarlier, nil
-	case !state:
-		return layoutNew, nil
+	case newGoose:
+		return layoutMoved, nil
 	}
-	return layoutMoved, nil
+	return layoutNew, nil
 }
 
 // relocate makes the bookkeeping schema, and moves into it what a syncer

@@ -44,6 +44,9 @@ type Migrator struct {
 	pool     *pgxpool.Pool
 	provider *goose.Provider
 	river    *rivermigrate.Migrator[pgx.Tx]
+	// reader is provider without the lock, for Status: a migrate up
+	// that holds it for long does not hold up a look.
+	reader *goose.Provider
 	// legacy and legacyRiver read a warehouse that an earlier syncer
 	// made, with its version tables in the warehouse's schema, for Status.
 	legacy      *goose.Provider
@@ -82,6 +85,15 @@ func New(pool *pgxpool.Pool, schema string, logger *slog.Logger) (*Migrator, err
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	reader, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSlog(logger),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(state+".goose_db_version"),
+	)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	legacy, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
 		goose.WithSlog(logger),
 		goose.WithDisableGlobalRegistry(true),
@@ -103,7 +115,7 @@ func New(pool *pgxpool.Pool, schema string, logger *slog.Logger) (*Migrator, err
 		db.Close()
 		return nil, fmt.Errorf("migrate: river: %w", err)
 	}
-	return &Migrator{pool: pool, provider: p, river: rm, legacy: legacy, legacyRiver: legacyRiver,
+	return &Migrator{pool: pool, provider: p, river: rm, reader: reader, legacy: legacy, legacyRiver: legacyRiver,
 		schema: schema, state: state, lockID: lockID, close: db.Close}, nil
 }
 
@@ -196,26 +208,29 @@ func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate status: %w", err)
 	}
+	var noGoose bool
+	provider, river := m.reader, m.river
+	if l == layoutEarlier {
+		provider, river = m.legacy, m.legacyRiver
+		// Only River's tables left behind: goose's is nowhere yet.
+		if err := m.pool.QueryRow(ctx, "SELECT to_regclass(format('%I.goose_db_version', $1::text)) IS NULL", m.schema).Scan(&noGoose); err != nil {
+			return nil, fmt.Errorf("migrate status: %w", err)
+		}
+	}
 	var out []Status
-	if l == layoutNew {
+	if l == layoutNew || noGoose {
+		// Goose would make its table to say so.
 		for _, src := range m.provider.ListSources() {
 			out = append(out, Status{Version: src.Version, Name: src.Path})
 		}
-		for _, r := range m.river.AllVersions() {
-			out = append(out, Status{Line: RiverLine, Version: int64(r.Version), Name: r.Name})
+	} else {
+		st, err := provider.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrate status: %w", err)
 		}
-		return out, nil
-	}
-	provider, river := m.provider, m.river
-	if l == layoutEarlier {
-		provider, river = m.legacy, m.legacyRiver
-	}
-	st, err := provider.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate status: %w", err)
-	}
-	for _, s := range st {
-		out = append(out, Status{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+		for _, s := range st {
+			out = append(out, Status{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+		}
 	}
 	applied, err := riverApplied(ctx, river)
 	if err != nil {

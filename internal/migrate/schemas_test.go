@@ -176,6 +176,53 @@ func TestUpMovesAnEarlierWarehousesBookkeeping(t *testing.T) {
 	if n, err := m.Up(ctx); err != nil || n != 0 {
 		t.Errorf("second Up applied %d, %v", n, err)
 	}
+	// A replica of the earlier syncer still running makes its version
+	// table again in the warehouse's schema: ignored.
+	if _, err := db.Pool.Exec(ctx, "CREATE TABLE "+db.Schema+".goose_db_version (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := m.Pending(ctx); err != nil || pending {
+		t.Errorf("Pending with a stray goose_db_version = %v, %v", pending, err)
+	}
+}
+
+// TestChecksOfANewWarehouseWriteNothing: on a warehouse never migrated,
+// whose two schemas exist (migrate roles makes them), Pending and Status
+// say everything is pending and make nothing (goose would make its
+// version table to say so).
+func TestChecksOfANewWarehouseWriteNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	state := schemas.State(db.Schema)
+	if _, err := db.Pool.Exec(ctx, "DROP SCHEMA "+state+", "+db.Schema+" CASCADE; CREATE SCHEMA "+db.Schema+"; CREATE SCHEMA "+state); err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.New(db.Pool, db.Schema, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if pending, err := m.Pending(ctx); err != nil || !pending {
+		t.Errorf("Pending = %v, %v", pending, err)
+	}
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Applied {
+			t.Errorf("%s %d applied on a new warehouse", s.Line, s.Version)
+		}
+	}
+	if len(st) < 11 {
+		t.Errorf("Status lists %d migrations", len(st))
+	}
+	for _, schema := range []string{db.Schema, state} {
+		if got := relations(t, db.Pool, schema); len(got) != 0 {
+			t.Errorf("the checks made %v in %s", got, schema)
+		}
+	}
 }
 
 // TestAWarehouseSchemaThatDoesNotExistIsAnError: migrations into a schema

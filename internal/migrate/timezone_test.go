@@ -36,8 +36,8 @@ func TestALargeTablesIndexIsBuiltConcurrently(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if changed, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || !changed {
-		t.Fatalf("ApplyTimeZone = %v, %v", changed, err)
+	if ch, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || len(ch.Indexes) != 2 {
+		t.Fatalf("ApplyTimeZone = %+v, %v", ch, err)
 	}
 	checkRows(t, "indexes of messages", rowsOf(t, db, `
 		SELECT c.relname, i.indisvalid, obj_description(c.oid, 'pg_class'), pg_get_indexdef(c.oid) LIKE '%''America/Sao_Paulo''%'
@@ -45,6 +45,27 @@ func TestALargeTablesIndexIsBuiltConcurrently(t *testing.T) {
 		WHERE i.indrelid = 'messages'::regclass AND c.relname LIKE 'messages_sent_date%'`), []string{
 		"messages_sent_date_idx | true | time_zone=America/Sao_Paulo | true",
 	})
+	// A build interrupted after its index was made, before the swap:
+	// ApplyTimeZone only swaps it in.
+	if _, err := db.Pool.Exec(ctx, `
+		CREATE INDEX messages_sent_date_idx_building ON messages (((sent_at AT TIME ZONE 'UTC')::date));
+		COMMENT ON INDEX messages_sent_date_idx_building IS 'time_zone=UTC'`); err != nil {
+		t.Fatal(err)
+	}
+	var oid int64
+	if err := db.Pool.QueryRow(ctx, `SELECT 'messages_sent_date_idx_building'::regclass::oid::int8`).Scan(&oid); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := m.ApplyTimeZone(ctx, "UTC"); err != nil || len(ch.Indexes) != 2 {
+		t.Fatalf("ApplyTimeZone(UTC) = %+v, %v", ch, err)
+	}
+	var swapped int64
+	if err := db.Pool.QueryRow(ctx, `SELECT 'messages_sent_date_idx'::regclass::oid::int8`).Scan(&swapped); err != nil || swapped != oid {
+		t.Errorf("messages_sent_date_idx is %d (%v), want the finished build %d swapped in", swapped, err, oid)
+	}
+	if _, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil {
+		t.Fatal(err)
+	}
 	// The day filter reads it.
 	var n int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM v_messages WHERE sent_date = '2026-01-02'`).Scan(&n); err != nil || n != 1440 {

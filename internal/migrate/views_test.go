@@ -104,11 +104,11 @@ func TestViewsCountInTheWarehousesTimeZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if changed, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || !changed {
-		t.Fatalf("ApplyTimeZone = %v, %v", changed, err)
+	if ch, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || !ch.Views || len(ch.Indexes) != 2 || ch.Busy {
+		t.Fatalf("ApplyTimeZone = %+v, %v", ch, err)
 	}
-	if changed, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || changed {
-		t.Fatalf("ApplyTimeZone again = %v, %v; want nothing to do", changed, err)
+	if ch, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || ch.Views || len(ch.Indexes) != 0 {
+		t.Fatalf("ApplyTimeZone again = %+v, %v; want nothing to do", ch, err)
 	}
 
 	checkRows(t, "the views' comments", rowsOf(t, db, `SELECT obj_description('v_messages'::regclass)`), []string{
@@ -165,8 +165,8 @@ func TestViewsCountInTheWarehousesTimeZone(t *testing.T) {
 	})
 
 	// In UTC, everything of c1 falls on Monday 2 March.
-	if changed, err := m.ApplyTimeZone(ctx, "UTC"); err != nil || !changed {
-		t.Fatalf("ApplyTimeZone(UTC) = %v, %v", changed, err)
+	if ch, err := m.ApplyTimeZone(ctx, "UTC"); err != nil || !ch.Views {
+		t.Fatalf("ApplyTimeZone(UTC) = %+v, %v", ch, err)
 	}
 	checkRows(t, "v_daily_volume in UTC", rowsOf(t, db, `
 		SELECT day::text, direction, sum(messages)::int FROM v_daily_volume GROUP BY 1, 2 ORDER BY 1, 2`), []string{
@@ -181,6 +181,20 @@ func TestViewsCountInTheWarehousesTimeZone(t *testing.T) {
 		ORDER BY 1`), []string{
 		"conversations_opened_date_idx | time_zone=UTC | true",
 		"messages_sent_date_idx | time_zone=UTC | true",
+	})
+	// An agent's answer in a conversation not stored (its ticket not
+	// synced yet) counts as sent, not as a first response, as in
+	// v_conversation_metrics, which has no row for it.
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO messages (source_id, external_id, conversation_external_id, direction, kind, sent_at, agent_external_id, raw)
+		VALUES (1, 'x1', 'c9', 'inbound', 'text', '2026-03-05 10:00Z', NULL, '{}'),
+		       (1, 'x2', 'c9', 'outbound', 'text', '2026-03-05 10:05Z', 'a1', '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, "v_agent_load of a conversation not stored", rowsOf(t, db, `
+		SELECT day::text, agent_name, conversations, messages_sent, first_responses, median_first_response_seconds
+		FROM v_agent_load WHERE day = '2026-03-05'`), []string{
+		"2026-03-05 | Bruno | 1 | 1 | 0 | NULL",
 	})
 	if tz, err := m.ViewsTimeZone(ctx); err != nil || tz != "UTC" {
 		t.Errorf("ViewsTimeZone = %q, %v", tz, err)

@@ -35,16 +35,28 @@ func SearchPath(w string) string {
 	return w + "," + State(w)
 }
 
-// FromSearchPath is the warehouse schema a connection's search_path
-// names: its first schema, or "" when it names none plainly ("$user", a
-// quoted name, nothing), for the server to say which it is.
+// FromSearchPath is the warehouse schema a search_path names: its first
+// schema, "$user" aside (syncer does not follow a schema named after the
+// role it logs in as), or "" when it names none plainly (only "$user", a
+// quoted name, nothing).
 func FromSearchPath(path string) string {
-	first, _, _ := strings.Cut(path, ",")
-	first = strings.TrimSpace(first)
-	if strings.ContainsAny(first, `"$`) {
-		return ""
+	for _, s := range strings.Split(path, ",") {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == `"$user"` || s == "$user":
+			continue
+		case s == "" || strings.ContainsAny(s, `"$`):
+			return ""
+		}
+		return s
 	}
-	return first
+	return ""
+}
+
+// Reserved reports whether w may not be a warehouse's schema: it is, or
+// could be, another warehouse's bookkeeping schema.
+func Reserved(w string) bool {
+	return w == State(Default) || strings.HasSuffix(w, "_syncer")
 }
 
 // WithSearchPath returns the connection URL rawURL with its search_path

@@ -21,12 +21,22 @@ func TestNames(t *testing.T) {
 	for path, want := range map[string]string{
 		"wh":              "wh",
 		" wh , public":    "wh",
-		`"$user", public`: "",
+		`"$user", public`: "public",
+		"$user,wh":        "wh",
+		`"$user"`:         "",
 		`"Odd", public`:   "",
 		"":                "",
 	} {
 		if got := FromSearchPath(path); got != want {
 			t.Errorf("FromSearchPath(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestReserved(t *testing.T) {
+	for w, want := range map[string]bool{"syncer": true, "wh_syncer": true, "public": false, "syncer_data": false} {
+		if got := Reserved(w); got != want {
+			t.Errorf("Reserved(%q) = %v", w, got)
 		}
 	}
 }
