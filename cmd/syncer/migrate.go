@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"syncer/internal/migrate"
 	"syncer/internal/state"
@@ -37,7 +40,9 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 			return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
 		}
 		if stmt != "" {
-			if _, err := pool.Exec(ctx, stmt); err != nil {
+			// Another process starting at once may make it first.
+			var pgErr *pgconn.PgError
+			if _, err := pool.Exec(ctx, stmt); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P06") { // duplicate_schema
 				return fmt.Errorf("create schema %s: %w", e.cfg.Schema, err)
 			}
 		}
