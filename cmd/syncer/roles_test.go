@@ -158,6 +158,56 @@ func TestMigrateRoles(t *testing.T) {
 	}
 }
 
+// On an empty database, syncer migrate roles comes first and makes both
+// schemas, owned by the writer; the writer's first syncer migrate up then
+// applies every migration without CREATE on the database.
+func TestMigrateRolesBeforeTheFirstMigration(t *testing.T) {
+	db := dbtest.New(t) // for its URL and pool; the warehouse is another schema
+	writer, analyst, _ := rolesForTest(t, db)
+	ctx := context.Background()
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	fresh := "t_fresh_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if _, err := db.Pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{fresh}.Sanitize()+", "+
+			pgx.Identifier{fresh + "_syncer"}.Sanitize()+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	freshURL, err := dbtest.WithSearchPath(db.URL, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("T_WRITER_PW", "writer-pw-41b0")
+	code, stdout, stderr := cli(t, "migrate", "roles", "--database-url", freshURL, "--writer", writer, "--analyst", analyst, "--writer-password-env", "T_WRITER_PW")
+	if code != exitOK {
+		t.Fatalf("migrate roles: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"created schema " + fresh + ", owned by " + writer + "\n", "created schema " + fresh + "_syncer, owned by " + writer + "\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout does not say %q:\n%s", want, stdout)
+		}
+	}
+	var mayCreate bool
+	if err := db.Pool.QueryRow(ctx, "SELECT has_database_privilege($1, current_database(), 'CREATE')", writer).Scan(&mayCreate); err != nil {
+		t.Fatal(err)
+	}
+	if mayCreate || strings.Contains(stdout, "CREATE on database") {
+		t.Fatalf("the writer may create schemas:\n%s", stdout)
+	}
+	writerURL := urlAs(t, &dbtest.DB{URL: freshURL}, writer, "writer-pw-41b0")
+	code, stdout, stderr = cli(t, "migrate", "up", "--database-url", writerURL)
+	if code != exitOK || !strings.Contains(stdout, "applied ") || !strings.Contains(stdout, "warehouse schema is up to date") {
+		t.Fatalf("first migrate up as the writer, without CREATE on the database: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relnamespace = $1::regnamespace AND relowner <> $2::regrole", fresh, writer).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d relations of schema %s not owned by the writer (%v)", n, fresh, err)
+	}
+}
+
 // A login that can write is refused, exit 1, with what to revoke, and
 // nothing changes.
 func TestMigrateRolesRefusesALoginThatWrites(t *testing.T) {

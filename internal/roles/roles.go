@@ -41,8 +41,9 @@ type Options struct {
 	Logins []Login
 	// WriterCreatesSchemas gives the writer CREATE on the database, to
 	// create schemas (syncer demo drops and makes its own). Without it the
-	// writer gets CREATE on the database only while the warehouse is not
-	// migrated yet, for its first syncer migrate up.
+	// writer gets no CREATE on the database: Apply makes both schemas,
+	// owned by the writer, and syncer migrate up creates a schema only when
+	// it is missing, so its first run needs none.
 	WriterCreatesSchemas bool
 }
 

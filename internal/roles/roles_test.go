@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"syncer/internal/dbtest"
 	"syncer/internal/migrate"
 	"syncer/internal/schemas"
+	syncersql "syncer/sql"
 )
 
 // The example exchange of RFC 7677: the keys scramKeys derives must give
@@ -391,8 +393,8 @@ func TestRolesOnAMigratedWarehouse(t *testing.T) {
 	if _, err := m.Up(ctx); err != nil {
 		t.Fatalf("migrate up as the writer: %v", err)
 	}
-	if changed, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || !changed {
-		t.Fatalf("new time zone as the writer: %v, %v", changed, err)
+	if ch, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || !ch.Views {
+		t.Fatalf("new time zone as the writer: %+v, %v", ch, err)
 	}
 	checkAnalyst(t, db.Pool, db.Schema, r.analyst)
 
@@ -429,9 +431,9 @@ func TestRolesOnAMigratedWarehouse(t *testing.T) {
 }
 
 // On an empty database, the roles come first: they make the schemas, the
-// writer migrates them (with CREATE on the database, for that first
-// migrate up), and the default privileges let the analyst read what it
-// made.
+// writer migrates them without CREATE on the database (syncer migrate up
+// creates a schema only when it is missing), and the default privileges
+// let the analyst read what it made.
 func TestRolesBeforeTheFirstMigration(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t) // a pool on the test database, as its superuser
@@ -453,12 +455,24 @@ func TestRolesBeforeTheFirstMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	said := text(lines)
-	for _, want := range []string{"created schema " + fresh + ", owned by " + r.writer, "created schema " + schemas.State(fresh) + ", owned by " + r.writer,
-		"granted CREATE on database ", " to " + r.writer + " for its first syncer migrate up"} {
+	for _, want := range []string{"created schema " + fresh + ", owned by " + r.writer, "created schema " + schemas.State(fresh) + ", owned by " + r.writer} {
 		if !strings.Contains(said, want) {
 			t.Errorf("Apply said:\n%s\nwant %q", said, want)
 		}
 	}
+	// Both schemas exist: the writer gets no CREATE on the database, and
+	// cannot create a schema.
+	if strings.Contains(said, "CREATE on database") || mayCreateSchemas(t, db.Pool, r.writer) {
+		t.Fatalf("the writer may create schemas:\n%s", said)
+	}
+	err = as(t, db.Pool, r.writer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{fresh + "_nope"}.Sanitize())
+		return err
+	})
+	if sqlState(err) != "42501" {
+		t.Fatalf("the writer creates a schema: %v; want permission denied", err)
+	}
+	// Its first migrate up applies every migration all the same.
 	wp := poolAs(t, r.writer, fresh)
 	m, err := migrate.New(wp, fresh, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -466,7 +480,16 @@ func TestRolesBeforeTheFirstMigration(t *testing.T) {
 	}
 	defer m.Close()
 	if n, err := m.Up(ctx); err != nil || n == 0 {
-		t.Fatalf("migrate up as the writer: %d, %v", n, err)
+		t.Fatalf("migrate up as the writer, without CREATE on the database: %d, %v", n, err)
+	}
+	if n, err := m.Up(ctx); err != nil || n != 0 {
+		t.Fatalf("migrate up again as the writer: %d pending, %v", n, err)
+	}
+	if ch, err := m.ApplyTimeZone(ctx, "America/Sao_Paulo"); err != nil || !ch.Views {
+		t.Fatalf("new time zone as the writer: %+v, %v", ch, err)
+	}
+	if mayCreateSchemas(t, db.Pool, r.writer) {
+		t.Fatal("the writer may create schemas")
 	}
 	checkAnalyst(t, db.Pool, fresh, r.analyst)
 	writeAsWriter(t, db.Pool, fresh, r.writer)
@@ -580,19 +603,34 @@ func TestRolesHandOverSyncersObjectsOnly(t *testing.T) {
 	}
 }
 
-// A view that a migrate up by another user makes later is handed over and
-// readable after the next run.
+// A view of syncer's that a migrate up by another user makes later is
+// handed over and readable after the next run; another application's view
+// is not, whatever its name: a view runs with its owner's rights, and in
+// the writer's hands it could not read the application's table.
 func TestRolesTakeOverALaterView(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
 	r := newTestRoles(t)
 	ctx := context.Background()
+	var me string
+	if err := db.Pool.QueryRow(ctx, "SELECT current_user").Scan(&me); err != nil {
+		t.Fatal(err)
+	}
+	tbl := func(name string) string { return pgx.Identifier{db.Schema, name}.Sanitize() }
+	exec(t, db.Pool,
+		"CREATE TABLE "+tbl("app_orders")+" (id bigserial PRIMARY KEY, total numeric)",
+		"INSERT INTO "+tbl("app_orders")+" (total) VALUES (10), (32)",
+		"CREATE VIEW "+tbl("v_sales")+" AS SELECT sum(total) AS total FROM "+tbl("app_orders"))
 	o := Options{Warehouse: db.Schema, Writer: r.writer, Analyst: r.analyst}
 	if _, err := Apply(ctx, db.Pool, o); err != nil {
 		t.Fatal(err)
 	}
-	view := pgx.Identifier{db.Schema, "v_test"}.Sanitize()
-	exec(t, db.Pool, "CREATE VIEW "+view+" AS SELECT count(*) AS n FROM "+pgx.Identifier{db.Schema, "messages"}.Sanitize())
+	// A newer syncer's migrate up, by the superuser, makes a view anew.
+	var def string
+	if err := db.Pool.QueryRow(ctx, "SELECT pg_get_viewdef($1::regclass)", db.Schema+".v_hourly_heatmap").Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db.Pool, "DROP VIEW "+tbl("v_hourly_heatmap"), "CREATE VIEW "+tbl("v_hourly_heatmap")+" AS "+def)
 	lines, err := Apply(ctx, db.Pool, o)
 	if err != nil {
 		t.Fatal(err)
@@ -604,15 +642,110 @@ func TestRolesTakeOverALaterView(t *testing.T) {
 	if got := changes(lines); !slices.Equal(got, want) {
 		t.Errorf("second run changed %q, want %q", got, want)
 	}
-	if got := owner(t, db.Pool, "pg_class", db.Schema+".v_test"); got != r.writer {
-		t.Errorf("v_test is owned by %s, want %s", got, r.writer)
+	if got := owner(t, db.Pool, "pg_class", db.Schema+".v_hourly_heatmap"); got != r.writer {
+		t.Errorf("v_hourly_heatmap is owned by %s, want %s", got, r.writer)
 	}
 	err = as(t, db.Pool, r.analyst, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT n FROM "+view)
+		_, err := tx.Exec(ctx, "SELECT * FROM "+tbl("v_hourly_heatmap"))
 		return err
 	})
 	if err != nil {
-		t.Errorf("the analyst reads v_test: %v", err)
+		t.Errorf("the analyst reads v_hourly_heatmap: %v", err)
+	}
+
+	// The other application's v_sales keeps its owner, and works.
+	for _, rel := range []string{"v_sales", "app_orders", "app_orders_id_seq"} {
+		if got := owner(t, db.Pool, "pg_class", db.Schema+"."+rel); got != me {
+			t.Errorf("%s is owned by %s, want %s still", rel, got, me)
+		}
+	}
+	var total int
+	if err := db.Pool.QueryRow(ctx, "SELECT total FROM "+tbl("v_sales")).Scan(&total); err != nil || total != 42 {
+		t.Errorf("the other application reads its v_sales: %d, %v", total, err)
+	}
+	err = as(t, db.Pool, r.analyst, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT * FROM "+tbl("v_sales"))
+		return err
+	})
+	if sqlState(err) != "42501" {
+		t.Errorf("the analyst reads the other application's v_sales: %v; want permission denied", err)
+	}
+}
+
+// syncer's objects in the warehouse's schema are those that sql/roles.sql
+// names (known_tables, known_views), and no other: a migration that adds a
+// table or view there must add it to the list, or the writer would not
+// own it and the analyst would not read it. This compares the list with a
+// freshly migrated warehouse.
+func TestRolesKnowEveryWarehouseRelation(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	ctx := context.Background()
+	list := func(name string) map[string]bool {
+		m := regexp.MustCompile(`(?s)\b` + name + `\s+constant\s+text\[\]\s*:=\s*ARRAY\[(.*?)\]`).FindStringSubmatch(syncersql.Roles)
+		if m == nil {
+			t.Fatalf("sql/roles.sql has no %s constant", name)
+		}
+		names := map[string]bool{}
+		for _, q := range regexp.MustCompile(`'([^']*)'`).FindAllStringSubmatch(m[1], -1) {
+			names[q[1]] = true
+		}
+		if len(names) == 0 {
+			t.Fatalf("sql/roles.sql: %s is empty", name)
+		}
+		return names
+	}
+	known := map[string]map[string]bool{"table": list("known_tables"), "view": list("known_views")}
+
+	// Everything the migrations left in the warehouse's schema that is
+	// not part of something else: relations but indexes, TOAST tables and
+	// the sequences of columns; functions; types but those of relations
+	// and arrays. Extensions' members are not syncer's.
+	rows, err := db.Pool.Query(ctx, `
+		SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+		                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table'
+		                      WHEN 'c' THEN 'type' ELSE 'relation of kind ' || c.relkind::text END, c.relname::text
+		FROM pg_class c
+		WHERE c.relnamespace = $1::regnamespace AND c.relkind NOT IN ('i', 'I', 't')
+		  AND NOT (c.relkind = 'S' AND EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+		                                          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
+		  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+		UNION ALL
+		SELECT 'function', p.oid::regprocedure::text FROM pg_proc p
+		WHERE p.pronamespace = $1::regnamespace
+		  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+		UNION ALL
+		SELECT 'type', ty.typname::text FROM pg_type ty
+		WHERE ty.typnamespace = $1::regnamespace AND ty.typrelid = 0 AND ty.typelem = 0
+		  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = ty.oid AND d.deptype = 'e')
+		ORDER BY 1, 2`, db.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type object struct{ Kind, Name string }
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[object])
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]map[string]bool{"table": {}, "view": {}}
+	for _, o := range found {
+		switch {
+		case known[o.Kind] != nil && known[o.Kind][o.Name]:
+			seen[o.Kind][o.Name] = true
+		case known[o.Kind] != nil:
+			t.Errorf("the migrations make %s %s.%s, which sql/roles.sql does not know: add it to known_%ss there (and to docs/operations.md#roles)",
+				o.Kind, db.Schema, o.Name, o.Kind)
+		default:
+			t.Errorf("the migrations make %s %s.%s in the warehouse's schema: sql/roles.sql hands over tables and views only, by name; teach it this one",
+				o.Kind, db.Schema, o.Name)
+		}
+	}
+	for kind, names := range known {
+		for name := range names {
+			if !seen[kind][name] {
+				t.Errorf("sql/roles.sql lists %s %s, which the migrations do not make in the warehouse's schema", kind, name)
+			}
+		}
 	}
 }
 
