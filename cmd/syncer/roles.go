@@ -78,7 +78,7 @@ func (f *rolesFlags) register(fs *flag.FlagSet) {
 			return set(s)
 		})
 	}
-	fs.BoolFunc("writer-can-create-schemas", "roles: let the writer create schemas in the database (CREATE on it), as syncer demo does; without it the writer gets that only while the warehouse is not migrated yet", func(s string) error {
+	fs.BoolFunc("writer-can-create-schemas", "roles: let the writer create schemas in the database (CREATE on it), as syncer demo needs; without it the writer gets none (migrate roles makes both schemas)", func(s string) error {
 		f.given = append(f.given, "--writer-can-create-schemas")
 		switch s {
 		case "true":
