@@ -5,11 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"time"
 
-	"syncer/internal/migrate"
 	"syncer/internal/report"
 )
 
@@ -59,7 +57,7 @@ func (e *env) report(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.checkReportable(ctx); err != nil {
+	if err := e.checkMigrated(ctx); err != nil {
 		return err
 	}
 	r, err := report.Write(ctx, pool, out, opts)
@@ -99,32 +97,4 @@ func parseReportWhen(flagName, s string) (at, local time.Time, err error) {
 		}
 	}
 	return time.Time{}, time.Time{}, usagef("%s %q: want a date (2024-01-15) or a time (2024-01-15T10:30:00), both in the warehouse's time zone, or an RFC 3339 time with its offset (2024-01-15T10:30:00Z)", flagName, s)
-}
-
-// checkReportable refuses a warehouse whose migrations are pending. Unlike
-// checkMigrated it does not hold the views to the config's time_zone: the
-// report reads them as they are and names their time zone, and it needs
-// no config at all.
-func (e *env) checkReportable(ctx context.Context) error {
-	m, err := migrate.New(e.pool, e.schema, e.logger)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	pending, err := m.Pending(ctx)
-	if err != nil {
-		return err
-	}
-	if pending {
-		return errors.New("the warehouse schema is not up to date with this syncer: run `syncer migrate up` first")
-	}
-	tz, err := m.ViewsTimeZone(ctx)
-	if err != nil {
-		return err
-	}
-	if len(e.cfg.Sources) > 0 && tz != e.cfg.TimeZone { // a config file was read
-		e.logger.WarnContext(ctx, "the views count days in another time zone than the config's time_zone; the report uses theirs (syncer migrate up makes them anew)",
-			slog.String("views", tz), slog.String("config", e.cfg.TimeZone))
-	}
-	return nil
 }

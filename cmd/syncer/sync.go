@@ -236,12 +236,13 @@ func (e *env) checkMigrated(ctx context.Context) error {
 	// Views in another zone than the config's are the analysts' concern,
 	// not the sync's: said, not refused, so that replicas still running
 	// with the earlier config keep syncing (and answering /readyz) while
-	// migrate up makes the views anew.
+	// migrate up makes the views anew. (Without a config, as report may
+	// run, there is no zone to compare with.)
 	tz, err := m.ViewsTimeZone(ctx)
 	if err != nil {
 		return err
 	}
-	if tz != e.cfg.TimeZone && e.warnedTimeZone.CompareAndSwap(false, true) {
+	if tz != e.cfg.TimeZone && len(e.cfg.Sources) > 0 && e.warnedTimeZone.CompareAndSwap(false, true) {
 		e.logger.Warn("the views count days in another time zone than the config's: run `syncer migrate up` to make them anew",
 			"views_time_zone", tz, "time_zone", e.cfg.TimeZone)
 	}

@@ -75,48 +75,26 @@ func New(pool *pgxpool.Pool, schema string, logger *slog.Logger) (*Migrator, err
 		return nil, fmt.Errorf("migrate: session locker: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithSessionLocker(locker),
-		goose.WithSlog(logger),
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(state+".goose_db_version"),
-	)
-	if err != nil {
+	m := &Migrator{pool: pool, schema: schema, state: state, lockID: lockID, close: db.Close}
+	provider := func(table string, opts ...goose.ProviderOption) (*goose.Provider, error) {
+		return goose.NewProvider(goose.DialectPostgres, db, migrations.FS, append([]goose.ProviderOption{
+			goose.WithSlog(logger), goose.WithDisableGlobalRegistry(true), goose.WithTableName(table + ".goose_db_version"),
+		}, opts...)...)
+	}
+	river := func(schema string) (*rivermigrate.Migrator[pgx.Tx], error) {
+		return rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logging.AtLeast(logger, slog.LevelWarn), Schema: schema})
+	}
+	var errs [5]error
+	m.provider, errs[0] = provider(state, goose.WithSessionLocker(locker))
+	m.reader, errs[1] = provider(state)
+	m.legacy, errs[2] = provider(schema)
+	m.river, errs[3] = river(state) // River's tables are bookkeeping too
+	m.legacyRiver, errs[4] = river(schema)
+	if err := errors.Join(errs[:]...); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	reader, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithSlog(logger),
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(state+".goose_db_version"),
-	)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	legacy, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithSlog(logger),
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(schema+".goose_db_version"),
-	)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	// River's tables are bookkeeping too.
-	quiet := logging.AtLeast(logger, slog.LevelWarn)
-	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: quiet, Schema: state})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: river: %w", err)
-	}
-	legacyRiver, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: quiet, Schema: schema})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: river: %w", err)
-	}
-	return &Migrator{pool: pool, provider: p, river: rm, reader: reader, legacy: legacy, legacyRiver: legacyRiver,
-		schema: schema, state: state, lockID: lockID, close: db.Close}, nil
+	return m, nil
 }
 
 // riverLocked runs f holding the migrations' advisory lock on a connection
