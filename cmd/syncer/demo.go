@@ -172,8 +172,8 @@ func (e *env) simulate(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: sim.NewServers(sim.Simulators{Ogmma: og, Digisac: ds, Wavy: wv, Oxenty: ox}), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + loopbackAddr(ln.Addr())
 	fmt.Fprintf(e.stdout, "simulators on %s (Ctrl-C to stop; GET %s/ lists the endpoints and the controls that change the data)\n\nA config to sync from them:\n\nsources:\n  - name: sim-ogmma\n    platform: ogmma\n    base_url: %s/ogmma\n    api_key: %s\n    rate_limit: 100\n    channels:\n", base, base, base, og.APIKey())
-	for _, ch := range og.Channels() {
-		fmt.Fprintf(e.stdout, "      - id: %s\n        discover: true\n", ch.ID)
+	for i, ch := range og.Channels() {
+		fmt.Fprintf(e.stdout, "      - id: %s\n        name: %s\n        kind: whatsapp\n        discover: true\n", ch.ID, demo.OgmmaChannelName(i))
 	}
 	fmt.Fprintf(e.stdout, "  - name: sim-digisac\n    platform: digisac\n    base_url: %s/digisac\n    token: %s\n    rate_limit: 100\n", base, ds.Token())
 	fmt.Fprintf(e.stdout, "  - name: sim-oxenty\n    platform: oxenty\n    base_url: %s/oxenty\n    api_key: %s\n    rate_limit: 100\n", base, ox.APIKey())

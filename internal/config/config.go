@@ -100,13 +100,22 @@ type Source struct {
 
 // OgmmaChannel is one Ogmma channel and the conversations to pull from it.
 type OgmmaChannel struct {
-	ID            string   `yaml:"id"`
+	ID string `yaml:"id"`
+	// Name and Kind fill the channel's row where it has none: Ogmma's API
+	// names no channel. Kind is one of ChannelKinds.
+	Name          string   `yaml:"name"`
+	Kind          string   `yaml:"kind"`
 	Conversations []string `yaml:"conversations"`
 	// Discover also lists the channel's conversations through
 	// GET /v1/channels/{id}/conversations, an endpoint nobody has confirmed
 	// yet; off by default.
 	Discover bool `yaml:"discover"`
 }
+
+// ChannelKinds are the kinds of channel the warehouse knows
+// (channels.kind); transform.ChannelKinds is the same list, as a test
+// there checks.
+var ChannelKinds = []string{"whatsapp", "sms", "telegram", "instagram", "messenger", "email", "webchat", "other"}
 
 // The platforms.
 const (

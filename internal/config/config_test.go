@@ -303,9 +303,9 @@ func TestParseGood(t *testing.T) {
 		{
 			name: "ogmma channel with discover only, and block style lists",
 			yaml: "sources:\n  - name: o\n    platform: ogmma\n    base_url: https://oapi.ogmma.com.br\n    api_key: key-ogmma\n    channels:\n" +
-				"      - id: c1\n        discover: true\n      - id: c2\n        conversations:\n          - v1\n          - v2\n",
+				"      - id: c1\n        discover: true\n      - id: c2\n        name: Vendas SP\n        kind: whatsapp\n        conversations:\n          - v1\n          - v2\n",
 			check: func(t *testing.T, c *Config) {
-				want := []OgmmaChannel{{ID: "c1", Discover: true}, {ID: "c2", Conversations: []string{"v1", "v2"}}}
+				want := []OgmmaChannel{{ID: "c1", Discover: true}, {ID: "c2", Name: "Vendas SP", Kind: "whatsapp", Conversations: []string{"v1", "v2"}}}
 				if got := c.Sources[0].Channels; !reflect.DeepEqual(got, want) {
 					t.Errorf("channels = %+v", got)
 				}
@@ -628,6 +628,7 @@ func TestParseBad(t *testing.T) {
 		{"ogmma empty channels", source(with(ogmmaLines, "channels: []")...), nil, []string{`channels is required for platform ogmma`}},
 		{"ogmma channel without id", source(with(ogmmaLines, "channels: [{conversations: [v1]}]")...), nil, []string{`channels[0].id is required`}},
 		{"ogmma channel without conversations", source(with(ogmmaLines, "channels: [{id: c1}]")...), nil, []string{`channels[0] needs conversations (a list of conversation ids) or discover: true`}},
+		{"ogmma channel of an unknown kind", source(with(ogmmaLines, "channels: [{id: c1, name: Vendas, kind: fax, discover: true}]")...), nil, []string{`channels[0].kind "fax" is not one of whatsapp, sms, telegram, instagram, messenger, email, webchat, other`}},
 		{"ogmma discover false", source(with(ogmmaLines, "channels: [{id: c1, discover: false, conversations: []}]")...), nil, []string{`channels[0] needs conversations`}},
 		{"ogmma channel ids twice", source(with(ogmmaLines, "channels: [{id: c1, discover: true}, {id: c1, discover: true}]")...), nil, []string{`channels[1].id "c1" is already used by channels[0]`}},
 		{"ogmma conversation twice", source(with(ogmmaLines, "channels: [{id: c1, conversations: [v1, v1]}]")...), nil, []string{`channels[0].conversations[1]: conversation "v1" is listed twice`}},

@@ -414,6 +414,9 @@ func (v *validator) ogmmaChannels(s *Source, p string) {
 		if len(ch.Conversations) == 0 && !ch.Discover {
 			v.addf(cp+".conversations", "%s needs conversations (a list of conversation ids) or discover: true", rest)
 		}
+		if ch.Kind != "" && !slices.Contains(ChannelKinds, ch.Kind) {
+			v.addf(cp+".kind", "%s.kind %s is not one of %s", rest, v.m.show(cp+".kind", ch.Kind), strings.Join(ChannelKinds, ", "))
+		}
 		seen := map[string]bool{}
 		for j, conv := range ch.Conversations {
 			vp := indexPath(cp+".conversations", j)

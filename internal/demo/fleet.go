@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"syncer/internal/config"
@@ -99,8 +100,8 @@ func (f *fleet) config(base string) (config.Config, error) {
 		RateLimit:   1000,
 		Concurrency: 4,
 	}
-	for _, ch := range f.og.Channels() {
-		og.Channels = append(og.Channels, config.OgmmaChannel{ID: ch.ID, Conversations: ch.Conversations})
+	for i, ch := range f.og.Channels() {
+		og.Channels = append(og.Channels, config.OgmmaChannel{ID: ch.ID, Name: OgmmaChannelName(i), Kind: "whatsapp", Conversations: ch.Conversations})
 	}
 	cfg := config.Config{Sources: []config.Source{og, {
 		Name:      digisacSource,
@@ -146,4 +147,15 @@ func (f *fleet) sync(ctx context.Context, runner *pipeline.Runner, jobs []pipeli
 		f.listed[s] = true
 	}
 	return schedule.RunAll(ctx, runner, jobs, concurrency)
+}
+
+// OgmmaChannelName is the name the demo's config gives the simulated
+// Ogmma channel i (Ogmma's API names no channel; an operator's config
+// does).
+func OgmmaChannelName(i int) string {
+	names := []string{"Vendas", "Suporte", "Financeiro", "Pós-venda"}
+	if i < len(names) {
+		return names[i]
+	}
+	return fmt.Sprintf("Canal %d", i+1)
 }

@@ -1,6 +1,11 @@
 package transform
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"syncer/internal/config"
+)
 
 func TestDigits(t *testing.T) {
 	for in, want := range map[string]string{
@@ -20,5 +25,13 @@ func TestBadLine(t *testing.T) {
 	if r.ExternalID != "tickets.csv:7" || r.Reason != `line 7: column "Aberto em": time "x" does not parse` ||
 		string(r.Payload) != `{"file":"tickets.csv","line":7,"text":"1;a;x"}` {
 		t.Errorf("got %+v %s", r, r.Payload)
+	}
+}
+
+// TestChannelKindsAgreeWithTheConfig: the config checks a channel's kind
+// against its own copy of the list (it cannot import this package).
+func TestChannelKindsAgreeWithTheConfig(t *testing.T) {
+	if !slices.Equal(config.ChannelKinds, ChannelKinds) {
+		t.Errorf("config.ChannelKinds %v, transform.ChannelKinds %v", config.ChannelKinds, ChannelKinds)
 	}
 }

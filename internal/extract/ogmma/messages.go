@@ -55,7 +55,10 @@ const (
 
 // Channel is a configured channel and the conversations to read in it.
 type Channel struct {
-	ID            string
+	ID string
+	// Name and Kind are what the config says of the channel, for its
+	// row: Ogmma's API names no channel.
+	Name, Kind    string
 	Conversations []string
 	// Discover also lists the channel's conversations through
 	// GET /v1/channels/{id}/conversations, an endpoint nobody has confirmed.
@@ -116,6 +119,19 @@ func (s *Messages) auth() http.Header {
 }
 
 type conversationRef struct{ channel, id string }
+
+// Page is the record the messages stream hands the mapping: the messages
+// of one conversation page as the API wrote them, with what the config
+// says of their channel (Ogmma's API names no channel).
+type Page struct {
+	Messages    []json.RawMessage
+	ChannelID   string
+	ChannelName string // "" when the config gives none
+	ChannelKind string
+}
+
+// Count is how many records the page holds, for the rows a run reads.
+func (p Page) Count() int { return len(p.Messages) }
 
 // Extract reads the newest page of every conversation. A conversation that
 // fails does not stop the others; refused credentials and an exhausted rate
@@ -256,7 +272,13 @@ func (s *Messages) readConversation(ctx context.Context, req extract.Request, re
 			}
 		}
 	}
-	out := extract.Page{Partition: partition, Records: records, Newest: page.newest.TS}
+	rec := Page{Messages: records, ChannelID: ref.channel}
+	for _, ch := range s.cfg.Channels {
+		if ch.ID == ref.channel {
+			rec.ChannelName, rec.ChannelKind = ch.Name, ch.Kind
+		}
+	}
+	out := extract.Page{Partition: partition, Records: []Page{rec}, Newest: page.newest.TS}
 	if !req.Backfill && page.positioned > 0 {
 		c := page.newest
 		c.Reread, c.Probe = lower.Reread, probe

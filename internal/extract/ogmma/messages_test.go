@@ -67,10 +67,11 @@ func collect(t *testing.T, cfg Config, req extract.Request) (map[string]extract.
 
 func records(t *testing.T, p extract.Page) []Message {
 	t.Helper()
-	raws, ok := p.Records.([]json.RawMessage)
-	if !ok {
-		t.Fatalf("records are %T", p.Records)
+	pages, ok := p.Records.([]Page)
+	if !ok || len(pages) != 1 {
+		t.Fatalf("records are %T %v, want one Page", p.Records, p.Records)
 	}
+	raws := pages[0].Messages
 	out := make([]Message, len(raws))
 	for i, r := range raws {
 		if err := json.Unmarshal(r, &out[i]); err != nil {
@@ -84,6 +85,8 @@ func records(t *testing.T, p extract.Page) []Message {
 // messages, the cursor at the newest of them.
 func TestReadsTheNewestPageOfEveryConversation(t *testing.T) {
 	og, cfg := setup(t, ogmmasim.Config{Seed: 1, Channels: 2, ConversationsPerChannel: 3, MessagesPerConversation: 20})
+	named := cfg.Channels[0].ID
+	cfg.Channels[0].Name, cfg.Channels[0].Kind = "Vendas", "whatsapp"
 	pages, err := collect(t, cfg, extract.Request{})
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +106,12 @@ func TestReadsTheNewestPageOfEveryConversation(t *testing.T) {
 		got := records(t, p)
 		if len(got) != len(msgs) || p.SuspectedGap {
 			t.Fatalf("%s: %d records (gap %v), want %d", part, len(got), p.SuspectedGap, len(msgs))
+		}
+		// The page names its channel as the config does.
+		rec := p.Records.([]Page)[0]
+		if want := strings.HasPrefix(part, named+"/"); rec.ChannelID != strings.Split(part, "/")[0] ||
+			want != (rec.ChannelName == "Vendas" && rec.ChannelKind == "whatsapp") || !want && rec.ChannelName != "" {
+			t.Errorf("%s: page of channel %q named %q (%q)", part, rec.ChannelID, rec.ChannelName, rec.ChannelKind)
 		}
 		sort.Slice(msgs, func(i, j int) bool { return msgs[i].CreatedAt < msgs[j].CreatedAt })
 		newest := msgs[len(msgs)-1]

@@ -37,7 +37,7 @@ func open(src *config.Source, streams []string, env extract.Env) ([]extract.Stre
 		}
 		channels := make([]Channel, len(src.Channels))
 		for i, c := range src.Channels {
-			channels[i] = Channel{ID: c.ID, Conversations: c.Conversations, Discover: c.Discover}
+			channels[i] = Channel{ID: c.ID, Name: c.Name, Kind: c.Kind, Conversations: c.Conversations, Discover: c.Discover}
 		}
 		s, err := NewMessages(Config{
 			Client:      client,

@@ -14,7 +14,23 @@ import (
 )
 
 func init() {
-	transform.Register(og.Platform, "messages", Messages)
+	transform.Register(og.Platform, "messages", Pages)
+}
+
+// Pages maps the stream's pages: their messages as Messages does, and the
+// channel's name and kind, where the config gives them, on its row.
+func Pages(pages []og.Page) transform.Batch {
+	var b transform.Batch
+	for _, p := range pages {
+		pb := Messages(p.Messages)
+		for i := range pb.Channels {
+			if c := &pb.Channels[i]; c.ExternalID == p.ChannelID {
+				c.Name, c.Kind = p.ChannelName, p.ChannelKind
+			}
+		}
+		b.Append(&pb)
+	}
+	return b
 }
 
 var ogmmaKinds = map[string]string{

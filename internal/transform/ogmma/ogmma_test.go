@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	og "syncer/internal/extract/ogmma"
 	"syncer/internal/golden"
 	"syncer/internal/transform"
 	tt "syncer/internal/transform/transformtest"
@@ -13,13 +14,33 @@ func TestOgmmaGolden(t *testing.T) {
 	golden.JSON(t, "ogmma_page.golden.json", Messages(tt.ReadPage(t, "ogmma_page.json")))
 }
 
+// TestPagesNameTheChannel: the config's name and kind of a page's channel
+// go on its row; a channel of another id keeps none.
+func TestPagesNameTheChannel(t *testing.T) {
+	records := tt.ReadPage(t, "ogmma_page.json")
+	b := Pages([]og.Page{{Messages: records, ChannelID: "6650a1b2c3d4e5f6a7b8c9d2", ChannelName: "Vendas SP", ChannelKind: "whatsapp"}})
+	if len(b.Channels) == 0 {
+		t.Fatal("no channel row")
+	}
+	for _, c := range b.Channels {
+		named := c.ExternalID == "6650a1b2c3d4e5f6a7b8c9d2"
+		if named && (c.Name != "Vendas SP" || c.Kind != "whatsapp") || !named && (c.Name != "" || c.Kind != "") {
+			t.Errorf("channel %s: name %q, kind %q", c.ExternalID, c.Name, c.Kind)
+		}
+	}
+	if b2 := Messages(records); len(b2.Messages) != len(b.Messages) || len(b2.Rejections) != len(b.Rejections) {
+		t.Errorf("Pages maps %d messages, Messages %d", len(b.Messages), len(b2.Messages))
+	}
+}
+
 func TestRegistered(t *testing.T) {
 	f, ok := transform.Lookup("ogmma", "messages")
 	if !ok {
 		t.Fatal("ogmma/messages is not registered")
 	}
-	b, n, err := f(tt.ReadPage(t, "ogmma_page.json"))
-	if err != nil || n == 0 || len(b.Messages) == 0 {
+	records := tt.ReadPage(t, "ogmma_page.json")
+	b, n, err := f([]og.Page{{Messages: records}})
+	if err != nil || n != len(records) || len(b.Messages) == 0 {
 		t.Fatalf("registered mapping: %d records, %d messages, %v", n, len(b.Messages), err)
 	}
 	if _, _, err := f([]string{"x"}); err == nil {
