@@ -37,14 +37,11 @@ type Retried struct {
 // stays, with its reason updated if it changed. No cursor moves. run is
 // the retry's run, of rec's source and stream; Retry counts into it.
 func (l *Loader) Retry(ctx context.Context, run *state.Run, rec state.Quarantined) (Retried, error) {
-	f, ok := transform.Lookup(rec.Platform, rec.Stream)
+	f, ok := transform.LookupRecords(rec.Platform, rec.Stream)
 	if !ok {
 		return Retried{}, ErrNotRetryable
 	}
-	mapped, _, err := f([]json.RawMessage{rec.Payload})
-	if err != nil {
-		return Retried{}, ErrNotRetryable
-	}
+	mapped := f([]json.RawMessage{rec.Payload})
 	b := screen(&mapped)
 	if len(b.Rejections) > 0 {
 		reason := cleanText(b.Rejections[0].Reason)
@@ -62,6 +59,7 @@ func (l *Loader) Retry(ctx context.Context, run *state.Run, rec state.Quarantine
 	defer cancel()
 	var res Result
 	var superseded bool
+	var err error
 	for attempt := 1; ; attempt++ {
 		res = Result{}
 		err = pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
@@ -131,10 +129,6 @@ func supersededIn(ctx context.Context, tx pgx.Tx, src int32, b *transform.Batch)
 // Retryable reports whether Retry can map the quarantined records of a
 // platform's stream: its mapping takes single JSON records.
 func Retryable(platform, stream string) bool {
-	f, ok := transform.Lookup(platform, stream)
-	if !ok {
-		return false
-	}
-	_, _, err := f([]json.RawMessage{})
-	return err == nil
+	_, ok := transform.LookupRecords(platform, stream)
+	return ok
 }

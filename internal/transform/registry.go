@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 )
@@ -14,7 +15,10 @@ type Func func(records any) (Batch, int, error)
 var registry = struct {
 	sync.RWMutex
 	funcs map[[2]string]Func
-}{funcs: map[[2]string]Func{}}
+	// records maps single JSON records as the platform wrote them, for
+	// syncer quarantine retry.
+	records map[[2]string]func([]json.RawMessage) Batch
+}{funcs: map[[2]string]Func{}, records: map[[2]string]func([]json.RawMessage) Batch{}}
 
 // Register records f as the mapping of a platform's stream or file format
 // (name). It panics when the pair is registered twice: registration happens
@@ -25,6 +29,9 @@ func Register[R any](platform, name string, f func([]R) Batch) {
 	defer registry.Unlock()
 	if _, dup := registry.funcs[key]; dup {
 		panic("transform: " + platform + "/" + name + " registered twice")
+	}
+	if rf, ok := any(f).(func([]json.RawMessage) Batch); ok {
+		registry.records[key] = rf
 	}
 	registry.funcs[key] = func(records any) (Batch, int, error) {
 		if records == nil {
@@ -57,5 +64,24 @@ func Lookup(platform, name string) (Func, bool) {
 	registry.RLock()
 	defer registry.RUnlock()
 	f, ok := registry.funcs[[2]string{platform, name}]
+	return f, ok
+}
+
+// RegisterRecords records f as the mapping of single JSON records of a
+// platform's stream, for a stream whose own records are not those (such
+// as pages that carry the config's word on their channel). A stream
+// registered with a mapping of []json.RawMessage has it already.
+func RegisterRecords(platform, name string, f func([]json.RawMessage) Batch) {
+	registry.Lock()
+	defer registry.Unlock()
+	registry.records[[2]string{platform, name}] = f
+}
+
+// LookupRecords returns the mapping of single JSON records of a platform's
+// stream, as a quarantined record holds one.
+func LookupRecords(platform, name string) (func([]json.RawMessage) Batch, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	f, ok := registry.records[[2]string{platform, name}]
 	return f, ok
 }

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -33,5 +34,22 @@ func TestBadLine(t *testing.T) {
 func TestChannelKindsAgreeWithTheConfig(t *testing.T) {
 	if !slices.Equal(config.ChannelKinds, ChannelKinds) {
 		t.Errorf("config.ChannelKinds %v, transform.ChannelKinds %v", config.ChannelKinds, ChannelKinds)
+	}
+}
+
+// TestRecordsMappings: a mapping of JSON records serves quarantine retry
+// by itself; one of other records does only with RegisterRecords.
+func TestRecordsMappings(t *testing.T) {
+	Register("test-platform", "json", func([]json.RawMessage) Batch { return Batch{} })
+	Register("test-platform", "pages", func([]struct{ N int }) Batch { return Batch{} })
+	if _, ok := LookupRecords("test-platform", "json"); !ok {
+		t.Error("a mapping of JSON records is not one for retry")
+	}
+	if _, ok := LookupRecords("test-platform", "pages"); ok {
+		t.Error("a mapping of pages is one for retry")
+	}
+	RegisterRecords("test-platform", "pages", func([]json.RawMessage) Batch { return Batch{} })
+	if _, ok := LookupRecords("test-platform", "pages"); !ok {
+		t.Error("RegisterRecords did not register")
 	}
 }

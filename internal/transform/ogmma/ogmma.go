@@ -15,6 +15,7 @@ import (
 
 func init() {
 	transform.Register(og.Platform, "messages", Pages)
+	transform.RegisterRecords(og.Platform, "messages", Messages)
 }
 
 // Pages maps the stream's pages: their messages as Messages does, and the

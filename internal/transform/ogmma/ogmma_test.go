@@ -46,6 +46,10 @@ func TestRegistered(t *testing.T) {
 	if _, _, err := f([]string{"x"}); err == nil {
 		t.Fatal("records of the wrong type were accepted")
 	}
+	// A quarantined message is retried as the JSON record it is.
+	if _, ok := transform.LookupRecords("ogmma", "messages"); !ok {
+		t.Fatal("ogmma/messages has no mapping of single records for retry")
+	}
 }
 
 func TestOgmmaMapping(t *testing.T) {
