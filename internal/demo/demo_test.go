@@ -36,6 +36,16 @@ func TestDemoPrintsItsSummary(t *testing.T) {
 	if kept <= distinct || waiting != 0 || runs == 0 {
 		t.Errorf("webhook_inbox: %d deliveries of %d bodies, %d not processed or set aside; %d webhook runs succeeded", kept, distinct, waiting, runs)
 	}
+	// Ogmma's channels carry the names and kind the demo's config gives
+	// them (its API names none).
+	var names string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT string_agg(coalesce(c.name, '-') || '/' || coalesce(c.kind, '-'), ' ' ORDER BY c.name)
+		FROM channels c JOIN sources s ON s.id = c.source_id WHERE s.platform = 'ogmma'`).Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if names != "Financeiro/whatsapp Pós-venda/whatsapp Suporte/whatsapp Vendas/whatsapp" {
+		t.Errorf("Ogmma's channels: %s", names)
+	}
 }
 
 // At 100,000 messages the simulators once dated records after their own

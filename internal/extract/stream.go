@@ -66,8 +66,9 @@ type Page struct {
 	// Ogmma conversation, say); "" for a stream with one cursor.
 	Partition string
 	// Records are the page's records, a slice of the stream's record type
-	// ([]json.RawMessage for the JSON APIs); the stream's transform takes
-	// that same type.
+	// ([]json.RawMessage for most JSON APIs; Ogmma's pages carry what the
+	// config says of their channel); the stream's transform takes that
+	// same type.
 	Records any
 	// Cursor is the partition's checkpoint after this page; nil leaves it.
 	Cursor *cursor.Cursor

@@ -72,9 +72,16 @@ func Lookup(platform, name string) (Func, bool) {
 // as pages that carry the config's word on their channel). A stream
 // registered with a mapping of []json.RawMessage has it already.
 func RegisterRecords(platform, name string, f func([]json.RawMessage) Batch) {
+	key := [2]string{platform, name}
 	registry.Lock()
 	defer registry.Unlock()
-	registry.records[[2]string{platform, name}] = f
+	if _, dup := registry.records[key]; dup {
+		panic("transform: records of " + platform + "/" + name + " registered twice")
+	}
+	if _, ok := registry.funcs[key]; !ok {
+		panic("transform: records of " + platform + "/" + name + " registered before its stream")
+	}
+	registry.records[key] = f
 }
 
 // LookupRecords returns the mapping of single JSON records of a platform's

@@ -2,8 +2,10 @@ package transform
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"syncer/internal/config"
 )
@@ -40,16 +42,17 @@ func TestChannelKindsAgreeWithTheConfig(t *testing.T) {
 // TestRecordsMappings: a mapping of JSON records serves quarantine retry
 // by itself; one of other records does only with RegisterRecords.
 func TestRecordsMappings(t *testing.T) {
-	Register("test-platform", "json", func([]json.RawMessage) Batch { return Batch{} })
-	Register("test-platform", "pages", func([]struct{ N int }) Batch { return Batch{} })
-	if _, ok := LookupRecords("test-platform", "json"); !ok {
+	platform := fmt.Sprintf("test-%d", time.Now().UnixNano()) // -count=2 registers again
+	Register(platform, "json", func([]json.RawMessage) Batch { return Batch{} })
+	Register(platform, "pages", func([]struct{ N int }) Batch { return Batch{} })
+	if _, ok := LookupRecords(platform, "json"); !ok {
 		t.Error("a mapping of JSON records is not one for retry")
 	}
-	if _, ok := LookupRecords("test-platform", "pages"); ok {
+	if _, ok := LookupRecords(platform, "pages"); ok {
 		t.Error("a mapping of pages is one for retry")
 	}
-	RegisterRecords("test-platform", "pages", func([]json.RawMessage) Batch { return Batch{} })
-	if _, ok := LookupRecords("test-platform", "pages"); !ok {
+	RegisterRecords(platform, "pages", func([]json.RawMessage) Batch { return Batch{} })
+	if _, ok := LookupRecords(platform, "pages"); !ok {
 		t.Error("RegisterRecords did not register")
 	}
 }

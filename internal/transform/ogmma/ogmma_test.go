@@ -28,6 +28,12 @@ func TestPagesNameTheChannel(t *testing.T) {
 			t.Errorf("channel %s: name %q, kind %q", c.ExternalID, c.Name, c.Kind)
 		}
 	}
+	// A page of another channel names none.
+	for _, c := range Pages([]og.Page{{Messages: records, ChannelID: "other", ChannelName: "Outro", ChannelKind: "sms"}}).Channels {
+		if c.Name != "" || c.Kind != "" {
+			t.Errorf("channel %s named %q (%q) by a page of another channel", c.ExternalID, c.Name, c.Kind)
+		}
+	}
 	if b2 := Messages(records); len(b2.Messages) != len(b.Messages) || len(b2.Rejections) != len(b.Rejections) {
 		t.Errorf("Pages maps %d messages, Messages %d", len(b.Messages), len(b2.Messages))
 	}
