@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -35,18 +36,73 @@ type DB struct {
 // New creates a migrated schema for t and registers its removal.
 func New(t testing.TB) *DB {
 	t.Helper()
+	return newIn(t, baseURL(t))
+}
+
+// NewDatabase is New in a database of its own, made for t and dropped
+// when it ends: for a test whose statements wait for every older
+// transaction of their database (CREATE INDEX CONCURRENTLY), which the
+// other tests' transactions must not hold up.
+func NewDatabase(t testing.TB) *DB {
+	t.Helper()
+	base := baseURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := "t_db_" + randomHex(t)
+	admin, err := pgxpool.New(ctx, base)
+	if err != nil {
+		t.Fatalf("dbtest: connect: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("dbtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admin, err := pgxpool.New(ctx, base)
+		if err != nil {
+			t.Errorf("dbtest: connect for cleanup: %v", err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dbtest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("dbtest: %s is not a URL: %v", Env, err)
+	}
+	u.Path = "/" + name
+	return newIn(t, u.String())
+}
+
+// baseURL is the test database's URL.
+func baseURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(Env)
 	if base == "" {
 		t.Fatalf("%s is not set: run `make test`, which finds or starts a PostgreSQL server, or point %s at a database you can create schemas in", Env, Env)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	return base
+}
 
+// randomHex is 12 random hex digits, for names of the test's own.
+func randomHex(t testing.TB) string {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	schema := "t_" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// newIn makes t's warehouse in the database of base.
+func newIn(t testing.TB, base string) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	schema := "t_" + randomHex(t)
 
 	admin, err := pgxpool.New(ctx, base)
 	if err != nil {

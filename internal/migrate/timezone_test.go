@@ -20,7 +20,9 @@ func TestALargeTablesIndexIsBuiltConcurrently(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	db := dbtest.New(t)
+	// A database of its own: a concurrent build waits for every older
+	// transaction of its database, the other tests' too.
+	db := dbtest.NewDatabase(t)
 	if _, err := db.Pool.Exec(ctx, `
 		INSERT INTO sources (name, platform) VALUES ('acme', 'ogmma');
 		INSERT INTO messages (source_id, external_id, direction, kind, sent_at, raw)
