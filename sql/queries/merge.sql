@@ -413,17 +413,28 @@ SELECT EXISTS (
 -- name: lock_protocols
 SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/protocols/' || ($1::integer)::text, 0));
 
+-- Both reach only the rows of the batch's protocols ($2), by index, in
+-- whichever order the planner joins them: the placeholders' ids go in as
+-- an array computed once (an index condition on messages and on the
+-- conversations' key), and the API's tickets are those of $2. (With the
+-- commit's hash and merge joins off, the earlier join to unnest() let
+-- the planner scan every message once per protocol: a 100,000-message
+-- demo sat in one such UPDATE for over twenty minutes.)
 -- name: heal_protocol_messages
 UPDATE messages m SET conversation_external_id = c.external_id, synced_at = now()
-FROM conversations c, unnest($2::text[]) AS p(protocol)
-WHERE c.source_id = $1 AND c.protocol = p.protocol AND c.external_id <> 'protocol:' || p.protocol
-  AND m.source_id = $1 AND m.conversation_external_id = 'protocol:' || p.protocol;
+FROM conversations c
+WHERE m.source_id = $1
+  AND m.conversation_external_id = ANY (ARRAY(SELECT 'protocol:' || p FROM unnest($2::text[]) AS p))
+  AND c.source_id = $1 AND c.protocol = ANY ($2::text[])
+  AND 'protocol:' || c.protocol = m.conversation_external_id AND c.external_id <> m.conversation_external_id;
 
 -- name: heal_protocol_conversations
 DELETE FROM conversations d
-USING conversations c, unnest($2::text[]) AS p(protocol)
-WHERE d.source_id = $1 AND d.external_id = 'protocol:' || p.protocol
-  AND c.source_id = $1 AND c.protocol = p.protocol AND c.external_id <> d.external_id;
+WHERE d.source_id = $1
+  AND d.external_id = ANY (ARRAY(SELECT 'protocol:' || c.protocol
+                                 FROM conversations c
+                                 WHERE c.source_id = $1 AND c.protocol = ANY ($2::text[])
+                                   AND c.external_id <> 'protocol:' || c.protocol));
 
 -- Tickets from exported files, known only by protocol: fill what the row of
 -- that protocol lacks (fill_conversations_by_protocol), or create one keyed
