@@ -46,30 +46,8 @@ func New(t testing.TB) *DB {
 func NewDatabase(t testing.TB) *DB {
 	t.Helper()
 	base := baseURL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	name := "t_db_" + randomHex(t)
-	admin, err := pgxpool.New(ctx, base)
-	if err != nil {
-		t.Fatalf("dbtest: connect: %v", err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("dbtest: create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		admin, err := pgxpool.New(ctx, base)
-		if err != nil {
-			t.Errorf("dbtest: connect for cleanup: %v", err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dbtest: drop database %s: %v", name, err)
-		}
-	})
+	createFor(t, base, "CREATE DATABASE "+name, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("dbtest: %s is not a URL: %v", Env, err)
@@ -88,6 +66,30 @@ func baseURL(t testing.TB) string {
 	return base
 }
 
+// createFor runs create on the database of base, and drop when t ends.
+func createFor(t testing.TB, base, create, drop string) {
+	t.Helper()
+	exec := func(stmt string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admin, err := pgxpool.New(ctx, base)
+		if err != nil {
+			return fmt.Errorf("connect: %w", err)
+		}
+		defer admin.Close()
+		_, err = admin.Exec(ctx, stmt)
+		return err
+	}
+	if err := exec(create); err != nil {
+		t.Fatalf("dbtest: %s: %v", create, err)
+	}
+	t.Cleanup(func() {
+		if err := exec(drop); err != nil {
+			t.Errorf("dbtest: %s: %v", drop, err)
+		}
+	})
+}
+
 // randomHex is 12 random hex digits, for names of the test's own.
 func randomHex(t testing.TB) string {
 	var b [6]byte
@@ -103,28 +105,7 @@ func newIn(t testing.TB, base string) *DB {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	schema := "t_" + randomHex(t)
-
-	admin, err := pgxpool.New(ctx, base)
-	if err != nil {
-		t.Fatalf("dbtest: connect: %v", err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("dbtest: create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		admin, err := pgxpool.New(ctx, base)
-		if err != nil {
-			t.Errorf("dbtest: connect for cleanup: %v", err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+schemas.State(schema)+", "+schema+" CASCADE"); err != nil {
-			t.Errorf("dbtest: drop schema %s: %v", schema, err)
-		}
-	})
+	createFor(t, base, "CREATE SCHEMA "+schema, "DROP SCHEMA IF EXISTS "+schemas.State(schema)+", "+schema+" CASCADE")
 
 	u, err := WithSearchPath(base, schema)
 	if err != nil {
